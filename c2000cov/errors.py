@@ -1,0 +1,40 @@
+"""Error hierarchy of c2000cov.
+
+One root, :class:`C2000CovError`; every subclass also inherits the matching
+built-in exception (as rasterio does), so callers can catch either.
+Messages name the input, the value, what was expected and the fix, e.g.
+``masts.csv row 7: h_agl_m must be > 0, got -3``.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+
+class C2000CovError(Exception):
+    """Root of every error that c2000cov raises on purpose."""
+
+
+class InvalidInputError(C2000CovError, ValueError):
+    """An input value, file content or option is wrong."""
+
+
+class InputNotFoundError(C2000CovError, FileNotFoundError):
+    """An input file named by the user does not exist."""
+
+
+class ScenarioError(InvalidInputError):
+    """A scenario file has an unknown, missing or wrong-typed key."""
+
+
+class CRSError(InvalidInputError):
+    """A dataset lacks a CRS or has one that cannot be used."""
+
+
+class OutsideValidityWarning(UserWarning):
+    """An input lies outside the stated validity range of a model."""
+
+
+def warn_outside_validity(message: str) -> None:
+    """Emit an :class:`OutsideValidityWarning` pointing at the caller's caller."""
+    warnings.warn(message, OutsideValidityWarning, stacklevel=3)
