@@ -1,0 +1,42 @@
+# c2000cov: every install step lives here or in pyproject.toml.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_DIR := data/demo
+PYTEST_ARGS ?=
+
+.PHONY: demo test test-fast bench lint venv clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+$(DEMO_DIR)/dtm.tif: data/generate_demo.py | $(STAMP)
+	$(BIN)/python data/generate_demo.py $(DEMO_DIR)
+
+## demo: generate the demo region (when missing) and run the main job on it, offline
+demo: $(STAMP) $(DEMO_DIR)/dtm.tif
+	$(BIN)/c2000cov run data/demo.toml --out out/demo --map maps/demo.html
+
+## test: the whole suite (slow tests included)
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## test-fast: the suite without tests marked slow
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+## bench: propagation benchmarks, written to bench-results.json
+bench: $(STAMP) $(DEMO_DIR)/dtm.tif
+	$(BIN)/c2000cov bench --json bench-results.json
+
+lint: $(STAMP)
+	$(BIN)/ruff check c2000cov kernels tests data
+
+clean:
+	rm -rf out $(DEMO_DIR) maps/*.html

@@ -1,0 +1,162 @@
+"""The ``c2000cov`` command line: a thin typer app over the library.
+
+Each command loads its inputs, calls one library entry point and writes the
+outputs. Errors of the :class:`~c2000cov.errors.C2000CovError` family are
+printed as one line without a traceback and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from c2000cov.errors import C2000CovError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Coverage, interference and dead-zone analysis for the C2000 network.")
+err_console = Console(stderr=True)
+
+
+def _progress(quiet: bool):
+    if quiet:
+        return None, None
+    prog = Progress(TextColumn("{task.description}"), BarColumn(),
+                    TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
+                    TextColumn("eta"), TimeRemainingColumn(), console=err_console, transient=False)
+    tasks: dict[str, int] = {}
+
+    def update(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = prog.add_task(stage, total=total)
+        prog.update(tasks[stage], completed=done, total=total)
+
+    return prog, update
+
+
+@app.command()
+def run(
+    scenario: Annotated[Path, typer.Argument(help="Scenario TOML file.")],
+    out: Annotated[Path | None,
+                   typer.Option(help="Output folder (overrides [output] dir).")] = None,
+    model: Annotated[str | None, typer.Option(help="Override [model] name: fspl|hata|p1812.")]
+    = None,
+    map_path: Annotated[Path | None, typer.Option("--map", help="Map HTML path "
+                                                  "(default: [output] map or maps/<name>.html).")]
+    = None,
+    no_map: Annotated[bool, typer.Option("--no-map", help="Do not write the map.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+) -> None:
+    """Compute coverage for every mast and profile, and write rasters, dead zones and a map."""
+    from c2000cov.config import load_scenario
+    from c2000cov.maps import build_map
+    from c2000cov.run import run_scenario
+
+    overrides = {"model.name": model} if model else None
+    scen = load_scenario(scenario, overrides)
+    out_dir = out or scen.output.dir
+    prog, update = _progress(quiet)
+    t0 = time.perf_counter()
+    if prog:
+        with prog:
+            result = run_scenario(scen, out_dir, progress=update)
+    else:
+        result = run_scenario(scen, out_dir)
+    if not no_map:
+        target = map_path or scen.output.map or Path("maps") / f"{scen.scenario.name}.html"
+        result.files.append(build_map(result, target))
+    if not quiet:
+        err_console.print(f"wrote {len(result.files)} files to {out_dir} "
+                          f"in {time.perf_counter() - t0:.1f} s")
+        for name, cov in result.coverage.items():
+            from c2000cov.run import _covered_pct
+
+            err_console.print(f"  {name}: {_covered_pct(cov):.1f} % of evaluated area "
+                              f"reaches {cov.target_pct:g} % location probability")
+
+
+@app.command()
+def link(
+    profile: Annotated[Path, typer.Argument(help="ITU-R SG3 validation file, or a CSV "
+                                            "d_km,h_m[,r_m].")],
+    case: Annotated[int | None, typer.Option(help="0-based test case of an SG3 file.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
+    freq_mhz: Annotated[float | None, typer.Option("--freq-mhz")] = None,
+    htx_m: Annotated[float | None, typer.Option("--htx-m")] = None,
+    hrx_m: Annotated[float | None, typer.Option("--hrx-m")] = None,
+    time_pct: Annotated[float, typer.Option("--time-pct")] = 50.0,
+    loc_pct: Annotated[float, typer.Option("--loc-pct")] = 50.0,
+) -> None:
+    """Point-to-point ITU-R P.1812 link report for a path profile."""
+    from c2000cov.errors import InvalidInputError
+    from c2000cov.io import require_file
+    from c2000cov.link import evaluate_profile_csv, evaluate_sg3
+
+    require_file(profile, "path profile")
+    if "{Begin of Profile}" in profile.read_text(encoding="utf-8", errors="replace"):
+        rows = evaluate_sg3(profile, case)
+    else:
+        missing = [n for n, v in (("--freq-mhz", freq_mhz), ("--htx-m", htx_m),
+                                  ("--hrx-m", hrx_m)) if v is None]
+        if missing:
+            raise InvalidInputError(f"{profile.name}: a plain CSV profile needs "
+                                    f"{', '.join(missing)}")
+        rows = [evaluate_profile_csv(profile, freq_mhz, htx_m, hrx_m, time_pct, loc_pct)]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=1))
+        return
+    for row in rows:
+        typer.echo(f"case {row.get('case', 0)}:")
+        for key, value in row.items():
+            if key != "case":
+                typer.echo(f"  {key:<16} {value:.3f}" if isinstance(value, float)
+                           else f"  {key:<16} {value}")
+
+
+@app.command()
+def bench(
+    json_path: Annotated[Path, typer.Option("--json", help="Append records to this JSON list.")]
+    = Path("bench-results.json"),
+    workload: Annotated[list[str] | None, typer.Option(help="Workload names (default: all).")]
+    = None,
+    threads: Annotated[int | None, typer.Option(help="Numba threads (default: all cores).")]
+    = None,
+) -> None:
+    """Run the propagation benchmarks and write JSON records."""
+    from c2000cov.bench import append_records, run_workloads
+
+    records = run_workloads(workload, threads)
+    append_records(json_path, records)
+    for r in records:
+        typer.echo(json.dumps(r))
+
+
+def main() -> None:
+    """Console entry point: run the app, turning C2000CovError into exit status 2."""
+    try:
+        app(standalone_mode=False)
+    except C2000CovError as exc:
+        err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except (typer.Exit, SystemExit) as exc:
+        code = getattr(exc, "exit_code", getattr(exc, "code", 0))
+        sys.exit(code)
+    except Exception as exc:  # click usage errors
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Abort):
+            sys.exit(1)
+        raise
+
+
+if __name__ == "__main__":
+    main()

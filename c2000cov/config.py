@@ -1,0 +1,429 @@
+"""Scenario files: TOML loaded into frozen dataclasses.
+
+A scenario names its inputs (terrain, buildings, masts, PV, areas), the
+propagation model, the radio parameters and one or more service profiles.
+Keys carry their unit in the name, as in the rest of the API. Unknown keys,
+missing keys and wrong-typed values are rejected with the key path
+(``model.radius_m``) and the valid keys. Relative paths are resolved against
+the folder of the scenario file.
+
+Defaults come from ``DOMAIN.md`` (TETRA, ETSI EN 300 392-2 and vendor data);
+the ones marked *assumed* there are kept configurable and reported as such.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from c2000cov.errors import InputNotFoundError, ScenarioError
+
+MODEL_NAMES = ("fspl", "hata", "p1812")
+HATA_ENVIRONMENTS = ("urban", "suburban", "open")
+BUILDING_CLASSES = ("traditional", "thermally_efficient", "by_year")
+
+
+@dataclass(frozen=True)
+class ScenarioMeta:
+    """``[scenario]``: name, analysis CRS, resolution and optional bounds."""
+
+    name: str
+    resolution_m: float
+    crs: str = "EPSG:28992"
+    bounds_m: tuple[float, float, float, float] | None = None
+
+
+@dataclass(frozen=True)
+class TerrainConfig:
+    """``[terrain]``: DTM GeoTIFF (any projected CRS) and optional DSM."""
+
+    dtm: Path
+    dsm: Path | None = None
+
+
+@dataclass(frozen=True)
+class BuildingsConfig:
+    """``[buildings]``: footprints with either a height or roof and ground levels."""
+
+    path: Path
+    layer: str | None = None
+    height_column: str | None = None
+    roof_column: str | None = None
+    ground_column: str | None = None
+    year_column: str | None = None
+
+
+@dataclass(frozen=True)
+class LayerConfig:
+    """A vector or CSV input (``[masts]``, ``[pv]``)."""
+
+    path: Path
+    layer: str | None = None
+
+
+@dataclass(frozen=True)
+class AreasConfig:
+    """``[areas]``: polygons to report on, with the column holding their names."""
+
+    path: Path
+    name_column: str
+    layer: str | None = None
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """``[model]``: propagation model and its parameters.
+
+    ``name`` is one of ``fspl`` (ITU-R P.525), ``hata`` (Okumura-Hata) or
+    ``p1812`` (ITU-R P.1812 delta-Bullington area kernel). ``radius_m`` bounds
+    each mast's computation window. ``k_factor`` sets the effective Earth
+    radius (4/3 by default). ``time_pct`` is the time percentage.
+    ``clutter_correction`` applies the ITU-R P.2108 section 3.1 height-gain
+    correction at the receiver where buildings are not explicit.
+    """
+
+    name: str = "p1812"
+    radius_m: float = 15000.0
+    k_factor: float = 4.0 / 3.0
+    time_pct: float = 50.0
+    hata_environment: str = "suburban"
+    clutter_correction: bool = False
+
+
+@dataclass(frozen=True)
+class RadioConfig:
+    """``[radio]``: TETRA carrier frequencies, channel bandwidth and BS noise figure."""
+
+    dl_freq_mhz: float = 392.5
+    ul_freq_mhz: float = 382.5
+    bandwidth_khz: float = 25.0
+    bs_noise_figure_db: float = 4.0
+    ms_noise_figure_db: float = 7.0
+
+
+@dataclass(frozen=True)
+class ProfileConfig:
+    """``[profiles.<name>]``: a service profile (terminal, place, target).
+
+    Defaults are the handheld-outdoor values of DOMAIN.md: class 3L handheld
+    (1.8 W = 32.5 dBm), -3 dBi antenna and 5 dB body loss (assumed), ETSI
+    dynamic sensitivities (MS -103 dBm, BS -106 dBm), 8 dB location
+    variability (a common planning default), 95 % target.
+    """
+
+    h_rx_m: float = 1.5
+    ms_tx_power_dbm: float = 32.5
+    ms_gain_dbi: float = -3.0
+    body_loss_db: float = 5.0
+    extra_loss_db: float = 0.0
+    ms_sensitivity_dbm: float = -103.0
+    bs_sensitivity_dbm: float = -106.0
+    sigma_db: float = 8.0
+    target_pct: float = 95.0
+    indoor: bool = False
+    building_class: str = "traditional"
+    year_threshold: int = 2000
+
+
+@dataclass(frozen=True)
+class ClassesConfig:
+    """``[classes]``: coverage-probability class limits in percent (meldkamer classes).
+
+    good: at least the profile target; reduced: ``reduced_pct`` up to the
+    target; poor: ``poor_pct`` up to ``reduced_pct``; none: below ``poor_pct``.
+    """
+
+    reduced_pct: float = 80.0
+    poor_pct: float = 50.0
+
+
+@dataclass(frozen=True)
+class DeadZoneConfig:
+    """``[dead_zones]``: minimum polygon area kept and simplification tolerance."""
+
+    min_area_m2: float = 2500.0
+    simplify_m: float = 0.0
+
+
+@dataclass(frozen=True)
+class InterferenceConfig:
+    """``[interference]``: solar-panel emission scaling (1 = sunny day, 0 = night)."""
+
+    sun_factor: float = 1.0
+
+
+@dataclass(frozen=True)
+class OutputConfig:
+    """``[output]``: output folder and optional map path."""
+
+    dir: Path = Path("out")
+    map: Path | None = None
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A complete, validated scenario."""
+
+    source: Path
+    scenario: ScenarioMeta
+    terrain: TerrainConfig
+    masts: LayerConfig
+    model: ModelConfig = field(default_factory=ModelConfig)
+    radio: RadioConfig = field(default_factory=RadioConfig)
+    profiles: dict[str, ProfileConfig] = field(default_factory=dict)
+    buildings: BuildingsConfig | None = None
+    pv: LayerConfig | None = None
+    areas: AreasConfig | None = None
+    classes: ClassesConfig = field(default_factory=ClassesConfig)
+    dead_zones: DeadZoneConfig = field(default_factory=DeadZoneConfig)
+    interference: InterferenceConfig = field(default_factory=InterferenceConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
+
+
+_SECTIONS: dict[str, type] = {
+    "scenario": ScenarioMeta,
+    "terrain": TerrainConfig,
+    "masts": LayerConfig,
+    "model": ModelConfig,
+    "radio": RadioConfig,
+    "buildings": BuildingsConfig,
+    "pv": LayerConfig,
+    "areas": AreasConfig,
+    "classes": ClassesConfig,
+    "dead_zones": DeadZoneConfig,
+    "interference": InterferenceConfig,
+    "output": OutputConfig,
+}
+_REQUIRED_SECTIONS = ("scenario", "terrain", "masts")
+_PATH_KEYS = {"dtm", "dsm", "path", "dir", "map"}
+
+
+def _type_name(tp: Any) -> str:
+    names = {str: "a string", float: "a number", int: "an integer", bool: "true or false",
+             Path: "a path string"}
+    if tp in names:
+        return names[tp]
+    return str(tp)
+
+
+def _convert(value: Any, tp: Any, key_path: str, source: str) -> Any:
+    """Convert a TOML value to the annotated type or raise ScenarioError."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        return _convert(value, args[0], key_path, source)
+    if origin is tuple:
+        args = typing.get_args(tp)
+        if not isinstance(value, list) or len(value) != len(args):
+            raise ScenarioError(
+                f"{source}: {key_path} must be a list of {len(args)} numbers, got {value!r}"
+            )
+        return tuple(_convert(v, a, f"{key_path}[{i}]", source) for i, (v, a) in
+                     enumerate(zip(value, args, strict=True)))
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ScenarioError(f"{source}: {key_path} must be true or false, got {value!r}")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ScenarioError(f"{source}: {key_path} must be a number, got {value!r}")
+        return float(value)
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ScenarioError(f"{source}: {key_path} must be an integer, got {value!r}")
+        return value
+    if tp is str:
+        if not isinstance(value, str):
+            raise ScenarioError(f"{source}: {key_path} must be a string, got {value!r}")
+        return value
+    if tp is Path:
+        if not isinstance(value, str) or not value:
+            raise ScenarioError(f"{source}: {key_path} must be a path string, got {value!r}")
+        return Path(value)
+    raise TypeError(f"unsupported annotation {tp!r} at {key_path}")  # programming error
+
+
+def build_section(cls: type, table: Any, prefix: str, source: str, base_dir: Path) -> Any:
+    """Build a frozen dataclass from a TOML table, checking keys and types.
+
+    Parameters
+    ----------
+    cls : dataclass type
+        The section's dataclass.
+    table : dict
+        The TOML table.
+    prefix : str
+        Key path of the table (``model``, ``profiles.in_car``) for messages.
+    source : str
+        Name of the scenario file for messages.
+    base_dir : Path
+        Folder that relative paths are resolved against.
+    """
+    if not isinstance(table, dict):
+        raise ScenarioError(f"{source}: [{prefix}] must be a table, got {table!r}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(table) - set(fields))
+    if unknown:
+        raise ScenarioError(
+            f"{source}: unknown key {prefix}.{unknown[0]}; valid keys in [{prefix}] are: "
+            + ", ".join(fields)
+        )
+    kwargs = {}
+    for name, f in fields.items():
+        key_path = f"{prefix}.{name}"
+        if name not in table:
+            no_default = (f.default is dataclasses.MISSING
+                          and f.default_factory is dataclasses.MISSING)
+            if no_default:
+                raise ScenarioError(
+                    f"{source}: missing key {key_path} ({_type_name(hints[name])}); "
+                    f"required keys in [{prefix}] are: "
+                    + ", ".join(n for n, g in fields.items() if g.default is dataclasses.MISSING
+                                and g.default_factory is dataclasses.MISSING)
+                )
+            continue
+        value = _convert(table[name], hints[name], key_path, source)
+        if isinstance(value, Path) and name in _PATH_KEYS and not value.is_absolute():
+            value = (base_dir / value).resolve()
+        kwargs[name] = value
+    return cls(**kwargs)
+
+
+def _check_choice(value: str, choices: tuple[str, ...], key_path: str, source: str) -> None:
+    if value not in choices:
+        raise ScenarioError(
+            f"{source}: {key_path} = {value!r} is not a valid choice; choose one of: "
+            + ", ".join(choices)
+        )
+
+
+def _check_positive(value: float, key_path: str, source: str) -> None:
+    if not value > 0:
+        raise ScenarioError(f"{source}: {key_path} must be > 0, got {value!r}")
+
+
+def scenario_from_dict(data: dict, source: Path) -> Scenario:
+    """Validate a parsed TOML document and return a :class:`Scenario`."""
+    name = source.name
+    base_dir = source.parent.resolve()
+    valid = list(_SECTIONS) + ["profiles"]
+    unknown = sorted(set(data) - set(valid))
+    if unknown:
+        raise ScenarioError(
+            f"{name}: unknown table [{unknown[0]}]; valid tables are: " + ", ".join(valid)
+        )
+    for required in _REQUIRED_SECTIONS:
+        if required not in data:
+            raise ScenarioError(f"{name}: missing table [{required}]")
+    kwargs: dict[str, Any] = {}
+    for key, cls in _SECTIONS.items():
+        if key in data:
+            kwargs[key] = build_section(cls, data[key], key, name, base_dir)
+    profiles_table = data.get("profiles", {"handheld_outdoor": {}})
+    if not isinstance(profiles_table, dict) or not profiles_table:
+        raise ScenarioError(f"{name}: [profiles] must hold at least one [profiles.<name>] table")
+    profiles = {}
+    for pname, ptable in profiles_table.items():
+        prof = build_section(ProfileConfig, ptable, f"profiles.{pname}", name, base_dir)
+        _check_choice(prof.building_class, BUILDING_CLASSES,
+                      f"profiles.{pname}.building_class", name)
+        _check_positive(prof.h_rx_m, f"profiles.{pname}.h_rx_m", name)
+        _check_positive(prof.sigma_db, f"profiles.{pname}.sigma_db", name)
+        if not 0 < prof.target_pct < 100:
+            raise ScenarioError(
+                f"{name}: profiles.{pname}.target_pct must be between 0 and 100 (exclusive), "
+                f"got {prof.target_pct}"
+            )
+        profiles[pname] = prof
+    kwargs["profiles"] = profiles
+    scen = Scenario(source=source.resolve(), **kwargs)
+
+    _check_choice(scen.model.name, MODEL_NAMES, "model.name", name)
+    _check_choice(scen.model.hata_environment, HATA_ENVIRONMENTS, "model.hata_environment", name)
+    _check_positive(scen.scenario.resolution_m, "scenario.resolution_m", name)
+    _check_positive(scen.model.radius_m, "model.radius_m", name)
+    _check_positive(scen.model.k_factor, "model.k_factor", name)
+    if not 0 < scen.model.time_pct <= 50:
+        raise ScenarioError(
+            f"{name}: model.time_pct must be in (0, 50], got {scen.model.time_pct}"
+        )
+    if not 0 <= scen.interference.sun_factor <= 1:
+        raise ScenarioError(
+            f"{name}: interference.sun_factor must be between 0 (night) and 1 (sunny day), "
+            f"got {scen.interference.sun_factor}"
+        )
+    if scen.scenario.bounds_m is not None:
+        xmin, ymin, xmax, ymax = scen.scenario.bounds_m
+        if not (xmax > xmin and ymax > ymin):
+            raise ScenarioError(
+                f"{name}: scenario.bounds_m must be [xmin, ymin, xmax, ymax] with xmax > xmin "
+                f"and ymax > ymin, got {list(scen.scenario.bounds_m)}"
+            )
+    b = scen.buildings
+    if b is not None:
+        has_height = b.height_column is not None
+        has_levels = b.roof_column is not None and b.ground_column is not None
+        if has_height == has_levels or (not has_levels and (b.roof_column or b.ground_column)):
+            raise ScenarioError(
+                f"{name}: [buildings] needs either height_column (m above ground) or both "
+                "roof_column and ground_column (m NAP), not both and not neither"
+            )
+    return scen
+
+
+def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
+    """Read and validate a scenario TOML file.
+
+    Parameters
+    ----------
+    path : str or Path
+        The scenario file.
+    overrides : dict, optional
+        Values that replace keys of the file, as ``{"model.name": "fspl"}``
+        (command-line flags override the file).
+
+    Raises
+    ------
+    InputNotFoundError
+        The file does not exist.
+    ScenarioError
+        The file is not valid TOML or has unknown, missing or wrong-typed keys.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputNotFoundError(f"scenario file {path} does not exist")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{path.name}: not valid TOML: {exc}") from None
+    for key_path, value in (overrides or {}).items():
+        table = data
+        *parents, last = key_path.split(".")
+        for p in parents:
+            table = table.setdefault(p, {})
+        table[last] = value
+    return scenario_from_dict(data, path)
+
+
+def scenario_parameters(scen: Scenario) -> dict[str, Any]:
+    """Every parameter of a scenario as a flat ``{key.path: value}`` dict, for reports."""
+    out: dict[str, Any] = {}
+
+    def walk(prefix: str, obj: Any) -> None:
+        if dataclasses.is_dataclass(obj):
+            for f in dataclasses.fields(obj):
+                walk(f"{prefix}.{f.name}" if prefix else f.name, getattr(obj, f.name))
+        elif isinstance(obj, dict):
+            for k, v in obj.items():
+                walk(f"{prefix}.{k}", v)
+        else:
+            out[prefix] = str(obj) if isinstance(obj, Path) else obj
+
+    walk("", scen)
+    return out

@@ -1,0 +1,106 @@
+"""Link budgets worked by hand, and the flat-terrain free-space coverage disc."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy.special import ndtr
+
+from c2000cov.config import ProfileConfig, load_scenario
+from c2000cov.coverage import (
+    LIMITING_DL,
+    LIMITING_UL,
+    Terminal,
+    downlink_signal_dbm,
+    uplink_signal_dbm,
+)
+from c2000cov.itu import p2109
+from c2000cov.run import compute_coverage, load_inputs
+from tests.scenarios import write_scenario
+
+#: Tolerance of hand-worked budgets (dB) and probabilities.
+TOL_DB = 1e-9
+TOL_P = 1e-4
+HANDHELD = ProfileConfig()  # DOMAIN.md defaults: 32.5 dBm, -3 dBi, 5 dB body, -103/-106 dBm
+
+
+def test_handworked_downlink():
+    # 44 dBm + 11 dBi - 8 dB (combiner 5 + feeder 3) - 120 dB path - 3 dBi - 5 dB body
+    s_dl = downlink_signal_dbm(44.0, 11.0, 8.0, 120.0, Terminal.from_profile(HANDHELD))
+    assert s_dl == pytest.approx(44 + 11 - 8 - 120 - 3 - 5, abs=TOL_DB)  # -81 dBm
+    margin = s_dl - HANDHELD.ms_sensitivity_dbm  # -81 - (-103) = 22 dB
+    assert margin == pytest.approx(22.0, abs=TOL_DB)
+    assert ndtr(margin / 8.0) == pytest.approx(0.99702, abs=TOL_P)  # Phi(2.75)
+
+
+def test_handworked_uplink_limits_handheld():
+    term = Terminal.from_profile(HANDHELD)
+    s_dl = downlink_signal_dbm(44.0, 11.0, 8.0, 120.0, term)
+    # 32.5 dBm - 3 dBi - 5 dB body - 120 dB + 11 dBi - 3 dB rx loss = -87.5 dBm
+    s_ul = uplink_signal_dbm(11.0, 3.0, 120.0, term)
+    assert s_ul == pytest.approx(-87.5, abs=TOL_DB)
+    m_dl = s_dl - HANDHELD.ms_sensitivity_dbm  # 22 dB
+    m_ul = s_ul - HANDHELD.bs_sensitivity_dbm  # -87.5 + 106 = 18.5 dB
+    assert m_ul == pytest.approx(18.5, abs=TOL_DB)
+    assert m_ul < m_dl  # the uplink limits, by 3.5 dB
+    assert ndtr(min(m_dl, m_ul) / 8.0) == pytest.approx(0.98962, abs=TOL_P)  # Phi(2.3125)
+
+
+def test_handworked_indoor_uplink():
+    term = Terminal.from_profile(HANDHELD)
+    bel_db, bel_sigma_db = p2109.entry_loss_median_and_sigma_db(382.5, "traditional")
+    assert bel_db == pytest.approx(13.9, abs=0.15)  # P.2109 traditional, horizontal, ~390 MHz
+    s_ul = uplink_signal_dbm(11.0, 3.0, 120.0, term, entry_loss_db=bel_db)
+    assert s_ul == pytest.approx(-87.5 - bel_db, abs=TOL_DB)
+    margin = s_ul + 106.0  # about 18.5 - 13.9 = 4.6 dB
+    sigma = math.hypot(8.0, bel_sigma_db)  # location variability and entry-loss spread
+    assert 10.5 < sigma < 11.5
+    p = ndtr(margin / sigma)
+    assert 0.60 < p < 0.72  # Phi(4.6 / 11.0) = 0.662
+
+
+def _flat_case(tmp_path, extra_loss_db: float, ms_sensitivity_dbm: float):
+    profiles = ("[profiles.hh]\n"
+                f"extra_loss_db = {extra_loss_db}\nms_sensitivity_dbm = {ms_sensitivity_dbm}\n")
+    scen = load_scenario(write_scenario(tmp_path, profiles=profiles, radius_m=3000.0))
+    inputs = load_inputs(scen)
+    return scen, compute_coverage(inputs)["hh"]
+
+
+def _analytic_radius_m(budget_db: float, freq_mhz: float, h_tx_m: float = 30.0,
+                       h_rx_m: float = 1.5) -> float:
+    """Horizontal radius where P.525 free-space loss over the 3-D path equals the budget."""
+    d3_km = 10.0 ** ((budget_db - 32.4 - 20.0 * math.log10(freq_mhz)) / 20.0)
+    return math.sqrt((d3_km * 1000.0) ** 2 - (h_tx_m - h_rx_m) ** 2)
+
+
+@pytest.mark.parametrize("case", ["uplink_limited", "downlink_limited"])
+def test_flat_free_space_disc(tmp_path, case):
+    """Covered area = pi r^2 with r solved from the budget, within 2 %."""
+    fade_db = 1.6448536269514722 * 8.0  # 95 % location probability, sigma 8 dB
+    if case == "uplink_limited":
+        extra, ms_sens = 37.5, -103.0
+        # UL: 32.5 - 3 - 5 - 37.5 - L + 11 - 3 >= -106 + fade  ->  L <= 101 - fade
+        budget_db, freq = 32.5 - 3 - 5 - extra + 11 - 3 + 106 - fade_db, 382.5
+        expected_limit = LIMITING_UL
+    else:
+        extra, ms_sens = 33.0, -95.0
+        # DL: 44 + 11 - 8 - L - 3 - 5 - 33 >= -95 + fade  ->  L <= 101 - fade
+        budget_db, freq = 44 + 11 - 8 - 3 - 5 - extra + 95 - fade_db, 392.5
+        expected_limit = LIMITING_DL
+    scen, cov = _flat_case(tmp_path, extra, ms_sens)
+    r_m = _analytic_radius_m(budget_db, freq)
+    assert 1000 < r_m < 2500  # inside the 3 km computation radius
+    covered_m2 = float((cov.p_cover >= 0.95).sum()) * cov.grid.pixel_area_m2
+    expected_m2 = math.pi * r_m ** 2
+    assert covered_m2 == pytest.approx(expected_m2, rel=0.02), (
+        f"covered {covered_m2 / 1e6:.4f} km2, analytic {expected_m2 / 1e6:.4f} km2")
+    ring = (cov.p_cover > 0.5) & (cov.p_cover < 0.99)
+    assert ring.any()
+    assert np.all(cov.limiting[ring] == expected_limit)
+    # one mast: it is the best server wherever it reaches, and redundancy is at most 1
+    assert set(np.unique(cov.server[np.isfinite(cov.p_cover)])) == {0}
+    assert cov.n_at_target.max() == 1
+    assert int(cov.n_at_target.sum()) == int((cov.p_cover >= 0.95).sum())
