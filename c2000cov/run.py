@@ -270,6 +270,8 @@ def write_outputs(result: RunResult, out_dir: Path) -> RunResult:
                                tags={"profile": name, "target_pct": f"{cov.target_pct:g}",
                                      "model": MODEL_SOURCES[scen.model.name]}))
     files.append(write_gpkg(out_dir / "dead_zones.gpkg", result.dead_zones))
+    if inputs.areas is not None:
+        files.append(write_gpkg(out_dir / "areas_used.gpkg", {"areas": inputs.areas}))
     files.append(write_csv(out_dir / "areas_coverage.csv", result.area_table))
     masts = inputs.masts.copy()
     masts.insert(0, "mast_index", np.arange(len(masts)))
