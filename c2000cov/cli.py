@@ -52,22 +52,43 @@ def run(
     = None,
     no_map: Annotated[bool, typer.Option("--no-map", help="Do not write the map.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+    sun: Annotated[float | None, typer.Option(help="Override [interference] sun_factor "
+                                              "(1 sunny day, 0 night).")] = None,
+    executor: Annotated[str, typer.Option(help="serial | local | dask")] = "local",
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler tcp://HOST:PORT.")]
+    = None,
+    workers: Annotated[int | None, typer.Option(help="Workers of a local Dask cluster.")]
+    = None,
+    cache_dir: Annotated[Path | None, typer.Option(help="Per-mast loss cache folder "
+                                                   "(default <out>/.cache).")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not cache per-mast losses.")]
+    = False,
 ) -> None:
     """Compute coverage for every mast and profile, and write rasters, dead zones and a map."""
     from c2000cov.config import load_scenario
+    from c2000cov.executor import make_executor
     from c2000cov.maps import build_map
     from c2000cov.run import run_scenario
 
-    overrides = {"model.name": model} if model else None
+    overrides = {}
+    if model:
+        overrides["model.name"] = model
+    if sun is not None:
+        overrides["interference.sun_factor"] = sun
     scen = load_scenario(scenario, overrides)
     out_dir = out or scen.output.dir
     prog, update = _progress(quiet)
     t0 = time.perf_counter()
-    if prog:
-        with prog:
-            result = run_scenario(scen, out_dir, progress=update)
-    else:
-        result = run_scenario(scen, out_dir)
+    with make_executor(executor, scheduler, workers) as ex:
+        if ex.dashboard_link and not quiet:
+            err_console.print(f"Dask dashboard: {ex.dashboard_link}")
+        cache = False if no_cache else cache_dir
+        if prog:
+            with prog:
+                result = run_scenario(scen, out_dir, progress=update, executor=ex,
+                                      cache_dir=cache)
+        else:
+            result = run_scenario(scen, out_dir, executor=ex, cache_dir=cache)
     if not no_map:
         target = map_path or scen.output.map or Path("maps") / f"{scen.scenario.name}.html"
         result.files.append(build_map(result, target))
@@ -79,6 +100,42 @@ def run(
 
             err_console.print(f"  {name}: {_covered_pct(cov):.1f} % of evaluated area "
                               f"reaches {cov.target_pct:g} % location probability")
+
+
+@app.command()
+def whatif(
+    base: Annotated[Path, typer.Argument(help="Base scenario TOML file.")],
+    changes: Annotated[Path, typer.Argument(help="CHANGES TOML: [[add_mast]], [[remove_mast]], "
+                                            "[[move_mast]], [[mitigate_pv]], [[add_pv]].")],
+    out: Annotated[Path | None, typer.Option(help="Output folder (default <base out>-whatif).")]
+    = None,
+    map_path: Annotated[Path | None, typer.Option("--map", help="Map HTML path.")] = None,
+    no_map: Annotated[bool, typer.Option("--no-map", help="Do not write the map.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+) -> None:
+    """Apply changes to a base scenario; write the new coverage and its gains and losses."""
+    from c2000cov.config import load_scenario
+    from c2000cov.whatif import run_whatif
+
+    scen = load_scenario(base)
+    out_dir = out or Path(f"{scen.output.dir}-whatif")
+    prog, update = _progress(quiet)
+    t0 = time.perf_counter()
+    if prog:
+        with prog:
+            result = run_whatif(scen, changes, out_dir, progress=update)
+    else:
+        result = run_whatif(scen, changes, out_dir)
+    if not no_map:
+        from c2000cov.maps import build_map
+
+        result.files.append(build_map(result, map_path or out_dir / "map.html"))
+    if not quiet:
+        err_console.print(f"wrote {len(result.files)} files to {out_dir} "
+                          f"in {time.perf_counter() - t0:.1f} s")
+        for row in result.delta_table.itertuples():
+            err_console.print(f"  {row.area_name} / {row.profile}: "
+                              f"{row.delta_covered_km2:+.3f} km2 ({row.delta_covered_pct:+.2f} pp)")
 
 
 @app.command()

@@ -14,6 +14,7 @@ the ones marked *assumed* there are kept configurable and reported as such.
 from __future__ import annotations
 
 import dataclasses
+import math
 import tomllib
 import types
 import typing
@@ -152,17 +153,59 @@ class DeadZoneConfig:
 
 @dataclass(frozen=True)
 class InterferenceConfig:
-    """``[interference]``: solar-panel emission scaling (1 = sunny day, 0 = night)."""
+    """``[interference]``: the solar-panel (PV optimizer/inverter) emission model.
+
+    Defaults from DOMAIN.md ("Solar-panel interference"); see
+    :mod:`c2000cov.interference` for the model.
+
+    - ``sun_factor``: emission scaling, 1 = sunny day, 0 = night (no emission).
+    - ``limit_dbuv_m``, ``limit_dist_m``, ``limit_bandwidth_khz``: the emission
+      limit a device at ``emission_db_over_limit = 0`` meets: CISPR 11 /
+      EN 55011 class B, 230-1000 MHz, 37 dBuV/m quasi-peak at 10 m in 120 kHz.
+      The emission is taken as noise-like (power scales with bandwidth).
+    - ``kwp_per_device``: peak power per optimizer, one per panel (about
+      0.4 kWp), for installations without ``n_devices``.
+    - ``roof_offset_m``: panel height above the surface (roof) where an
+      installation without ``h_agl_m`` sits on a building pixel (assumed).
+    - ``park_h_agl_m``: height above ground of an installation without
+      ``h_agl_m`` off buildings, e.g. a ground-mounted park (assumed).
+    - ``park_sample_m``: spacing of the sample points of a polygon
+      installation, which share its devices equally.
+    - ``mitigated_db_over_limit``: what a mitigated installation still
+      emits: its excess is capped at this many dB over the limit (0: brought
+      to the limit; assumed).
+    - ``mitigate_ids``: pv_id values to treat as mitigated (what-if).
+    - ``mitigate_within``: polygon file; installations inside are mitigated
+      (what-if).
+    - ``prune_margin_db``: sources are left out only while the summed upper
+      bound of what they contribute stays this far below the receiver noise
+      floor (uplink: per mast; downlink: per source radius).
+    - ``dl_max_radius_m``: largest radius around a source for the downlink
+      noise-rise raster (m).
+    """
 
     sun_factor: float = 1.0
+    limit_dbuv_m: float = 37.0
+    limit_dist_m: float = 10.0
+    limit_bandwidth_khz: float = 120.0
+    kwp_per_device: float = 0.4
+    roof_offset_m: float = 0.5
+    park_h_agl_m: float = 2.0
+    park_sample_m: float = 50.0
+    mitigated_db_over_limit: float = 0.0
+    mitigate_ids: tuple[str, ...] = ()
+    mitigate_within: Path | None = None
+    prune_margin_db: float = 30.0
+    dl_max_radius_m: float = 3000.0
 
 
 @dataclass(frozen=True)
 class OutputConfig:
-    """``[output]``: output folder and optional map path."""
+    """``[output]``: output folder, optional map path and per-mast cache folder."""
 
     dir: Path = Path("out")
     map: Path | None = None
+    cache_dir: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -200,7 +243,7 @@ _SECTIONS: dict[str, type] = {
     "output": OutputConfig,
 }
 _REQUIRED_SECTIONS = ("scenario", "terrain", "masts")
-_PATH_KEYS = {"dtm", "dsm", "path", "dir", "map"}
+_PATH_KEYS = {"dtm", "dsm", "path", "dir", "map", "cache_dir"}
 
 
 def _type_name(tp: Any) -> str:
@@ -217,6 +260,15 @@ def _convert(value: Any, tp: Any, key_path: str, source: str) -> Any:
     if origin in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(tp) if a is not type(None)]
         return _convert(value, args[0], key_path, source)
+    if origin is tuple and len(typing.get_args(tp)) == 2 and typing.get_args(tp)[1] is Ellipsis:
+        item = typing.get_args(tp)[0]
+        if not isinstance(value, list):
+            raise ScenarioError(
+                f"{source}: {key_path} must be a list of "
+                f"{ {str: 'strings', float: 'numbers', int: 'integers'}.get(item, item)}, "
+                f"got {value!r}"
+            )
+        return tuple(_convert(v, item, f"{key_path}[{i}]", source) for i, v in enumerate(value))
     if origin is tuple:
         args = typing.get_args(tp)
         if not isinstance(value, list) or len(value) != len(args):
@@ -358,6 +410,27 @@ def scenario_from_dict(data: dict, source: Path) -> Scenario:
             f"{name}: interference.sun_factor must be between 0 (night) and 1 (sunny day), "
             f"got {scen.interference.sun_factor}"
         )
+    inter = scen.interference
+    for key in ("limit_dist_m", "limit_bandwidth_khz", "kwp_per_device", "park_h_agl_m",
+                "park_sample_m", "dl_max_radius_m"):
+        _check_positive(getattr(inter, key), f"interference.{key}", name)
+    if not inter.roof_offset_m >= 0:
+        raise ScenarioError(
+            f"{name}: interference.roof_offset_m must be >= 0 m, got {inter.roof_offset_m!r}"
+        )
+    if not inter.prune_margin_db >= 0:
+        raise ScenarioError(
+            f"{name}: interference.prune_margin_db must be >= 0 dB (a larger margin prunes "
+            f"less), got {inter.prune_margin_db!r}"
+        )
+    for key in ("limit_dbuv_m", "mitigated_db_over_limit"):
+        if not math.isfinite(getattr(inter, key)):
+            raise ScenarioError(
+                f"{name}: interference.{key} must be a finite number, got {getattr(inter, key)!r}"
+            )
+    if inter.mitigate_within is not None and not inter.mitigate_within.is_absolute():
+        scen = dataclasses.replace(scen, interference=dataclasses.replace(
+            inter, mitigate_within=(base_dir / inter.mitigate_within).resolve()))
     if scen.scenario.bounds_m is not None:
         xmin, ymin, xmax, ymax = scen.scenario.bounds_m
         if not (xmax > xmin and ymax > ymin):

@@ -77,6 +77,7 @@ class BestServer:
     """
 
     margin_db: np.ndarray  # limiting margin of the best server (min of DL, UL)
+    second_margin_db: np.ndarray  # limiting margin of the runner-up (for N-1 analysis)
     margin_dl_db: np.ndarray
     margin_ul_db: np.ndarray
     server: np.ndarray  # int16 mast index, -1 none
@@ -87,7 +88,8 @@ class BestServer:
     def empty(cls, shape: tuple[int, int]) -> BestServer:
         """A reduction with no mast yet."""
         nan = np.full(shape, np.nan, dtype="float32")
-        return cls(np.full(shape, -np.inf, dtype="float32"), nan.copy(), nan.copy(),
+        return cls(np.full(shape, -np.inf, dtype="float32"),
+                   np.full(shape, -np.inf, dtype="float32"), nan.copy(), nan.copy(),
                    np.full(shape, -1, dtype="int16"), nan.copy(), np.zeros(shape, dtype="uint8"))
 
     def update(self, mast_index: int, window: Window, margin_dl_db: np.ndarray,
@@ -98,6 +100,10 @@ class BestServer:
         m = np.fmin(margin_dl_db, margin_ul_db)
         valid = np.isfinite(m)
         better = valid & (m > self.margin_db[sl])
+        second = self.second_margin_db[sl]
+        runner_up = valid & ~better & (m > second)
+        second[runner_up] = m[runner_up]
+        second[better] = self.margin_db[sl][better]
         for arr, new in ((self.margin_db, m), (self.margin_dl_db, margin_dl_db),
                          (self.margin_ul_db, margin_ul_db), (self.signal_dl_dbm, signal_dl_dbm)):
             view = arr[sl]
@@ -123,6 +129,7 @@ class ProfileCoverage:
     margin_ul_db: np.ndarray
     sigma_total_db: np.ndarray | float
     target_pct: float
+    second_margin_db: np.ndarray | None = None
 
 
 def finish(name: str, grid: Grid, best: BestServer, sigma_total_db, target_pct: float,
@@ -145,7 +152,8 @@ def finish(name: str, grid: Grid, best: BestServer, sigma_total_db, target_pct: 
     n_at = np.where(evaluated, best.n_at_target, 0).astype("uint8")
     sig = np.where(evaluated, best.signal_dl_dbm, np.nan).astype("float32")
     return ProfileCoverage(name, grid, p, limiting, server, sig, n_at, cls,
-                           best.margin_dl_db, best.margin_ul_db, sigma_total_db, target_pct)
+                           best.margin_dl_db, best.margin_ul_db, sigma_total_db, target_pct,
+                           best.second_margin_db)
 
 
 def noise_floor_dbm(radio: RadioConfig, noise_figure_db: float) -> float:

@@ -270,7 +270,15 @@ def read_masts(path: Path, crs: CRS, layer: str | None = None) -> pd.DataFrame:
     ``pattern`` an absolute path or None.
     """
     path = require_file(path, "masts")
-    df = _read_mast_table(path)
+    return validate_masts(_read_mast_table(path), path.name, crs, path.parent)
+
+
+def validate_masts(df: pd.DataFrame, label: str, crs: CRS, base_dir: Path) -> pd.DataFrame:
+    """Validate a table of masts (strings or values); ``label`` names it in messages.
+
+    Pattern files are resolved relative to ``base_dir``.
+    """
+    path = Path(label)
     if len(df) == 0:
         raise InvalidInputError(f"{path.name}: no masts (the file has no data rows); "
                                 "add at least one mast")
@@ -332,7 +340,7 @@ def read_masts(path: Path, crs: CRS, layer: str | None = None) -> pd.DataFrame:
         if p is None or (isinstance(p, float) and math.isnan(p)) or str(p).strip() == "":
             patterns.append(None)
             continue
-        ppath = (path.parent / str(p)).resolve()
+        ppath = (Path(base_dir) / str(p)).resolve()
         if not ppath.is_file():
             raise InputNotFoundError(f"{path.name} row {i + 1} (mast_id {out['mast_id'][i]}): "
                                      f"pattern file {p} not found next to {path.name}")

@@ -28,7 +28,8 @@ import pandas as pd
 from c2000cov import __version__
 from c2000cov.antenna import AntennaPattern, bearing_deg, elevation_deg, gain_toward_dbi, read_msi
 from c2000cov.areas import area_statistics
-from c2000cov.config import Scenario, scenario_parameters
+from c2000cov.cache import LossCache, loss_key
+from c2000cov.config import ModelConfig, Scenario, scenario_parameters
 from c2000cov.coverage import (
     BestServer,
     ProfileCoverage,
@@ -38,8 +39,10 @@ from c2000cov.coverage import (
     uplink_signal_dbm,
 )
 from c2000cov.deadzones import dead_zones
+from c2000cov.executor import Executor, LocalExecutor
 from c2000cov.grid import Grid, Window
 from c2000cov.io import (
+    atomic_path,
     check_masts_inside,
     read_areas,
     read_masts,
@@ -50,8 +53,15 @@ from c2000cov.io import (
 )
 from c2000cov.itu import p2109
 from c2000cov.probability import combine_sigma_db, fade_margin_db
-from c2000cov.propagation import MODEL_SOURCES, MastGeometry, mast_geometry, path_loss_db
+from c2000cov.propagation import (
+    KERNEL_VERSION,
+    MODEL_SOURCES,
+    MastGeometry,
+    mast_geometry,
+    window_loss_db,
+)
 from c2000cov.surface import Surface, build_surface, scenario_grid
+from c2000cov.whatif import n1_outage
 
 ProgressFn = Callable[[str, int, int], None]
 
@@ -77,6 +87,12 @@ class RunResult:
     coverage: dict[str, ProfileCoverage]
     dead_zones: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
     area_table: pd.DataFrame | None = None
+    night: dict[str, ProfileCoverage] | None = None
+    n1_table: pd.DataFrame | None = None
+    delta_table: pd.DataFrame | None = None
+    extra_writers: list[Callable[[Path], list[Path]]] = field(default_factory=list)
+    manifest_extra: dict = field(default_factory=dict)
+    cache: LossCache | None = None
     timings_s: dict[str, float] = field(default_factory=dict)
     files: list[Path] = field(default_factory=list)
 
@@ -168,40 +184,111 @@ def _window_of(arr, window: Window):
     return arr[window.slices] if isinstance(arr, np.ndarray) else arr
 
 
-def compute_coverage(inputs: Inputs, d_ul_db: np.ndarray | None = None,
-                     d_dl_db: np.ndarray | None = None,
-                     progress: ProgressFn | None = None) -> dict[str, ProfileCoverage]:
-    """Run the model for every mast and reduce to per-profile coverage.
+@dataclass(frozen=True)
+class NoiseState:
+    """One interference state: uplink noise rise per mast and downlink per pixel (dB)."""
+
+    name: str
+    d_ul_db: np.ndarray | None = None
+    d_dl_db: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class MastJob:
+    """A work unit: one mast's loss windows at each (frequency, receiver height)."""
+
+    index: int
+    model: ModelConfig
+    surface_win: np.ndarray
+    ground_win: np.ndarray
+    tx_row: int
+    tx_col: int
+    h_agl_m: float
+    res_m: float
+    combos: tuple[tuple[float, float], ...]  # (freq_mhz, h_rx_m) still to compute
+
+
+def run_mast_job(job: MastJob) -> dict[tuple[float, float], np.ndarray]:
+    """Compute a mast's loss windows (pure function: safe on any executor)."""
+    return {(f, h): window_loss_db(job.model, job.surface_win, job.ground_win, job.tx_row,
+                                   job.tx_col, job.h_agl_m, h, job.res_m, f)
+            for f, h in job.combos}
+
+
+def mast_losses(inputs: Inputs, combos: list[tuple[float, float]], cache: LossCache,
+                executor: Executor, progress: ProgressFn | None = None):
+    """Yield ``(i, geom, window, {(freq, h_rx): loss})`` per mast, in masts-file order.
+
+    Cached windows are read from ``cache``; the rest run on ``executor`` and are
+    stored in the cache as they arrive.
+    """
+    scen, surf, masts = inputs.scenario, inputs.surface, inputs.masts
+    grid = surf.grid
+    n = len(masts)
+    prepared = []
+    for i in range(n):
+        mast = masts.iloc[i]
+        geom = mast_geometry(surf, mast["x_m"], mast["y_m"], mast["h_agl_m"])
+        window = grid.window_around(geom.row, geom.col, scen.model.radius_m)
+        s_win, g_win = surf.surface_m[window.slices], surf.ground_m[window.slices]
+        keys = {c: loss_key(s_win, g_win, grid.window_transform(window),
+                            geom.row - window.row_off, geom.col - window.col_off, geom.h_agl_m,
+                            scen.model, c[0], c[1], KERNEL_VERSION) for c in combos}
+        cached = {c: cache.get(k) for c, k in keys.items()}
+        todo = tuple(c for c in combos if cached[c] is None)
+        job = MastJob(i, scen.model, s_win, g_win, geom.row - window.row_off,
+                      geom.col - window.col_off, geom.h_agl_m, grid.resolution_m, todo)
+        prepared.append((geom, window, keys, cached, job))
+    results = executor.map_ordered(run_mast_job, (p[4] for p in prepared if p[4].combos))
+    for i, (geom, window, keys, cached, job) in enumerate(prepared):
+        if job.combos:
+            for c, loss in next(results).items():
+                cache.put(keys[c], loss)
+                cached[c] = loss
+        if progress:
+            progress("masts", i + 1, n)
+        yield i, geom, window, cached
+
+
+def compute_coverage(inputs: Inputs, states: list[NoiseState] | None = None,
+                     progress: ProgressFn | None = None, cache: LossCache | None = None,
+                     executor: Executor | None = None,
+                     ) -> dict[str, dict[str, ProfileCoverage]]:
+    """Run the model for every mast and reduce to per-profile coverage, per noise state.
 
     Parameters
     ----------
     inputs : Inputs
         Validated inputs.
-    d_ul_db : array (n_masts,), optional
-        Uplink noise rise per mast (dB) added to the BS sensitivity.
-    d_dl_db : 2-D array, optional
-        Downlink noise rise per pixel (dB) added to the MS sensitivity.
+    states : list of NoiseState, optional
+        Interference states; default one state ``main`` without noise rise.
+        Path losses are computed once and shared by all states.
     progress : callable, optional
         Called as ``progress(stage, done, total)``.
+    cache : LossCache, optional
+        Per-mast loss cache.
+    executor : Executor, optional
+        How the per-mast work runs (default: serial).
+
+    Returns
+    -------
+    dict
+        ``{state name: {profile name: ProfileCoverage}}``.
     """
     scen, surf, masts = inputs.scenario, inputs.surface, inputs.masts
-    n = len(masts)
-    d_ul_db = np.zeros(n) if d_ul_db is None else np.asarray(d_ul_db, dtype=float)
+    states = states or [NoiseState("main")]
     plans = plan_profiles(inputs)
-    best = {p.name: BestServer.empty(surf.grid.shape) for p in plans}
+    best = {(st.name, p.name): BestServer.empty(surf.grid.shape) for st in states for p in plans}
     freqs = {"dl": scen.radio.dl_freq_mhz, "ul": scen.radio.ul_freq_mhz}
-    for i in range(n):
+    combos = sorted({(f, p.h_rx_m) for p in plans for f in freqs.values()})
+    cache = cache or LossCache(None)
+    executor = executor or Executor()
+    for i, geom, window, losses in mast_losses(inputs, combos, cache, executor, progress):
         mast = masts.iloc[i]
-        geom = mast_geometry(surf, mast["x_m"], mast["y_m"], mast["h_agl_m"])
-        losses: dict[tuple[str, float], tuple[Window, np.ndarray]] = {}
         gains: dict[float, np.ndarray | float] = {}
         for plan in plans:
-            for key, freq in freqs.items():
-                if (key, plan.h_rx_m) not in losses:
-                    losses[(key, plan.h_rx_m)] = path_loss_db(scen.model, surf, geom, freq,
-                                                              plan.h_rx_m)
-            window, loss_dl = losses[("dl", plan.h_rx_m)]
-            _, loss_ul = losses[("ul", plan.h_rx_m)]
+            loss_dl = losses[(freqs["dl"], plan.h_rx_m)]
+            loss_ul = losses[(freqs["ul"], plan.h_rx_m)]
             if plan.h_rx_m not in gains:
                 gains[plan.h_rx_m] = mast_gain_dbi(mast, geom, window, surf, plan.h_rx_m,
                                                    inputs.patterns)
@@ -210,28 +297,36 @@ def compute_coverage(inputs: Inputs, d_ul_db: np.ndarray | None = None,
                                        plan.terminal, _window_of(plan.bel_dl_db, window))
             s_ul = uplink_signal_dbm(gain, mast["rx_loss_db"], loss_ul, plan.terminal,
                                      _window_of(plan.bel_ul_db, window))
-            req_dl = plan.terminal.ms_sensitivity_dbm + (
-                0.0 if d_dl_db is None else d_dl_db[window.slices])
-            req_ul = plan.terminal.bs_sensitivity_dbm + d_ul_db[i]
             ev = plan.evaluated[window.slices]
-            m_dl = np.where(ev, s_dl - req_dl, np.nan)
-            m_ul = np.where(ev, s_ul - req_ul, np.nan)
-            best[plan.name].update(i, window, m_dl, m_ul, s_dl,
-                                   _window_of(plan.margin_needed_db, window))
-        if progress:
-            progress("masts", i + 1, n)
-    return {p.name: finish(p.name, surf.grid, best[p.name], p.sigma_total_db, p.target_pct,
-                           scen.classes, p.evaluated) for p in plans}
+            for st in states:
+                req_dl = plan.terminal.ms_sensitivity_dbm + (
+                    0.0 if st.d_dl_db is None else st.d_dl_db[window.slices])
+                req_ul = plan.terminal.bs_sensitivity_dbm + (
+                    0.0 if st.d_ul_db is None else float(st.d_ul_db[i]))
+                m_dl = np.where(ev, s_dl - req_dl, np.nan)
+                m_ul = np.where(ev, s_ul - req_ul, np.nan)
+                best[(st.name, plan.name)].update(i, window, m_dl, m_ul, s_dl,
+                                                  _window_of(plan.margin_needed_db, window))
+    return {st.name: {p.name: finish(p.name, surf.grid, best[(st.name, p.name)],
+                                     p.sigma_total_db, p.target_pct, scen.classes, p.evaluated)
+                      for p in plans}
+            for st in states}
 
 
 def summarise(result: RunResult) -> RunResult:
-    """Dead zones and per-area statistics of a computed run."""
+    """Dead zones, per-area statistics and the N-1 ranking of a computed run."""
     inputs = result.inputs
     dz = inputs.scenario.dead_zones
     result.dead_zones = {name: dead_zones(cov, inputs.masts, inputs.areas, dz.min_area_m2,
                                           dz.simplify_m)
                          for name, cov in result.coverage.items()}
     result.area_table = area_statistics(list(result.coverage.values()), inputs.areas)
+    if result.night is not None:
+        night = area_statistics(list(result.night.values()), inputs.areas)
+        table = result.area_table
+        table["covered_pct_night"] = night["covered_pct"].to_numpy()
+        table["sunny_loss_pp"] = table["covered_pct_night"] - table["covered_pct"]
+    result.n1_table = n1_outage(result.coverage, inputs.masts, inputs.areas)
     return result
 
 
@@ -257,39 +352,52 @@ def coverage_bands(cov: ProfileCoverage):
     return bands, desc, units
 
 
+def _write_coverage(out_dir: Path, suffix: str, covs: dict[str, ProfileCoverage], grid: Grid,
+                    model_source: str) -> list[Path]:
+    files = []
+    for name, cov in covs.items():
+        bands, desc, units = coverage_bands(cov)
+        files.append(write_cog(out_dir / f"p_cover_{name}{suffix}.tif", bands, grid, desc,
+                               units=units,
+                               tags={"profile": name, "target_pct": f"{cov.target_pct:g}",
+                                     "model": model_source}))
+    return files
+
+
 def write_outputs(result: RunResult, out_dir: Path) -> RunResult:
     """Write rasters, dead zones, tables and the run manifest into ``out_dir``."""
     inputs = result.inputs
     scen, grid = inputs.scenario, inputs.grid
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    files = []
-    for name, cov in result.coverage.items():
-        bands, desc, units = coverage_bands(cov)
-        files.append(write_cog(out_dir / f"p_cover_{name}.tif", bands, grid, desc, units=units,
-                               tags={"profile": name, "target_pct": f"{cov.target_pct:g}",
-                                     "model": MODEL_SOURCES[scen.model.name]}))
+    source = MODEL_SOURCES[scen.model.name]
+    files = _write_coverage(out_dir, "", result.coverage, grid, source)
+    if result.night is not None:
+        files += _write_coverage(out_dir, "_night", result.night, grid, source)
     files.append(write_gpkg(out_dir / "dead_zones.gpkg", result.dead_zones))
     if inputs.areas is not None:
         files.append(write_gpkg(out_dir / "areas_used.gpkg", {"areas": inputs.areas}))
     files.append(write_csv(out_dir / "areas_coverage.csv", result.area_table))
+    if result.n1_table is not None:
+        files.append(write_csv(out_dir / "n1_outage.csv", result.n1_table))
     masts = inputs.masts.copy()
     masts.insert(0, "mast_index", np.arange(len(masts)))
-    masts["pattern"] = [Path(p).name if p else "" for p in masts["pattern"]]
+    masts["pattern"] = [Path(p).name if isinstance(p, str) else "" for p in masts["pattern"]]
     files.append(write_csv(out_dir / "masts_used.csv", masts))
+    for writer in result.extra_writers:
+        files += writer(out_dir)
     manifest = {
         "scenario": scen.scenario.name,
         "software": {"c2000cov": __version__, "git_commit": git_commit(),
                      "python": platform.python_version()},
-        "model": {"name": scen.model.name, "source": MODEL_SOURCES[scen.model.name]},
+        "model": {"name": scen.model.name, "source": source},
         "parameters": scenario_parameters(scen),
         "grid": {"crs": grid.crs.to_string(), "bounds_m": list(grid.bounds_m),
                  "resolution_m": grid.resolution_m, "shape": list(grid.shape)},
         "covered_pct": {name: _covered_pct(cov) for name, cov in result.coverage.items()},
         "files": sorted(p.name for p in files),
+        **result.manifest_extra,
     }
-    from c2000cov.io import atomic_path
-
     with atomic_path(out_dir / "run.json") as tmp:
         tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n")
     files.append(out_dir / "run.json")
@@ -302,8 +410,43 @@ def _covered_pct(cov: ProfileCoverage) -> float:
     return float(100.0 * (cov.p_cover[ev] >= cov.target_pct / 100.0).mean()) if ev.any() else 0.0
 
 
+def default_cache_dir(scen: Scenario, out_dir: Path) -> Path:
+    """Per-mast loss cache folder: ``[output] cache_dir`` or ``<out_dir>/.cache``."""
+    return scen.output.cache_dir or Path(out_dir) / ".cache"
+
+
+def compute_result(inputs: Inputs, cache: LossCache, executor: Executor,
+                   progress: ProgressFn | None = None) -> RunResult:
+    """Coverage (configured state, plus night when there is PV), summarised."""
+    states = noise_states(inputs, progress)
+    covs = compute_coverage(inputs, [st for st, _ in states], progress, cache, executor)
+    main_name = states[0][0].name
+    result = RunResult(inputs, covs[main_name])
+    if len(states) > 1:
+        result.night = covs["night"]
+    for _, extra in states:
+        if extra is not None:
+            extra(result)
+    return summarise(result)
+
+
+def noise_states(inputs: Inputs, progress: ProgressFn | None = None):
+    """Interference states ``[(NoiseState, hook)]``: the configured one first.
+
+    Without a PV layer there is one state without noise rise. With one, the
+    configured ``sun_factor`` state comes first and a night state (no
+    emission) second; the hook adds the interference outputs to the result.
+    """
+    if inputs.pv is None:
+        return [(NoiseState("main"), None)]
+    from c2000cov.interference import interference_state
+
+    return interference_state(inputs, progress)
+
+
 def run_scenario(scen: Scenario, out_dir: Path | None = None,
-                 progress: ProgressFn | None = None) -> RunResult:
+                 progress: ProgressFn | None = None, executor: Executor | None = None,
+                 cache_dir: Path | None | bool = None) -> RunResult:
     """Load, compute, summarise and write one scenario.
 
     Parameters
@@ -314,16 +457,21 @@ def run_scenario(scen: Scenario, out_dir: Path | None = None,
         Output folder; default the scenario's ``[output] dir``.
     progress : callable, optional
         ``progress(stage, done, total)``.
+    executor : Executor, optional
+        Serial, local or Dask (default: local).
+    cache_dir : Path, False or None
+        Per-mast loss cache folder; None: the default, False: no cache.
     """
+    out_dir = Path(out_dir or scen.output.dir)
     t0 = time.perf_counter()
     inputs = load_inputs(scen)
+    cache = LossCache(None if cache_dir is False else
+                      (cache_dir or default_cache_dir(scen, out_dir)))
     t1 = time.perf_counter()
-    coverage = compute_coverage(inputs, progress=progress)
+    result = compute_result(inputs, cache, executor or LocalExecutor(), progress)
     t2 = time.perf_counter()
-    result = summarise(RunResult(inputs, coverage))
+    write_outputs(result, out_dir)
     t3 = time.perf_counter()
-    write_outputs(result, out_dir or scen.output.dir)
-    t4 = time.perf_counter()
-    result.timings_s = {"load_s": t1 - t0, "coverage_s": t2 - t1, "summarise_s": t3 - t2,
-                        "write_s": t4 - t3}
+    result.timings_s = {"load_s": t1 - t0, "compute_s": t2 - t1, "write_s": t3 - t2}
+    result.cache = cache
     return result

@@ -66,7 +66,7 @@ def _flat_case(tmp_path, extra_loss_db: float, ms_sensitivity_dbm: float):
                 f"extra_loss_db = {extra_loss_db}\nms_sensitivity_dbm = {ms_sensitivity_dbm}\n")
     scen = load_scenario(write_scenario(tmp_path, profiles=profiles, radius_m=3000.0))
     inputs = load_inputs(scen)
-    return scen, compute_coverage(inputs)["hh"]
+    return scen, compute_coverage(inputs)["main"]["hh"]
 
 
 def _analytic_radius_m(budget_db: float, freq_mhz: float, h_tx_m: float = 30.0,
