@@ -14,6 +14,10 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# browser tests (tests/maps) use Debian's chromium; Playwright downloads no browser
+	command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; } \
+		|| echo 'warning: chromium not installed (not root); browser tests will fail'
 	touch $(STAMP)
 
 $(DEMO_DIR)/dtm.tif: data/generate_demo.py | $(STAMP)

@@ -79,12 +79,49 @@ M_PER_KM = 1e3
 
 @dataclass(frozen=True)
 class AreaWeights:
-    """The pixel fractions of one area: a window of the grid and a fraction per pixel."""
+    """The pixel fractions of one area, kept sparse.
+
+    ``full`` marks the pixels of ``window`` wholly inside the area (fraction
+    1); the pixels on its boundary are listed in ``rows``, ``cols`` (window
+    coordinates) with their fraction ``frac`` (0-1]. One byte per window pixel
+    plus the boundary list, so national grids at fine resolution stay small.
+    """
 
     name: str
     geometry: shapely.Geometry
     window: Window
-    fraction: np.ndarray  # float64, window shape, 0-1
+    full: np.ndarray  # bool, window shape
+    rows: np.ndarray  # int64
+    cols: np.ndarray  # int64
+    frac: np.ndarray  # float64
+
+    @classmethod
+    def from_dense(cls, name: str, geometry, window: Window, fraction: np.ndarray
+                   ) -> AreaWeights:
+        """Split a dense fraction array into full pixels and a boundary list."""
+        full = fraction >= 1.0
+        rows, cols = np.nonzero((fraction > 0.0) & ~full)
+        return cls(name, geometry, window, full, rows, cols, fraction[rows, cols])
+
+    @property
+    def fraction(self) -> np.ndarray:
+        """Dense fraction array of the window (float64)."""
+        out = self.full.astype("float64")
+        out[self.rows, self.cols] = self.frac
+        return out
+
+    def weighted_sum(self, values: np.ndarray) -> float:
+        """Sum of a full-grid array (bool or number, no NaN) weighted by the fractions."""
+        v = values[self.window.slices]
+        return float(v[self.full].sum(dtype="float64")
+                     + np.dot(v[self.rows, self.cols].astype("float64"), self.frac))
+
+    def weighted_bincount(self, labels: np.ndarray, minlength: int) -> np.ndarray:
+        """Fraction-weighted pixel count per label of a full-grid integer array."""
+        lab = labels[self.window.slices]
+        return (np.bincount(lab[self.full], minlength=minlength).astype("float64")
+                + np.bincount(lab[self.rows, self.cols], weights=self.frac,
+                              minlength=minlength))
 
 
 def _window_of_bounds(grid: Grid, bounds: tuple[float, float, float, float]) -> Window:
@@ -170,8 +207,10 @@ def area_weights(areas: gpd.GeoDataFrame | None, grid: Grid) -> list[AreaWeights
         The analysis grid.
     """
     if areas is None:
-        full = Window(0, 0, grid.height, grid.width)
-        return [AreaWeights("all", shapely.box(*grid.bounds_m), full, np.ones(grid.shape))]
+        window = Window(0, 0, grid.height, grid.width)
+        empty = np.zeros(0, dtype=np.int64)
+        return [AreaWeights("all", shapely.box(*grid.bounds_m), window,
+                            np.ones(grid.shape, dtype=bool), empty, empty, np.zeros(0))]
     if "area_name" not in areas.columns:
         raise InvalidInputError("areas: column 'area_name' is missing; read the areas with "
                                 "c2000cov.io.read_areas, which names it from the scenario's "
@@ -184,7 +223,7 @@ def area_weights(areas: gpd.GeoDataFrame | None, grid: Grid) -> list[AreaWeights
                 f"areas: area {name!r} has an invalid polygon ({shapely.is_valid_reason(geom)});"
                 " repair it first, e.g. with shapely.make_valid or ogr2ogr -makevalid")
         window, frac = pixel_fractions(geom, grid)
-        out.append(AreaWeights(str(name), geom, window, frac))
+        out.append(AreaWeights.from_dense(str(name), geom, window, frac))
     return out
 
 
@@ -198,7 +237,17 @@ def _to_grid_crs(gdf: gpd.GeoDataFrame, grid: Grid, what: str) -> gpd.GeoDataFra
 
 # --------------------------------------------------------------------------- roads
 def line_length_grid(lines, grid: Grid, window: Window) -> np.ndarray:
-    """Length (m) of line geometries inside each pixel of a window.
+    """Length (m) of line geometries inside each pixel of a window (dense form of
+    :func:`line_lengths`)."""
+    out = np.zeros((window.height, window.width))
+    rows, cols, length_m = line_lengths(lines, grid, window)
+    np.add.at(out, (rows, cols), length_m)
+    return out
+
+
+def line_lengths(lines, grid: Grid, window: Window
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Length (m) of line geometries per pixel of a window, as (rows, cols, length_m).
 
     Each segment is cut at every pixel edge it crosses; each piece adds its
     length to the pixel holding its midpoint. Parts outside the window are
@@ -212,13 +261,15 @@ def line_length_grid(lines, grid: Grid, window: Window) -> np.ndarray:
 
     Returns
     -------
-    ndarray of float64, shape (window.height, window.width)
+    rows, cols : ndarray of int64
+        Window coordinates of each piece (a pixel may repeat).
+    length_m : ndarray of float64
     """
-    out = np.zeros((window.height, window.width))
+    empty = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))
     parts = shapely.get_parts(np.asarray(lines, dtype=object))
     parts = parts[~shapely.is_empty(parts)]
-    if parts.size == 0 or out.size == 0:
-        return out
+    if parts.size == 0 or window.height == 0 or window.width == 0:
+        return empty
     coords, index = shapely.get_coordinates(parts, return_index=True)
     same = index[:-1] == index[1:]
     a, b = coords[:-1][same], coords[1:][same]
@@ -248,14 +299,14 @@ def line_length_grid(lines, grid: Grid, window: Window) -> np.ndarray:
         all_r.append(row[keep])
         all_c.append(col[keep])
         all_len.append(np.diff(t)[keep] * seg_m)
-    if all_r:
-        np.add.at(out, (np.concatenate(all_r), np.concatenate(all_c)), np.concatenate(all_len))
-    return out
+    if not all_r:
+        return empty
+    return np.concatenate(all_r), np.concatenate(all_c), np.concatenate(all_len)
 
 
 def _road_lengths(roads: gpd.GeoDataFrame, weights: list[AreaWeights],
-                  grid: Grid) -> list[np.ndarray]:
-    """Per area: road length (m) per pixel of the area's window, roads clipped to the area."""
+                  grid: Grid) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Per area: (rows, cols, length_m) in grid coordinates of the roads clipped to the area."""
     roads = _to_grid_crs(roads, grid, "roads")
     geoms = roads.geometry.to_numpy()
     kinds = set(shapely.get_type_id(geoms[~shapely.is_empty(geoms)]).tolist())
@@ -266,7 +317,8 @@ def _road_lengths(roads: gpd.GeoDataFrame, weights: list[AreaWeights],
     for aw in weights:
         idx = tree.query(aw.geometry, predicate="intersects")
         clipped = shapely.intersection(geoms[idx], aw.geometry)
-        out.append(line_length_grid(clipped, grid, aw.window))
+        r, c, length_m = line_lengths(clipped, grid, aw.window)
+        out.append((r + aw.window.row_off, c + aw.window.col_off, length_m))
     return out
 
 
@@ -335,8 +387,7 @@ def _zone_parts_from_labels(cov: ProfileCoverage, weights: list[AreaWeights],
     ids = [f"{cov.name}-{i:05d}" for i in range(n + 1)]
     out = []
     for aw in weights:
-        lab = labels[aw.window.slices]
-        part = np.bincount(lab.ravel(), weights=aw.fraction.ravel(), minlength=n + 1) * px_km2
+        part = aw.weighted_bincount(labels, n + 1) * px_km2
         part[~keep] = 0.0
         out.append((part, ids))
     return out
@@ -378,7 +429,8 @@ def area_statistics(covs: list[ProfileCoverage], areas: gpd.GeoDataFrame | None,
                     dead_zone_min_area_m2: float = 0.0,
                     population: np.ndarray | gpd.GeoDataFrame | None = None,
                     population_column: str = "population",
-                    roads: gpd.GeoDataFrame | None = None) -> pd.DataFrame:
+                    roads: gpd.GeoDataFrame | None = None,
+                    weights: list[AreaWeights] | None = None) -> pd.DataFrame:
     """Exact, area-weighted coverage statistics per area and profile.
 
     Parameters
@@ -404,6 +456,9 @@ def area_statistics(covs: list[ProfileCoverage], areas: gpd.GeoDataFrame | None,
         Column of the people count in a points layer.
     roads : GeoDataFrame, optional
         Road centre lines; adds the road columns (length in km).
+    weights : list of AreaWeights, optional
+        Pixel fractions from :func:`area_weights` for ``areas`` on this grid,
+        to reuse between calls (e.g. the sunny and night states).
 
     Returns
     -------
@@ -424,7 +479,7 @@ def area_statistics(covs: list[ProfileCoverage], areas: gpd.GeoDataFrame | None,
             raise InvalidInputError(f"profile {cov.name!r} is on another grid than profile "
                                     f"{covs[0].name!r}; all profiles must share one grid")
     px_km2 = grid.pixel_area_m2 / M2_PER_KM2
-    weights = area_weights(areas, grid)
+    weights = area_weights(areas, grid) if weights is None else weights
 
     pop_grid = pop_points = None
     if isinstance(population, gpd.GeoDataFrame):
@@ -443,49 +498,48 @@ def area_statistics(covs: list[ProfileCoverage], areas: gpd.GeoDataFrame | None,
         else:
             zone_parts[cov.name] = _zone_parts_from_labels(cov, weights, dead_zone_min_area_m2)
 
-    rows = []
-    for k, aw in enumerate(weights):
-        w = aw.fraction
-        for cov in covs:
-            p = cov.p_cover[aw.window.slices]
-            ev = np.isfinite(p)
-            p0 = np.where(ev, p, 0.0)
-            good = ev & (p0 >= cov.target_pct / 100.0)
-            below = ev & ~good
-            ul = below & (cov.limiting[aw.window.slices] == LIMITING_UL)
-            ev_w = float(np.sum(w * ev))
-            good_w = float(np.sum(w * good))
-            below_w = float(np.sum(w * below))
+    cells: dict[tuple[int, int], dict] = {}
+    for j, cov in enumerate(covs):  # profile outer: one set of full-grid masks at a time
+        ev = np.isfinite(cov.p_cover)
+        p0 = np.where(ev, cov.p_cover, 0.0).astype("float32")
+        good = ev & (p0 >= cov.target_pct / 100.0)
+        below = ev & ~good
+        ul = below & (cov.limiting == LIMITING_UL)
+        if pop_grid is not None:
+            pop_ev, pop_good = np.where(ev, pop_grid, 0.0), np.where(good, pop_grid, 0.0)
+        for k, aw in enumerate(weights):
+            area_w = float(aw.full.sum()) + float(aw.frac.sum())
+            ev_w, good_w, below_w = (aw.weighted_sum(ev), aw.weighted_sum(good),
+                                     aw.weighted_sum(below))
             row = {
                 "area_name": aw.name,
                 "profile": cov.name,
-                "area_km2": float(np.sum(w)) * px_km2,
+                "area_km2": area_w * px_km2,
                 "evaluated_km2": ev_w * px_km2,
                 "covered_km2": good_w * px_km2,
                 "covered_pct": _pct(good_w, ev_w),
-                "p_cover_mean": float(np.sum(w * p0)) / ev_w if ev_w > 0 else np.nan,
+                "p_cover_mean": aw.weighted_sum(p0) / ev_w if ev_w > 0 else np.nan,
                 "dead_zone_km2": below_w * px_km2,
-                "ul_limited_pct": _pct(float(np.sum(w * ul)), below_w) if below_w > 0 else 0.0,
+                "ul_limited_pct": _pct(aw.weighted_sum(ul), below_w) if below_w > 0 else 0.0,
             }
             row.update(_zone_stats(*zone_parts[cov.name][k]))
             if pop_grid is not None:
-                pw = pop_grid[aw.window.slices] * w
-                tot, pev, pgood = float(pw.sum()), float(pw[ev].sum()), float(pw[good].sum())
+                tot, pev, pgood = (aw.weighted_sum(pop_grid), aw.weighted_sum(pop_ev),
+                                   aw.weighted_sum(pop_good))
                 row.update(population=tot, population_evaluated=pev, population_covered=pgood,
                            population_covered_pct=_pct(pgood, pev))
             if pop_points is not None:
                 r, c, people = pop_points[k]
-                p_pt = cov.p_cover[r, c]
-                ev_pt = np.isfinite(p_pt)
-                good_pt = ev_pt & (np.where(ev_pt, p_pt, 0.0) >= cov.target_pct / 100.0)
-                tot, pev, pgood = (float(people.sum()), float(people[ev_pt].sum()),
-                                   float(people[good_pt].sum()))
+                tot, pev, pgood = (float(people.sum()), float(people[ev[r, c]].sum()),
+                                   float(people[good[r, c]].sum()))
                 row.update(population=tot, population_evaluated=pev, population_covered=pgood,
                            population_covered_pct=_pct(pgood, pev))
             if road_m is not None:
-                lm = road_m[k]
-                ev_km, unc_km = float(lm[ev].sum()) / M_PER_KM, float(lm[below].sum()) / M_PER_KM
+                r, c, length_m = road_m[k]
+                ev_km = float(length_m[ev[r, c]].sum()) / M_PER_KM
+                unc_km = float(length_m[below[r, c]].sum()) / M_PER_KM
                 row.update(road_km=ev_km, road_uncovered_km=unc_km,
                            road_uncovered_pct=_pct(unc_km, ev_km))
-            rows.append(row)
+            cells[(k, j)] = row
+    rows = [cells[(k, j)] for k in range(len(weights)) for j in range(len(covs))]
     return pd.DataFrame(rows, columns=columns)

@@ -138,6 +138,27 @@ def whatif(
                               f"{row.delta_covered_km2:+.3f} km2 ({row.delta_covered_pct:+.2f} pp)")
 
 
+@app.command("map")
+def map_(
+    run_dir: Annotated[Path, typer.Argument(help="Run output folder (holds run.json).")],
+    out: Annotated[Path | None, typer.Option(help="Map HTML path (default RUN_DIR/map.html, "
+                                             "or RUN_DIR/map_public.html with --public).")]
+    = None,
+    profile: Annotated[list[str] | None, typer.Option(help="Profile to show (repeatable; "
+                                                      "default all, outdoor first).")] = None,
+    public: Annotated[bool, typer.Option("--public", help="Public version: no mast positions, "
+                                         "ids or names; coverage in 500 m blocks.")] = False,
+    basemap: Annotated[str, typer.Option(help="none|osm|brt (tiles stay blank offline).")]
+    = "none",
+) -> None:
+    """Write a self-contained offline HTML map of a run folder."""
+    from c2000cov.maps import build_map_from_run
+
+    target = out or run_dir / ("map_public.html" if public else "map.html")
+    typer.echo(str(build_map_from_run(run_dir, target, profiles=profile, public=public,
+                                      basemap=basemap)))
+
+
 @app.command()
 def link(
     profile: Annotated[Path, typer.Argument(help="ITU-R SG3 validation file, or a CSV "
@@ -192,6 +213,48 @@ def bench(
     append_records(json_path, records)
     for r in records:
         typer.echo(json.dumps(r))
+
+
+@app.command()
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="Output folder of `c2000cov run`.")],
+    out: Annotated[Path | None, typer.Option(help="Report file (default RUN_DIR/report.html).")]
+    = None,
+) -> None:
+    """Write the HTML compliance report of a run folder."""
+    from c2000cov.report import build_report
+
+    typer.echo(f"wrote {build_report(run_dir, out)}")
+
+
+@app.command()
+def bundle(
+    run_dir: Annotated[Path, typer.Argument(help="Output folder of `c2000cov run`.")],
+    out: Annotated[Path | None, typer.Option(help="Zip to write (default RUN_DIR.zip next to "
+                                             "the folder).")] = None,
+) -> None:
+    """Pack a run folder and its report into a verifiable evidence zip."""
+    from c2000cov.bundle import make_bundle, verify_bundle
+
+    path = make_bundle(run_dir, out)
+    checked = verify_bundle(path)
+    checked.raise_for_problems()
+    typer.echo(f"wrote {path} ({checked.n_files} files)")
+    typer.echo(f"MANIFEST.json sha256 {checked.manifest_sha256}")
+
+
+@app.command()
+def verify(
+    bundle_zip: Annotated[Path, typer.Argument(metavar="BUNDLE.zip", help="Evidence bundle.")],
+    manifest_sha256: Annotated[str | None, typer.Option(
+        help="Manifest SHA-256 recorded when the bundle was made.")] = None,
+) -> None:
+    """Check an evidence bundle: exit 0 and print OK <manifest sha256>, else exit 2."""
+    from c2000cov.bundle import verify_bundle
+
+    checked = verify_bundle(bundle_zip, manifest_sha256)
+    checked.raise_for_problems()
+    typer.echo(f"OK {checked.manifest_sha256}")
 
 
 def main() -> None:

@@ -27,7 +27,7 @@ import pandas as pd
 
 from c2000cov import __version__
 from c2000cov.antenna import AntennaPattern, bearing_deg, elevation_deg, gain_toward_dbi, read_msi
-from c2000cov.areas import area_statistics
+from c2000cov.areas import area_statistics, area_weights
 from c2000cov.cache import LossCache, loss_key
 from c2000cov.config import ModelConfig, Scenario, scenario_parameters
 from c2000cov.coverage import (
@@ -64,6 +64,9 @@ from c2000cov.surface import Surface, build_surface, scenario_grid
 from c2000cov.whatif import n1_outage
 
 ProgressFn = Callable[[str, int, int], None]
+#: Decimals of p_cover (0-1) and of signal levels (dBm) in the output GeoTIFFs.
+P_COVER_DECIMALS = 4
+SIGNAL_DECIMALS = 2
 
 
 @dataclass
@@ -320,9 +323,11 @@ def summarise(result: RunResult) -> RunResult:
     result.dead_zones = {name: dead_zones(cov, inputs.masts, inputs.areas, dz.min_area_m2,
                                           dz.simplify_m)
                          for name, cov in result.coverage.items()}
-    result.area_table = area_statistics(list(result.coverage.values()), inputs.areas)
+    weights = area_weights(inputs.areas, inputs.grid)
+    result.area_table = area_statistics(list(result.coverage.values()), inputs.areas,
+                                        dead_zones=result.dead_zones, weights=weights)
     if result.night is not None:
-        night = area_statistics(list(result.night.values()), inputs.areas)
+        night = area_statistics(list(result.night.values()), inputs.areas, weights=weights)
         table = result.area_table
         table["covered_pct_night"] = night["covered_pct"].to_numpy()
         table["sunny_loss_pp"] = table["covered_pct_night"] - table["covered_pct"]
@@ -341,9 +346,15 @@ def git_commit() -> str:
 
 
 def coverage_bands(cov: ProfileCoverage):
-    """Bands, descriptions and units of ``p_cover_<profile>.tif``."""
-    bands = [cov.p_cover, cov.limiting.astype("float32"), cov.server.astype("float32"),
-             cov.signal_dl_dbm, cov.n_at_target.astype("float32"),
+    """Bands, descriptions and units of ``p_cover_<profile>.tif``.
+
+    Probabilities are stored to 1e-4 and signals to 0.01 dB
+    (:data:`P_COVER_DECIMALS`, :data:`SIGNAL_DECIMALS`): finer digits carry
+    no information and only defeat compression (17.6 MB -> 10 MB per demo file).
+    """
+    bands = [np.round(cov.p_cover, P_COVER_DECIMALS), cov.limiting.astype("float32"),
+             cov.server.astype("float32"), np.round(cov.signal_dl_dbm, SIGNAL_DECIMALS),
+             cov.n_at_target.astype("float32"),
              cov.coverage_class.astype("float32")]
     desc = ["p_cover", "limiting", "best_server", "best_signal_dl_dbm", "n_masts_at_target",
             "class"]
@@ -401,6 +412,9 @@ def write_outputs(result: RunResult, out_dir: Path) -> RunResult:
     with atomic_path(out_dir / "run.json") as tmp:
         tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n")
     files.append(out_dir / "run.json")
+    from c2000cov.report import build_report
+
+    files.append(build_report(out_dir))
     result.files = files
     return result
 

@@ -261,9 +261,10 @@ def n1_outage(covs: dict[str, ProfileCoverage], masts: pd.DataFrame,
     """Coverage lost per mast failure, per profile, ranked (largest loss first).
 
     Columns: ``rank, mast_id, profile, lost_km2, lost_pct`` (of the covered
-    area), ``sole_server_km2`` (covered area served by this mast alone, with
-    no other mast at target) and ``areas_affected`` (area names with the km2
-    lost in each).
+    area), ``sole_server_km2`` (covered area served by this mast with no
+    other mast at target) and ``areas_affected`` (area names with the km2
+    lost in each). Pixels are grouped by best server once, so each mast costs
+    only the pixels it serves (the same result as :func:`without_mast_p_cover`).
     """
     from rasterio.features import geometry_mask
 
@@ -272,22 +273,32 @@ def n1_outage(covs: dict[str, ProfileCoverage], masts: pd.DataFrame,
     if areas is not None and len(covs):
         grid = next(iter(covs.values())).grid
         area_masks = [(n, geometry_mask([g], out_shape=grid.shape, transform=grid.transform,
-                                        invert=True))
+                                        invert=True).ravel())
                       for n, g in zip(areas["area_name"], areas.geometry, strict=True)]
     for profile, cov in covs.items():
         px_km2 = cov.grid.pixel_area_m2 / 1e6
-        base = covered(cov)
+        target = cov.target_pct / 100.0
+        base = covered(cov).ravel()
         total = base.sum() * px_km2
+        server = cov.server.ravel()
+        order = np.argsort(server, kind="stable")
+        starts = np.searchsorted(server[order], np.arange(len(masts) + 1))
+        sigma = cov.sigma_total_db
         for k, mast_id in enumerate(masts["mast_id"]):
-            p_without = without_mast_p_cover(cov, k)
-            lost = base & ~(p_without >= cov.target_pct / 100.0)
+            idx = order[starts[k]:starts[k + 1]]
+            runner = cov.second_margin_db.ravel()[idx]
+            sig = sigma.ravel()[idx] if isinstance(sigma, np.ndarray) else sigma
+            alt = np.where(np.isfinite(runner),
+                           np.asarray(q_function(-runner / sig), dtype="float32"), 0.0)
+            lost = base[idx] & ~(alt >= target)
             lost_km2 = lost.sum() * px_km2
-            affected = [f"{n} ({(lost & m).sum() * px_km2:.3f} km2)" for n, m in area_masks
-                        if (lost & m).any()]
+            lost_idx = idx[lost]
+            affected = [f"{n} ({m[lost_idx].sum() * px_km2:.3f} km2)" for n, m in area_masks
+                        if m[lost_idx].any()]
+            sole = base[idx] & (cov.n_at_target.ravel()[idx] == 1)
             rows.append({"mast_id": mast_id, "profile": profile, "lost_km2": lost_km2,
                          "lost_pct": 100.0 * lost_km2 / total if total else 0.0,
-                         "sole_server_km2": (base & (cov.server == k)
-                                             & (cov.n_at_target == 1)).sum() * px_km2,
+                         "sole_server_km2": sole.sum() * px_km2,
                          "areas_affected": "; ".join(affected)})
     table = pd.DataFrame(rows)
     if len(table):

@@ -47,7 +47,7 @@ def test_outputs_exist_and_no_partial_files(run_dirs):
     names = sorted(p.name for p in out.iterdir())
     assert names == [".cache", "areas_coverage.csv", "areas_used.gpkg", "dead_zones.gpkg",
                      "map.html", "masts_used.csv", "n1_outage.csv", "p_cover_indoor.tif",
-                     "p_cover_outdoor.tif", "run.json"]
+                     "p_cover_outdoor.tif", "report.html", "run.json"]
 
 
 def test_coverage_geotiff_read_back(run_dirs):

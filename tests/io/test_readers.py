@@ -92,6 +92,18 @@ def test_province_boundaries_load_with_crs():
     assert 33000 < total_km2 < 42000, total_km2  # land area of NL plus inland water
 
 
+def test_safety_regions_load_with_crs():
+    """The 25 veiligheidsregio's load in RD New; the known points lie in the right regions."""
+    import shapely
+
+    areas = read_areas(NL / "veiligheidsregio_2023_rd.geojson", "statcode", RD)
+    assert areas.crs == RD and len(areas) == 25
+    for (x, y), code in [((155000, 463000), "VR09"), ((121000, 487000), "VR13"),
+                         ((92500, 437500), "VR17"), ((85000, 447500), "VR15")]:
+        hit = areas[areas.contains(shapely.Point(x, y))]["area_name"].tolist()
+        assert hit == [code], (x, y, hit)
+
+
 def test_areas_reprojected_to_scenario_crs():
     areas = read_areas(NL / "provincie_2023_rd_derived_from_vr.geojson", "statnaam",
                        CRS.from_epsg(3035))
