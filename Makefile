@@ -26,6 +26,9 @@ $(DEMO_DIR)/dtm.tif: data/generate_demo.py | $(STAMP)
 ## demo: generate the demo region (when missing) and run the main job on it, offline
 demo: $(STAMP) $(DEMO_DIR)/dtm.tif
 	$(BIN)/c2000cov run data/demo.toml --out out/demo --map maps/demo.html
+	$(BIN)/c2000cov map out/demo --public --out maps/demo_public.html
+	$(BIN)/c2000cov bundle out/demo --out out/demo-evidence.zip
+	$(BIN)/c2000cov verify out/demo-evidence.zip
 
 ## test: the whole suite (slow tests included)
 test: $(STAMP)

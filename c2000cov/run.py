@@ -96,6 +96,7 @@ class RunResult:
     extra_writers: list[Callable[[Path], list[Path]]] = field(default_factory=list)
     manifest_extra: dict = field(default_factory=dict)
     cache: LossCache | None = None
+    interference: object | None = None  # interference.UplinkResult when PV is given
     timings_s: dict[str, float] = field(default_factory=dict)
     files: list[Path] = field(default_factory=list)
 
@@ -193,7 +194,7 @@ class NoiseState:
 
     name: str
     d_ul_db: np.ndarray | None = None
-    d_dl_db: np.ndarray | None = None
+    d_dl_db: np.ndarray | dict[str, np.ndarray] | None = None  # per pixel, or per profile
 
 
 @dataclass(frozen=True)
@@ -302,8 +303,9 @@ def compute_coverage(inputs: Inputs, states: list[NoiseState] | None = None,
                                      _window_of(plan.bel_ul_db, window))
             ev = plan.evaluated[window.slices]
             for st in states:
+                d_dl = st.d_dl_db.get(plan.name) if isinstance(st.d_dl_db, dict) else st.d_dl_db
                 req_dl = plan.terminal.ms_sensitivity_dbm + (
-                    0.0 if st.d_dl_db is None else st.d_dl_db[window.slices])
+                    0.0 if d_dl is None else d_dl[window.slices])
                 req_ul = plan.terminal.bs_sensitivity_dbm + (
                     0.0 if st.d_ul_db is None else float(st.d_ul_db[i]))
                 m_dl = np.where(ev, s_dl - req_dl, np.nan)
@@ -450,12 +452,57 @@ def noise_states(inputs: Inputs, progress: ProgressFn | None = None):
     Without a PV layer there is one state without noise rise. With one, the
     configured ``sun_factor`` state comes first and a night state (no
     emission) second; the hook adds the interference outputs to the result.
+
+    The downlink noise rise is computed once per receiver height as the
+    interference-to-noise ratio of an isotropic 0 dB terminal, then scaled to
+    each profile's terminal gain (``ms_gain_dbi - body_loss_db -
+    extra_loss_db``): ``D = 10 log10(1 + (I/N) g)``. Indoors the interference
+    is not reduced by the entry loss (conservative: the emitter is usually on
+    the same roof).
     """
     if inputs.pv is None:
         return [(NoiseState("main"), None)]
-    from c2000cov.interference import interference_state
+    from c2000cov import interference as itf
 
-    return interference_state(inputs, progress)
+    scen, surf = inputs.scenario, inputs.surface
+    cfg = scen.interference
+    area = (itf.read_mitigation_area(cfg.mitigate_within, inputs.grid.crs)
+            if cfg.mitigate_within else None)
+    eff = itf.effective_pv(inputs.pv, cfg, scen.radio, area)
+    sources = itf.pv_sources(eff, surf, cfg)
+    up = itf.uplink_interference(sources, inputs.masts, surf, scen.model, scen.radio, cfg,
+                                 inputs.patterns, progress=progress)
+    in_db: dict[float, np.ndarray] = {}
+    d_dl: dict[str, np.ndarray] = {}
+    for name, prof in scen.profiles.items():
+        if prof.h_rx_m not in in_db:
+            d0 = itf.downlink_noise_rise_db(sources, surf, scen.model, scen.radio, cfg,
+                                            h_rx_m=prof.h_rx_m, rx_gain_db=0.0,
+                                            progress=progress)
+            in_db[prof.h_rx_m] = np.expm1(np.log(10.0) * np.nan_to_num(d0) / 10.0)
+        gain = Terminal.from_profile(prof).dl_terminal_db
+        d_dl[name] = (10.0 * np.log10(1.0 + in_db[prof.h_rx_m] * 10.0 ** (gain / 10.0))
+                      ).astype("float32")
+    first = next(iter(scen.profiles))
+
+    def hook(result: RunResult) -> None:
+        grid = inputs.grid
+
+        def write(folder: Path) -> list[Path]:
+            names = list(d_dl)
+            return [write_csv(folder / "masts_interference.csv", up.masts),
+                    write_cog(folder / "noise_rise_dl_db.tif", [d_dl[n] for n in names], grid,
+                              [f"noise_rise_dl_db_{n}" for n in names],
+                              units=["dB"] * len(names),
+                              tags={"sun_factor": f"{cfg.sun_factor:g}"}),
+                    write_gpkg(folder / "pv_used.gpkg", {"pv": itf.pv_table(eff)})]
+
+        result.extra_writers.append(write)
+        result.manifest_extra["interference"] = {
+            "sun_factor": cfg.sun_factor, **itf.noise_rise_summary(up, d_dl[first])}
+        result.interference = up
+
+    return [(NoiseState("main", up.d_ul_db, d_dl), hook), (NoiseState("night"), None)]
 
 
 def run_scenario(scen: Scenario, out_dir: Path | None = None,
