@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEMO_DIR := data/demo
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-fast bench lint venv clean
+.PHONY: demo test test-fast bench bench-national lint venv clean
 
 venv: $(STAMP)
 
@@ -41,6 +41,10 @@ test-fast: $(STAMP)
 ## bench: propagation benchmarks, written to bench-results.json
 bench: $(STAMP) $(DEMO_DIR)/dtm.tif
 	$(BIN)/c2000cov bench --json bench-results.json
+
+## bench-national: the synthetic national scenario (180 x 230 km at 25 m, ~600 masts)
+bench-national: $(STAMP)
+	$(BIN)/c2000cov bench --workload national-25m --json bench-results.json
 
 lint: $(STAMP)
 	$(BIN)/ruff check c2000cov kernels tests data

@@ -201,15 +201,32 @@ def link(
 def bench(
     json_path: Annotated[Path, typer.Option("--json", help="Append records to this JSON list.")]
     = Path("bench-results.json"),
-    workload: Annotated[list[str] | None, typer.Option(help="Workload names (default: all).")]
-    = None,
-    threads: Annotated[int | None, typer.Option(help="Numba threads (default: all cores).")]
-    = None,
+    workload: Annotated[list[str] | None, typer.Option(
+        help="a-single-25km-25m, b-single-25km-10m, c-demo, national-25m "
+             "(default: the first three).")] = None,
+    threads: Annotated[list[int] | None, typer.Option(
+        help="Numba thread counts (default: 1 and all cores).")] = None,
+    national_dir: Annotated[Path, typer.Option(help="Folder for the national scenario.")]
+    = Path("out/national"),
 ) -> None:
-    """Run the propagation benchmarks and write JSON records."""
-    from c2000cov.bench import append_records, run_workloads
+    """Run the propagation benchmarks and append JSON records."""
+    import numba
 
-    records = run_workloads(workload, threads)
+    from c2000cov.bench import WORKLOADS, append_records, run_workloads
+
+    names = workload or list(WORKLOADS)
+    counts = threads or sorted({1, numba.config.NUMBA_NUM_THREADS})
+    records = []
+    kernel_names = [n for n in names if n != "national-25m"]
+    for n_threads in counts:
+        if kernel_names:
+            records += run_workloads(kernel_names, n_threads)
+    if "national-25m" in names:
+        from c2000cov.national import run_national
+
+        prog, update = _progress(False)
+        with prog:
+            records.append(run_national(national_dir, 1.0, progress=update))
     append_records(json_path, records)
     for r in records:
         typer.echo(json.dumps(r))

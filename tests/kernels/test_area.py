@@ -1,0 +1,265 @@
+"""Area propagation kernel (c2000cov.kernels.area) against its slow twin and hand values.
+
+Tolerance for kernel vs twin (declared per file): 99.9 % of pixels within
+TWIN_TOL_DB and none off by more than TWIN_MAX_DB. The kernel is exact up to
+rounding except for the line-of-sight nu search tolerance (NU_TOL = 0.002 in nu,
+at most 0.05 dB in Lbull; 0.03 dB is the largest difference seen).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+from pathlib import Path
+
+import numba
+import numpy as np
+import pytest
+
+from c2000cov.bench import synthetic_surface
+from c2000cov.kernels.area import MIN_DIST_PIXELS, area_loss_db, ray_loss_db
+
+_spec = importlib.util.spec_from_file_location("area_twins", Path(__file__).with_name("twins.py"))
+twins = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(twins)
+
+TWIN_TOL_DB = 0.1
+TWIN_MAX_DB = 1.0
+FREQ_MHZ = 392.5
+AE_KM = 4.0 / 3.0 * 6371.0
+P1812_DIR = Path(__file__).resolve().parents[1] / "data" / "itu" / "p1812" / "validation_profiles"
+
+
+def random_window(n, seed, nan_frac=0.0):
+    """Hilly ground with random building blocks; float32 rasters (surface, ground)."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:n, 0:n]
+    ground = np.full((n, n), 5.0)
+    for _ in range(8):
+        cy, cx = rng.uniform(0, n, 2)
+        w = rng.uniform(4, n / 2)
+        ground += rng.uniform(-15, 35) * np.exp(-((y - cy) ** 2 + (x - cx) ** 2) / (2 * w * w))
+    ground = ground.astype(np.float32)
+    surface = ground.copy()
+    for _ in range(n * n // 30):
+        r, c = rng.integers(0, n, 2)
+        h, w = rng.integers(1, 5, 2)
+        surface[r : r + h, c : c + w] = ground[r : r + h, c : c + w] + rng.uniform(3, 40)
+    if nan_frac:
+        surface[rng.random((n, n)) < nan_frac] = np.nan
+        ground[rng.random((n, n)) < nan_frac] = np.nan
+    return surface, ground
+
+
+def assert_twin_agreement(kern, twin):
+    """Same NaN pattern; 99.9 % within TWIN_TOL_DB, all within TWIN_MAX_DB."""
+    assert np.array_equal(np.isnan(kern), np.isnan(twin))
+    diff = np.abs(kern.astype(float) - twin.astype(float))[~np.isnan(twin)]
+    assert diff.size > 0
+    assert np.mean(diff <= TWIN_TOL_DB) >= 0.999, np.percentile(diff, [50, 99, 99.9, 100])
+    assert diff.max() <= TWIN_MAX_DB
+
+
+# ------------------------------------------------------------------------ 1-D ray
+
+
+def random_profile(n, seed, step_km=0.025, uniform=True):
+    rng = np.random.default_rng(seed)
+    if uniform:
+        d = np.arange(n) * step_km
+    else:
+        d = np.concatenate([[0.0], np.cumsum(rng.uniform(0.2, 1.8, n - 1) * step_km)])
+    ground = 10 + np.cumsum(rng.normal(0, 0.8, n)) + 20 * np.sin(d / rng.uniform(0.5, 5))
+    surface = ground + np.where(rng.random(n) < 0.25, rng.uniform(3, 30, n), 0.0)
+    return d, surface, ground
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("uniform", [True, False])
+def test_ray_matches_twin_on_random_profiles(seed, uniform):
+    n = 1200 if seed == 0 else 400  # up to 30 km at 25 m
+    d, surf, grnd = random_profile(n, seed, uniform=uniform)
+    h_tx = grnd[0] + [40.0, 10.0, 80.0, 25.0, 3.0, 150.0][seed]
+    kern = ray_loss_db(d, surf, h_tx, 1.5, grnd, FREQ_MHZ, AE_KM)
+    twin = twins.twin_ray_loss_db(d, surf, h_tx, 1.5, grnd, FREQ_MHZ, AE_KM)
+    assert math.isnan(kern[0])
+    assert_twin_agreement(kern[1:], twin[1:])
+
+
+def test_ray_free_space_when_clear():
+    """Both antennas 100 m above flat ground 1 km apart: no diffraction, Lb = Lbfs (eq. 8)."""
+    d = np.linspace(0.0, 1.0, 41)
+    g = np.zeros(41)
+    loss = ray_loss_db(d, g, 100.0, 100.0, g, FREQ_MHZ, AE_KM)
+    expected = 92.4 + 20 * math.log10(0.3925) + 20 * math.log10(1.0)  # 84.2767 dB
+    assert loss[-1] == pytest.approx(expected, abs=1e-9)
+    assert loss[-1] == pytest.approx(84.2767, abs=1e-4)
+
+
+def test_ray_single_knife_edge():
+    """A thin screen 5 m above the Tx-Rx chord halfway along a 2 km flat path.
+
+    Hand-worked P.1812-8 section 4.3.1: Stim = Srim = 5 m/km, dbp = 1 km (eq. 18),
+    nu_b = 5 sqrt(0.002 * 2 / (lambda * 1 * 1)) (eq. 19) with lambda = 0.2998 / 0.3925 m;
+    Lbull = J(nu_b) + (1 - exp(-J/6)) (10 + 0.02 * 2) (eqs. 12, 21). The antennas are
+    200 m up, so the smooth path is clear (Lbulls = Ldsph = 0) and Ld = Lbulla.
+    """
+    n = 201
+    d = np.linspace(0.0, 2.0, n)
+    g = np.zeros(n)
+    s = g.copy()
+    c_m_km2 = 500.0 / AE_KM
+    s[100] = 205.0 - c_m_km2 * 1.0 * 1.0  # 5 m above the chord of the curved Earth
+    loss = ray_loss_db(d, s, 200.0, 200.0, g, FREQ_MHZ, AE_KM)
+    nu = 5.0 * math.sqrt(0.002 * 2.0 / (0.2998 / 0.3925))  # 0.36182
+    luc = 6.9 + 20 * math.log10(math.sqrt((nu - 0.1) ** 2 + 1) + nu - 0.1)
+    lbull = luc + (1 - math.exp(-luc / 6)) * (10 + 0.02 * 2.0)
+    lbfs = 92.4 + 20 * math.log10(0.3925) + 20 * math.log10(2.0)
+    assert nu == pytest.approx(0.36182, abs=1e-5)
+    assert loss[-1] == pytest.approx(lbfs + lbull, abs=1e-6)
+
+
+def test_ray_nan_handling():
+    d, surf, grnd = random_profile(300, 11)
+    surf[[5, 50, 51, 200]] = np.nan
+    grnd[[50, 120, 121]] = np.nan
+    kern = ray_loss_db(d, surf, grnd[0] + 30.0, 1.5, grnd, FREQ_MHZ, AE_KM)
+    twin = twins.twin_ray_loss_db(d, surf, grnd[0] + 30.0, 1.5, grnd, FREQ_MHZ, AE_KM)
+    assert np.isnan(kern[[0, 50, 120, 121]]).all()
+    assert_twin_agreement(kern[1:], twin[1:])
+    g_bad = grnd.copy()
+    g_bad[0] = np.nan
+    assert np.isnan(ray_loss_db(d, surf, 40.0, 1.5, g_bad, FREQ_MHZ, AE_KM)).all()
+
+
+def _read_sg3_profile(path):
+    rows = []
+    inside = False
+    for line in path.read_text().splitlines():
+        if line.startswith("{Begin of Profile}"):
+            inside = True
+            continue
+        if line.startswith("{End of Profile}"):
+            break
+        if inside and not line.startswith("Number of Points"):
+            f = line.split(",")
+            rows.append((float(f[0]), float(f[1]), float(f[3] or 0.0)))
+    return np.array(rows)
+
+
+@pytest.mark.parametrize("name", ["rburg_rural_with_clutter.csv", "rburg_urban_with_clutter.csv"])
+def test_ray_matches_point_to_point_on_itu_profile(name):
+    """Real terrain (ITU-R SG3 validation profile, clutter as surface), first 30 km."""
+    path = P1812_DIR / name
+    if not path.exists():
+        pytest.skip(f"{path} not present")
+    prof = _read_sg3_profile(path)
+    prof = prof[prof[:, 0] <= 30.0]
+    d, grnd = prof[:, 0], prof[:, 1]
+    surf = grnd + prof[:, 2]
+    for h_tx in (10.0, 40.0):
+        kern = ray_loss_db(d, surf, grnd[0] + h_tx, 1.5, grnd, FREQ_MHZ, AE_KM)
+        twin = twins.twin_ray_loss_db(d, surf, grnd[0] + h_tx, 1.5, grnd, FREQ_MHZ, AE_KM)
+        diff = np.abs(kern - twin)[1:]
+        assert diff.max() <= TWIN_TOL_DB
+
+
+# ------------------------------------------------------------------------ 2-D area
+
+
+@pytest.mark.parametrize(
+    "n, seed, tx, nan_frac",
+    [(81, 1, (40, 40), 0.0), (81, 2, (10, 70), 0.02), (121, 3, (60, 55), 0.0),
+     (121, 4, (3, 3), 0.01)],
+)
+def test_area_matches_twin_on_random_terrain(n, seed, tx, nan_frac):
+    surf, grnd = random_window(n, seed, nan_frac)
+    if np.isnan(grnd[tx]):
+        grnd[tx] = 10.0
+    args = (surf, grnd, tx[0], tx[1], 30.0, 1.5, 25.0, 25.0 * (n // 2), FREQ_MHZ, AE_KM)
+    kern = area_loss_db(*args)
+    twin = twins.twin_area_loss_db(*args)
+    assert kern.dtype == np.float32
+    assert_twin_agreement(kern, twin)
+
+
+def test_area_matches_twin_on_realistic_terrain():
+    """The benchmark's hilly landscape with a town, 2 km around a 40 m mast at 25 m pixels."""
+    surf, grnd, tr, tc = synthetic_surface(2000.0, 25.0, seed=7)
+    args = (surf, grnd, tr, tc, 40.0, 1.5, 25.0, 2000.0, FREQ_MHZ, AE_KM)
+    assert_twin_agreement(area_loss_db(*args), twins.twin_area_loss_db(*args))
+
+
+def test_area_radius_mask_and_mast_pixel():
+    surf, grnd = random_window(61, 5)
+    radius_m = 26.0 * 10.0
+    loss = area_loss_db(surf, grnd, 30, 25, 20.0, 1.5, 10.0, radius_m, FREQ_MHZ, AE_KM)
+    rr, cc = np.mgrid[0:61, 0:61]
+    inside = np.hypot(rr - 30, cc - 25) * 10.0 <= radius_m
+    assert np.array_equal(~np.isnan(loss), inside)
+    # mast pixel: free space at half a pixel horizontally and 18.5 m vertically
+    d_km = math.hypot(MIN_DIST_PIXELS * 10.0, 20.0 - 1.5) / 1000.0
+    assert loss[30, 25] == pytest.approx(92.4 + 20 * math.log10(0.3925) + 20 * math.log10(d_km),
+                                         abs=1e-4)
+
+
+@pytest.mark.parametrize("rr", [1, 2, 7, 20])
+def test_every_pixel_owned_by_exactly_one_ray(rr):
+    """Trace all 8R rays in plain Python; each pixel of the square except the mast is owned once."""
+    count = {}
+    for axis in ("col", "row"):
+        es = range(-rr, rr + 1) if axis == "col" else range(-(rr - 1), rr)
+        for sign in (1, -1):
+            for e in es:
+                for k in range(1, rr + 1):
+                    m = (2 * k * e + rr) // (2 * rr)
+                    if (2 * m * rr + k) // (2 * k) != e or (axis == "row" and abs(m) == k):
+                        continue
+                    px = (m, sign * k) if axis == "col" else (sign * k, m)
+                    count[px] = count.get(px, 0) + 1
+    assert len(count) == (2 * rr + 1) ** 2 - 1
+    assert set(count.values()) == {1}
+
+
+def test_area_nodata():
+    surf, grnd = random_window(41, 6)
+    grnd[5, 7] = np.nan
+    surf[9, 9] = np.nan
+    loss = area_loss_db(surf, grnd, 20, 20, 30.0, 1.5, 25.0, 500.0, FREQ_MHZ, AE_KM)
+    assert np.isnan(loss[5, 7])
+    assert np.isfinite(loss[9, 9])  # receivers use ground height
+    grnd[20, 20] = np.nan
+    assert np.isnan(area_loss_db(surf, grnd, 20, 20, 30.0, 1.5, 25.0, 500.0, FREQ_MHZ,
+                                 AE_KM)).all()
+    # a mast outside the window: nothing to compute, no exception from the kernel
+    assert np.isnan(area_loss_db(surf, grnd, 41, 3, 30.0, 1.5, 25.0, 500.0, FREQ_MHZ,
+                                 AE_KM)).all()
+
+
+def test_area_inputs_unchanged_and_out():
+    surf, grnd = random_window(51, 8, nan_frac=0.01)
+    grnd[25, 25] = 3.0
+    s0, g0 = surf.copy(), grnd.copy()
+    args = (surf, grnd, 25, 25, 30.0, 1.5, 25.0, 600.0, FREQ_MHZ, AE_KM)
+    ref = area_loss_db(*args)
+    assert np.array_equal(surf, s0, equal_nan=True)
+    assert np.array_equal(grnd, g0, equal_nan=True)
+    out = np.full(surf.shape, 7.0, np.float32)
+    res = area_loss_db(*args, out=out)
+    assert res is out
+    assert np.array_equal(out, ref, equal_nan=True)
+
+
+def test_area_bit_identical_across_thread_counts():
+    surf, grnd = random_window(121, 9, nan_frac=0.005)
+    grnd[60, 61] = 12.0
+    args = (surf, grnd, 60, 61, 30.0, 1.5, 25.0, 1500.0, FREQ_MHZ, AE_KM)
+    old = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = area_loss_db(*args)
+        numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+        two = area_loss_db(*args)
+    finally:
+        numba.set_num_threads(old)
+    assert np.array_equal(one.view(np.uint32), two.view(np.uint32))
