@@ -13,7 +13,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-from c2000cov.kernels.diffraction import fresnel_j_db
 from shapely.geometry import Point, box
 
 from c2000cov import interference as itf
@@ -21,6 +20,7 @@ from c2000cov.config import InterferenceConfig, ModelConfig, RadioConfig, scenar
 from c2000cov.errors import InvalidInputError, ScenarioError
 from c2000cov.grid import Grid
 from c2000cov.io import read_pv
+from c2000cov.kernels.diffraction import fresnel_j_db
 from c2000cov.propagation import MastGeometry, path_loss_db, point_loss_db
 from c2000cov.surface import Surface
 

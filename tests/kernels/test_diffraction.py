@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from c2000cov.itu.sg3 import read_sg3, read_validation_log
 from c2000cov.kernels.diffraction import (
     bullington_db,
     delta_bullington_db,
@@ -17,8 +19,6 @@ from c2000cov.kernels.diffraction import (
     sph_earth_diffraction_db,
     wavelength_p1812_m,
 )
-
-from c2000cov.itu.sg3 import read_sg3, read_validation_log
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data" / "itu" / "p1812"
 
