@@ -38,6 +38,19 @@ def loss_key(surface_win: np.ndarray, ground_win: np.ndarray, window_transform, 
     return h.hexdigest()
 
 
+def array_key(*parts) -> str:
+    """Hex SHA-256 over arrays (their dtype, shape and bytes) and JSON-able values."""
+    h = hashlib.sha256()
+    for part in parts:
+        if isinstance(part, np.ndarray):
+            arr = np.ascontiguousarray(part)
+            h.update(f"{arr.dtype.str}{arr.shape}".encode())
+            h.update(arr.tobytes())
+        else:
+            h.update(json.dumps(part, sort_keys=True, default=str).encode())
+    return h.hexdigest()
+
+
 class LossCache:
     """A folder of ``<key>.npy`` loss windows (float32)."""
 

@@ -12,6 +12,7 @@ Stages, kept separate so later features can replace any one of them:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import platform
@@ -28,7 +29,7 @@ import pandas as pd
 from c2000cov import __version__
 from c2000cov.antenna import AntennaPattern, bearing_deg, elevation_deg, gain_toward_dbi, read_msi
 from c2000cov.areas import area_statistics, area_weights
-from c2000cov.cache import LossCache, loss_key
+from c2000cov.cache import LossCache, array_key, loss_key
 from c2000cov.config import ModelConfig, Scenario, scenario_parameters
 from c2000cov.coverage import (
     BestServer,
@@ -434,7 +435,7 @@ def default_cache_dir(scen: Scenario, out_dir: Path) -> Path:
 def compute_result(inputs: Inputs, cache: LossCache, executor: Executor,
                    progress: ProgressFn | None = None) -> RunResult:
     """Coverage (configured state, plus night when there is PV), summarised."""
-    states = noise_states(inputs, progress)
+    states = noise_states(inputs, progress, cache)
     covs = compute_coverage(inputs, [st for st, _ in states], progress, cache, executor)
     main_name = states[0][0].name
     result = RunResult(inputs, covs[main_name])
@@ -446,7 +447,8 @@ def compute_result(inputs: Inputs, cache: LossCache, executor: Executor,
     return summarise(result)
 
 
-def noise_states(inputs: Inputs, progress: ProgressFn | None = None):
+def noise_states(inputs: Inputs, progress: ProgressFn | None = None,
+                 cache: LossCache | None = None):
     """Interference states ``[(NoiseState, hook)]``: the configured one first.
 
     Without a PV layer there is one state without noise rise. With one, the
@@ -458,7 +460,9 @@ def noise_states(inputs: Inputs, progress: ProgressFn | None = None):
     each profile's terminal gain (``ms_gain_dbi - body_loss_db -
     extra_loss_db``): ``D = 10 log10(1 + (I/N) g)``. Indoors the interference
     is not reduced by the entry loss (conservative: the emitter is usually on
-    the same roof).
+    the same roof). The raster is cached like the path-loss windows, keyed by
+    the emitters, the surface and the model, so a what-if that changes only
+    masts reuses it.
     """
     if inputs.pv is None:
         return [(NoiseState("main"), None)]
@@ -476,9 +480,18 @@ def noise_states(inputs: Inputs, progress: ProgressFn | None = None):
     d_dl: dict[str, np.ndarray] = {}
     for name, prof in scen.profiles.items():
         if prof.h_rx_m not in in_db:
-            d0 = itf.downlink_noise_rise_db(sources, surf, scen.model, scen.radio, cfg,
-                                            h_rx_m=prof.h_rx_m, rx_gain_db=0.0,
-                                            progress=progress)
+            key = array_key("noise_rise_dl", KERNEL_VERSION, surf.surface_m, surf.ground_m,
+                            list(inputs.grid.transform)[:6], sources.x_m, sources.y_m,
+                            sources.h_agl_m, sources.eirp_mw, dataclasses.asdict(scen.model),
+                            dataclasses.asdict(scen.radio), dataclasses.asdict(cfg),
+                            prof.h_rx_m)
+            d0 = cache.get(key) if cache is not None else None
+            if d0 is None:
+                d0 = itf.downlink_noise_rise_db(sources, surf, scen.model, scen.radio, cfg,
+                                                h_rx_m=prof.h_rx_m, rx_gain_db=0.0,
+                                                progress=progress)
+                if cache is not None:
+                    cache.put(key, d0)
             in_db[prof.h_rx_m] = np.expm1(np.log(10.0) * np.nan_to_num(d0) / 10.0)
         gain = Terminal.from_profile(prof).dl_terminal_db
         d_dl[name] = (10.0 * np.log10(1.0 + in_db[prof.h_rx_m] * 10.0 ** (gain / 10.0))

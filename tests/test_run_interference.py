@@ -99,3 +99,14 @@ def test_pruning_on_the_demo_changes_no_mast_by_more_than_0_01_db(tmp_path):
     diff = np.abs(pruned.d_ul_db - full.d_ul_db)
     assert diff.max() <= 0.01, diff
     assert pruned.masts["n_pruned"].sum() > 0  # the bound did leave sources out
+
+
+def test_downlink_noise_raster_is_cached_for_mast_only_changes(tmp_path):
+    scen = _scenario(tmp_path, 25.0)
+    cache = LossCache(tmp_path / "cache")
+    first = compute_result(load_inputs(scen), cache, Executor())
+    misses = cache.misses
+    second = compute_result(load_inputs(scen), cache, Executor())
+    assert cache.misses == misses  # path losses and the noise raster all came from the cache
+    for name, cov in first.coverage.items():
+        np.testing.assert_array_equal(cov.p_cover, second.coverage[name].p_cover)
