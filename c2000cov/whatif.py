@@ -261,9 +261,8 @@ def n1_outage(covs: dict[str, ProfileCoverage], masts: pd.DataFrame,
     """Coverage lost per mast failure, per profile, ranked (largest loss first).
 
     Columns: ``rank, mast_id, profile, lost_km2, lost_pct`` (of the covered
-    area), ``sole_server_km2`` (covered area served by this mast with no
-    other mast at target) and ``areas_affected`` (area names with the km2
-    lost in each). Pixels are grouped by best server once, so each mast costs
+    area) and ``areas_affected`` (area names with the km2 lost in each). The
+    lost area is also where this mast is the only one reaching the target. Pixels are grouped by best server once, so each mast costs
     only the pixels it serves (the same result as :func:`without_mast_p_cover`).
     """
     from rasterio.features import geometry_mask
@@ -295,10 +294,8 @@ def n1_outage(covs: dict[str, ProfileCoverage], masts: pd.DataFrame,
             lost_idx = idx[lost]
             affected = [f"{n} ({m[lost_idx].sum() * px_km2:.3f} km2)" for n, m in area_masks
                         if m[lost_idx].any()]
-            sole = base[idx] & (cov.n_at_target.ravel()[idx] == 1)
             rows.append({"mast_id": mast_id, "profile": profile, "lost_km2": lost_km2,
                          "lost_pct": 100.0 * lost_km2 / total if total else 0.0,
-                         "sole_server_km2": sole.sum() * px_km2,
                          "areas_affected": "; ".join(affected)})
     table = pd.DataFrame(rows)
     if len(table):

@@ -87,6 +87,10 @@ def test_n1_equals_removal_whatif(base, tmp_path, mast_id):
     row = baseline.n1_table.query("mast_id == @mast_id and profile == 'hh'").iloc[0]
     lost = covered(baseline.coverage["hh"]) & ~covered(after)
     assert row["lost_km2"] == pytest.approx(lost.sum() * 400 / 1e6)
+    # the lost pixels are exactly those where this mast is the only one at target
+    cov = baseline.coverage["hh"]
+    sole = covered(cov) & (cov.server == k) & (cov.n_at_target == 1)
+    np.testing.assert_array_equal(lost, sole)
     assert cache.hits >= 2  # the removal what-if reused the base run's windows
 
 
