@@ -77,6 +77,15 @@ class AreasConfig:
 
 
 @dataclass(frozen=True)
+class PopulationConfig:
+    """``[population]``: a people-count raster (GeoTIFF) or points with a count column."""
+
+    path: Path
+    column: str = "population"
+    layer: str | None = None
+
+
+@dataclass(frozen=True)
 class ModelConfig:
     """``[model]``: propagation model and its parameters.
 
@@ -222,6 +231,8 @@ class Scenario:
     buildings: BuildingsConfig | None = None
     pv: LayerConfig | None = None
     areas: AreasConfig | None = None
+    roads: LayerConfig | None = None
+    population: PopulationConfig | None = None
     classes: ClassesConfig = field(default_factory=ClassesConfig)
     dead_zones: DeadZoneConfig = field(default_factory=DeadZoneConfig)
     interference: InterferenceConfig = field(default_factory=InterferenceConfig)
@@ -237,6 +248,8 @@ _SECTIONS: dict[str, type] = {
     "buildings": BuildingsConfig,
     "pv": LayerConfig,
     "areas": AreasConfig,
+    "roads": LayerConfig,
+    "population": PopulationConfig,
     "classes": ClassesConfig,
     "dead_zones": DeadZoneConfig,
     "interference": InterferenceConfig,

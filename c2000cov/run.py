@@ -28,7 +28,7 @@ import pandas as pd
 
 from c2000cov import __version__
 from c2000cov.antenna import AntennaPattern, bearing_deg, elevation_deg, gain_toward_dbi, read_msi
-from c2000cov.areas import area_statistics, area_weights
+from c2000cov.areas import area_statistics, area_weights, population_to_grid
 from c2000cov.cache import LossCache, array_key, loss_key
 from c2000cov.config import ModelConfig, Scenario, scenario_parameters
 from c2000cov.coverage import (
@@ -48,6 +48,8 @@ from c2000cov.io import (
     read_areas,
     read_masts,
     read_pv,
+    read_vector,
+    require_columns,
     write_cog,
     write_csv,
     write_gpkg,
@@ -81,6 +83,8 @@ class Inputs:
     patterns: dict[str, AntennaPattern]
     pv: gpd.GeoDataFrame | None
     areas: gpd.GeoDataFrame | None
+    roads: gpd.GeoDataFrame | None = None
+    population: np.ndarray | gpd.GeoDataFrame | None = None
 
 
 @dataclass
@@ -112,7 +116,17 @@ def load_inputs(scen: Scenario) -> Inputs:
     pv = read_pv(scen.pv.path, grid.crs, scen.pv.layer) if scen.pv else None
     areas = (read_areas(scen.areas.path, scen.areas.name_column, grid.crs, scen.areas.layer)
              if scen.areas else None)
-    return Inputs(scen, grid, surface, masts, patterns, pv, areas)
+    roads = (read_vector(scen.roads.path, "roads", scen.roads.layer, grid.crs)
+             if scen.roads else None)
+    population = None
+    if scen.population is not None:
+        pop = scen.population
+        if pop.path.suffix.lower() in (".tif", ".tiff"):
+            population = population_to_grid(pop.path, grid)
+        else:
+            population = read_vector(pop.path, "population", pop.layer, grid.crs)
+            require_columns(population, [pop.column], pop.path, "population")
+    return Inputs(scen, grid, surface, masts, patterns, pv, areas, roads, population)
 
 
 def mast_gain_dbi(mast: pd.Series, geom: MastGeometry, window: Window, surface: Surface,
@@ -327,10 +341,13 @@ def summarise(result: RunResult) -> RunResult:
                                           dz.simplify_m)
                          for name, cov in result.coverage.items()}
     weights = area_weights(inputs.areas, inputs.grid)
+    extra = {"population": inputs.population, "roads": inputs.roads, "weights": weights}
+    if inputs.scenario.population is not None:
+        extra["population_column"] = inputs.scenario.population.column
     result.area_table = area_statistics(list(result.coverage.values()), inputs.areas,
-                                        dead_zones=result.dead_zones, weights=weights)
+                                        dead_zones=result.dead_zones, **extra)
     if result.night is not None:
-        night = area_statistics(list(result.night.values()), inputs.areas, weights=weights)
+        night = area_statistics(list(result.night.values()), inputs.areas, **extra)
         table = result.area_table
         table["covered_pct_night"] = night["covered_pct"].to_numpy()
         table["sunny_loss_pp"] = table["covered_pct_night"] - table["covered_pct"]

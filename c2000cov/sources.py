@@ -27,11 +27,15 @@ PARAMETER_SOURCES: dict[str, str] = {
     "buildings": "user input data (building footprints; not given)",
     "pv": "user input data (solar-panel installations; not given)",
     "areas": "user input data (reporting areas; not given: the whole grid is one area)",
+    "roads": "user input data (road centre lines; not given)",
+    "population": "user input data (population; not given)",
     "terrain.*": "user input data (e.g. AHN4 DTM/DSM, heights in m NAP)",
     "buildings.*": "user input data (e.g. 3D BAG footprints and heights)",
     "masts.*": "user input data (site data; confidential in real use)",
     "pv.*": "user input data (solar-panel installations)",
     "areas.*": "user input data (e.g. CBS gebiedsindelingen: veiligheidsregio's)",
+    "roads.*": "user input data (road centre lines, e.g. NWB wegen)",
+    "population.*": "user input data (people per cell or per point, e.g. CBS vierkantstatistieken)",
     "output.*": USER_INPUT,
     # propagation
     "model.name": "user choice: fspl = ITU-R P.525, hata = Okumura-Hata (ITU-R P.529), "

@@ -262,8 +262,9 @@ def n1_outage(covs: dict[str, ProfileCoverage], masts: pd.DataFrame,
 
     Columns: ``rank, mast_id, profile, lost_km2, lost_pct`` (of the covered
     area) and ``areas_affected`` (area names with the km2 lost in each). The
-    lost area is also where this mast is the only one reaching the target. Pixels are grouped by best server once, so each mast costs
-    only the pixels it serves (the same result as :func:`without_mast_p_cover`).
+    lost area is also where this mast is the only one reaching the target.
+    Pixels are grouped by best server once, so each mast costs only the pixels
+    it serves (the same result as :func:`without_mast_p_cover`).
     """
     from rasterio.features import geometry_mask
 

@@ -107,3 +107,29 @@ def test_reruns_are_bit_identical(run_dirs):
         ha = hashlib.sha256((a / name).read_bytes()).hexdigest()
         hb = hashlib.sha256((b / name).read_bytes()).hexdigest()
         assert ha == hb, name
+
+
+def test_roads_and_population_layers_add_columns(tmp_path):
+    from shapely.geometry import LineString, Point
+
+    from c2000cov.config import load_scenario
+    from c2000cov.run import run_scenario
+
+    roads = gpd.GeoDataFrame({"road_id": ["N1"]},
+                             geometry=[LineString([(150000, 452010), (154000, 452010)])],
+                             crs="EPSG:28992")
+    people = gpd.GeoDataFrame({"inwoners": [100, 50]},
+                              geometry=[Point(152010, 451990), Point(150030, 453970)],
+                              crs="EPSG:28992")
+    extra = ('[roads]\npath = "roads.gpkg"\n\n[population]\npath = "people.gpkg"\n'
+             'column = "inwoners"\n')
+    scen = write_scenario(tmp_path, profiles=PROFILES, extra=extra)
+    roads.to_file(tmp_path / "roads.gpkg", driver="GPKG")
+    people.to_file(tmp_path / "people.gpkg", driver="GPKG")
+    result = run_scenario(load_scenario(scen), tmp_path / "out", cache_dir=False)
+    row = result.area_table.set_index("profile").loc["outdoor"]
+    assert row["road_km"] == pytest.approx(4.0)
+    # the disc (about 3.1 km across) covers the road's middle, not its ends
+    assert 0.5 < row["road_uncovered_km"] < 1.5
+    assert row["population"] == 150
+    assert row["population_covered"] == 100  # the centre point, not the far corner
