@@ -469,3 +469,26 @@ def read_buildings(path: Path, crs: CRS, layer: str | None, height_column: str |
     if len(out) == 0:
         raise InvalidInputError(f"{Path(path).name}: no building has a usable height")
     return out
+
+
+# --------------------------------------------------------------------------- run folders
+def read_run_manifest(run_dir: Path) -> dict:
+    """``run.json`` of a run folder, checked: the folder exists and the file is a JSON object."""
+    import json
+
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise InputNotFoundError(f"run folder {run_dir} does not exist; give the output folder "
+                                 "of `c2000cov run` (its --out)")
+    manifest_path = run_dir / "run.json"
+    if not manifest_path.is_file():
+        raise InputNotFoundError(f"{run_dir}: no run.json; expected the output folder of "
+                                 "`c2000cov run`")
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidInputError(f"{manifest_path}: not valid JSON ({exc}); rerun "
+                                "`c2000cov run` to rewrite the run folder") from None
+    if not isinstance(manifest, dict):
+        raise InvalidInputError(f"{manifest_path}: expected a JSON object")
+    return manifest

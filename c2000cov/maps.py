@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,8 +49,8 @@ from rasterio.warp import calculate_default_transform, reproject, transform_boun
 from scipy import ndimage
 
 from c2000cov.coverage import CLASS_GOOD, CLASS_NODATA, CLASS_NONE, CLASS_POOR, CLASS_REDUCED
-from c2000cov.errors import InputNotFoundError, InvalidInputError
-from c2000cov.io import atomic_path
+from c2000cov.errors import InvalidInputError
+from c2000cov.io import atomic_path, read_run_manifest
 
 ASSETS_DIR = Path(__file__).parent / "assets"
 WEB_MERCATOR = CRS.from_epsg(3857)
@@ -150,18 +149,7 @@ def read_run_folder(run_dir: Path, profiles: list[str] | None = None) -> RunFold
         ``p_cover_<profile>.tif``, outdoor profiles first.
     """
     run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise InputNotFoundError(f"run folder {run_dir} does not exist; give the output folder "
-                                 "of `c2000cov run` (its --out)")
-    manifest_path = run_dir / "run.json"
-    if not manifest_path.is_file():
-        raise InputNotFoundError(f"{run_dir}: no run.json; expected the output folder of "
-                                 "`c2000cov run`")
-    try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidInputError(f"{manifest_path}: not valid JSON ({exc}); rerun "
-                                "`c2000cov run` to rewrite the run folder") from exc
+    manifest = read_run_manifest(run_dir)
     available = sorted(p.name[len("p_cover_"):-len(".tif")] for p in run_dir.glob("p_cover_*.tif")
                        if not p.name.endswith("_night.tif"))
     if not available:

@@ -26,8 +26,7 @@ import numpy as np
 import pandas as pd
 
 from c2000cov import __version__
-from c2000cov.errors import InputNotFoundError, InvalidInputError
-from c2000cov.io import atomic_path
+from c2000cov.io import atomic_path, read_run_manifest
 from c2000cov.sources import ASSUMED, NO_SOURCE, parameter_source
 
 REPORT_NAME = "report.html"
@@ -292,17 +291,7 @@ def _file_rows(run_dir: Path, skip: Path) -> list[dict]:
 def report_context(run_dir: Path, top_n: int = 20, skip: Path | None = None) -> dict:
     """Everything the report template shows, read from a run folder."""
     run_dir = Path(run_dir)
-    manifest_path = run_dir / "run.json"
-    if not manifest_path.is_file():
-        raise InputNotFoundError(f"{run_dir}: no run.json; give the output folder of "
-                                 "`c2000cov run`")
-    try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise InvalidInputError(f"{manifest_path}: not valid JSON ({exc}); the run folder is "
-                                "damaged, rerun the scenario") from None
-    if not isinstance(manifest, dict):
-        raise InvalidInputError(f"{manifest_path}: expected a JSON object")
+    manifest = read_run_manifest(run_dir)
     params = manifest.get("parameters") or {}
     profiles = sorted({k.split(".")[1] for k in params if k.startswith("profiles.")})
     targets = {p: float(params.get(f"profiles.{p}.target_pct", 95.0)) for p in profiles}

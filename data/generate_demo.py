@@ -38,6 +38,8 @@ from rasterio.transform import Affine
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
+from c2000cov.io import MAST_COLUMNS
+
 # --------------------------------------------------------------------------------------
 # Region and file constants
 # --------------------------------------------------------------------------------------
@@ -1157,21 +1159,7 @@ def _write_text(path: Path, text: str) -> None:
 
 
 def _masts_csv(rows: list[dict]) -> str:
-    cols = [
-        "mast_id",
-        "name",
-        "x_m",
-        "y_m",
-        "h_agl_m",
-        "tx_power_dbm",
-        "gain_dbi",
-        "tx_loss_db",
-        "rx_loss_db",
-        "azimuth_deg",
-        "tilt_deg",
-        "pattern",
-    ]
-
+    cols = list(MAST_COLUMNS)  # exactly the columns c2000cov reads
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(cols)

@@ -81,3 +81,17 @@ def write_scenario(tmp: Path, masts_rows: list[str] | None = None, model: str = 
     path = tmp / "scenario.toml"
     path.write_text(text)
     return path
+
+
+def run_cli(monkeypatch, *args) -> int:
+    """Run the console entry point in-process with ``args``; return its exit status."""
+    import sys
+
+    from c2000cov.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["c2000cov", *map(str, args)])
+    try:
+        main()
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0

@@ -6,7 +6,6 @@ import hashlib
 import json
 import shutil
 import struct
-import sys
 import warnings
 import zipfile
 
@@ -19,18 +18,9 @@ from c2000cov.bundle import (
     make_bundle,
     verify_bundle,
 )
-from c2000cov.cli import main
 from c2000cov.errors import C2000CovError, InputNotFoundError
+from tests.scenarios import run_cli as cli
 from tests.scenarios import write_scenario
-
-
-def cli(monkeypatch, *args) -> int:
-    monkeypatch.setattr(sys, "argv", ["c2000cov", *map(str, args)])
-    try:
-        main()
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,8 @@ import pytest
 import rasterio
 import shapely
 
+from c2000cov.io import MAST_COLUMNS
+
 GENERATOR = Path(__file__).resolve().parents[1] / "data" / "generate_demo.py"
 REGION = (140000.0, 440000.0, 160000.0, 456000.0)  # RD New: x_min, y_min, x_max, y_max
 
@@ -188,20 +190,7 @@ def test_building_heights_and_years(buildings, dtm):
 
 
 def test_masts(masts, buildings):
-    assert list(masts.columns) == [
-        "mast_id",
-        "name",
-        "x_m",
-        "y_m",
-        "h_agl_m",
-        "tx_power_dbm",
-        "gain_dbi",
-        "tx_loss_db",
-        "rx_loss_db",
-        "azimuth_deg",
-        "tilt_deg",
-        "pattern",
-    ]
+    assert list(masts.columns) == list(MAST_COLUMNS)
     assert masts["mast_id"].is_unique
     sites = masts.groupby(["x_m", "y_m"])
     assert sites.ngroups == 8

@@ -7,16 +7,15 @@ import json
 import re
 import shutil
 import struct
-import sys
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from c2000cov.cli import main
 from c2000cov.errors import InputNotFoundError
 from c2000cov.report import build_report, column_unit, format_value, model_editions
 from c2000cov.sources import NO_SOURCE, is_assumed, parameter_source
+from tests.scenarios import run_cli as cli
 from tests.scenarios import write_scenario
 
 PROFILES = ('[profiles.outdoor]\nextra_loss_db = 37.5\n\n'
@@ -25,13 +24,6 @@ PROFILES = ('[profiles.outdoor]\nextra_loss_db = 37.5\n\n'
 EVIL = '<script>alert("x")</script>'
 
 
-def cli(monkeypatch, *args) -> int:
-    monkeypatch.setattr(sys, "argv", ["c2000cov", *map(str, args)])
-    try:
-        main()
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
 
 
 @pytest.fixture(scope="module")
