@@ -627,3 +627,31 @@ def gain_toward_dbi(
     a_v = np.interp(np.mod(-el_deg, 360.0), grid, pattern.v_att_db, period=360.0)
     gain = pattern.gain_dbi - np.minimum(a_h + a_v, cap_db)
     return float(gain) if gain.ndim == 0 else gain
+
+
+def mast_gain_toward_dbi(mast, patterns: dict, dx_m, dy_m, dh_m, dist_m):
+    """Gain (dBi) of a mast toward targets at offsets (dx east, dy north, dh up) in m.
+
+    The masts file's ``gain_dbi`` is the antenna's maximum gain; the pattern
+    named in its ``pattern`` column (when there is one) gives the shape around
+    ``azimuth_deg`` with mechanical ``tilt_deg``. Omni masts get ``gain_dbi``
+    everywhere (a broadcast view, no copy).
+
+    Parameters
+    ----------
+    mast : mapping
+        A row of the masts table (``gain_dbi``, ``pattern``, ``azimuth_deg``,
+        ``tilt_deg``).
+    patterns : dict
+        Patterns by the ``pattern`` value.
+    dx_m, dy_m, dh_m, dist_m : array_like
+        Offsets east, north and up, and horizontal distance (> 0), in m.
+    """
+    gain = float(mast["gain_dbi"])
+    pat = mast["pattern"]
+    if pat is None or (isinstance(pat, float) and math.isnan(pat)) or pat == "":
+        return np.broadcast_to(np.float64(gain), np.shape(dx_m))
+    pattern = patterns[pat]
+    shape_db = gain_toward_dbi(pattern, float(mast["azimuth_deg"]), float(mast["tilt_deg"]),
+                               bearing_deg(dx_m, dy_m), elevation_deg(dh_m, dist_m))
+    return gain + np.asarray(shape_db) - pattern.gain_dbi

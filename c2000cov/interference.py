@@ -74,7 +74,7 @@ import pandas as pd
 import shapely
 from rasterio.crs import CRS
 
-from c2000cov.antenna import AntennaPattern, bearing_deg, elevation_deg, gain_toward_dbi
+from c2000cov.antenna import AntennaPattern, mast_gain_toward_dbi
 from c2000cov.config import InterferenceConfig, ModelConfig, RadioConfig
 from c2000cov.errors import InvalidInputError
 from c2000cov.propagation import (
@@ -344,27 +344,6 @@ def pv_sources(eff: gpd.GeoDataFrame, surface: Surface, cfg: InterferenceConfig,
 
 
 # --------------------------------------------------------------------------- uplink
-
-
-def _is_missing(value) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value)) or value == ""
-
-
-def mast_gain_toward_dbi(mast: pd.Series, patterns: dict[str, AntennaPattern], dx_m, dy_m,
-                         dh_m, dist_m):
-    """Mast gain (dBi) toward targets at offsets (dx, dy, dh) m: ``gain_dbi`` plus pattern shape.
-
-    The masts file's ``gain_dbi`` is the maximum gain; the pattern (when the
-    mast has one) gives the shape, as in the coverage run.
-    """
-    gain = float(mast["gain_dbi"])
-    pat = mast.get("pattern")
-    if _is_missing(pat):
-        return np.full(np.shape(dx_m), gain)
-    pattern = patterns[pat]
-    shape_db = gain_toward_dbi(pattern, float(mast["azimuth_deg"]), float(mast["tilt_deg"]),
-                               bearing_deg(dx_m, dy_m), elevation_deg(dh_m, dist_m))
-    return gain + np.asarray(shape_db) - pattern.gain_dbi
 
 
 def prune_mask(bound_mw: np.ndarray, budget_mw: float) -> np.ndarray:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import platform
 import subprocess
 import time
@@ -27,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from c2000cov import __version__
-from c2000cov.antenna import AntennaPattern, bearing_deg, elevation_deg, gain_toward_dbi, read_msi
+from c2000cov.antenna import AntennaPattern, mast_gain_toward_dbi, read_msi
 from c2000cov.areas import area_statistics, area_weights, population_to_grid
 from c2000cov.cache import LossCache, array_key, loss_key
 from c2000cov.config import ModelConfig, Scenario, scenario_parameters
@@ -131,23 +130,17 @@ def load_inputs(scen: Scenario) -> Inputs:
 
 def mast_gain_dbi(mast: pd.Series, geom: MastGeometry, window: Window, surface: Surface,
                   h_rx_m: float, patterns: dict[str, AntennaPattern]):
-    """Mast antenna gain toward each window pixel (dBi): the pattern, or omni gain."""
-    if mast["pattern"] is None or (isinstance(mast["pattern"], float)
-                                   and math.isnan(mast["pattern"])):
+    """Mast antenna gain toward each window pixel (dBi): omni gain, or the pattern."""
+    if not isinstance(mast["pattern"], str):
         return float(mast["gain_dbi"])
     res = surface.grid.resolution_m
     rows = np.arange(window.row_off, window.row_off + window.height) - geom.row
     cols = np.arange(window.col_off, window.col_off + window.width) - geom.col
     dx = np.broadcast_to(cols[None, :] * res, (window.height, window.width))
     dy = np.broadcast_to(-rows[:, None] * res, (window.height, window.width))
-    dist = np.hypot(dx, dy)
     dh = surface.ground_m[window.slices] + h_rx_m - geom.h_amsl_m
-    pattern = patterns[mast["pattern"]]
-    # The masts file's gain_dbi is the antenna's maximum gain; the pattern gives its shape.
-    shape_db = gain_toward_dbi(pattern, float(mast["azimuth_deg"]), float(mast["tilt_deg"]),
-                               bearing_deg(dx, dy),
-                               elevation_deg(dh, np.maximum(dist, 0.5 * res))) - pattern.gain_dbi
-    return (float(mast["gain_dbi"]) + shape_db).astype("float32")
+    dist = np.maximum(np.hypot(dx, dy), 0.5 * res)
+    return mast_gain_toward_dbi(mast, patterns, dx, dy, dh, dist).astype("float32")
 
 
 @dataclass(frozen=True)

@@ -104,3 +104,25 @@ def test_flat_free_space_disc(tmp_path, case):
     assert set(np.unique(cov.server[np.isfinite(cov.p_cover)])) == {0}
     assert cov.n_at_target.max() == 1
     assert int(cov.n_at_target.sum()) == int((cov.p_cover >= 0.95).sum())
+
+
+def test_sector_pattern_steers_coverage(tmp_path):
+    """A sector facing east (90 deg): the east side gains the masts-file gain, the back loses
+    the pattern's front-to-back ratio (25 dB), both directions alike."""
+    from c2000cov.antenna import AntennaPattern, write_msi
+
+    az = np.arange(360)
+    h_att = np.minimum(12.0 * (np.minimum(az, 360 - az) / 65.0) ** 2, 25.0)
+    write_msi(AntennaPattern("sector", 14.0, 390.0, h_att, np.zeros(360)), tmp_path / "s.msi")
+    header = "mast_id,x_m,y_m,h_agl_m,tx_power_dbm,gain_dbi,tx_loss_db,rx_loss_db,"
+    scen_path = write_scenario(tmp_path, profiles="[profiles.hh]\nextra_loss_db = 45.0\n")
+    (tmp_path / "masts.csv").write_text(header + "azimuth_deg,tilt_deg,pattern\n"
+                                        "S1,152010,451990,30,44,11,8,3,90,0,s.msi\n")
+    cov = compute_coverage(load_inputs(load_scenario(scen_path)))["main"]["hh"]
+    row = 100  # the mast's row; the mast is at column 100
+    east, west = cov.margin_ul_db[row, 130], cov.margin_ul_db[row, 70]
+    # same distance (600 m): 11 dBi toward boresight, 11 - 25 dBi behind
+    assert east - west == pytest.approx(25.0, abs=0.01)
+    assert cov.margin_dl_db[row, 130] - cov.margin_dl_db[row, 70] == pytest.approx(25.0, abs=0.01)
+    north = cov.margin_ul_db[70, 100]  # 90 deg off boresight: 12 (90/65)^2 = 23.0 dB
+    assert east - north == pytest.approx(23.0, abs=0.1)
