@@ -4,10 +4,14 @@ Stages, kept separate so later features can replace any one of them:
 
 1. :func:`load_inputs` reads and validates every input (nothing is written
    before all inputs are known to be good);
-2. :func:`compute_coverage` runs the propagation model per mast and folds
-   each mast into the per-profile best-server reduction;
-3. :func:`summarise` derives dead-zone polygons and per-area statistics;
-4. :func:`write_outputs` writes every file atomically.
+2. :func:`noise_states` turns solar installations into uplink noise rise per
+   mast and a downlink noise raster (sunny day and night);
+3. :func:`compute_coverage` runs the propagation model per mast (cached, on
+   the chosen executor) and folds each mast into the per-profile best-server
+   reduction of every noise state;
+4. :func:`summarise` derives dead-zone polygons, per-area statistics and the
+   N-1 ranking;
+5. :func:`write_outputs` writes every file atomically, then the report.
 """
 
 from __future__ import annotations
@@ -326,9 +330,11 @@ def compute_coverage(inputs: Inputs, states: list[NoiseState] | None = None,
             for st in states}
 
 
-def summarise(result: RunResult) -> RunResult:
+def summarise(result: RunResult, progress: ProgressFn | None = None) -> RunResult:
     """Dead zones, per-area statistics and the N-1 ranking of a computed run."""
     inputs = result.inputs
+    if progress:
+        progress("dead zones, areas, N-1", 0, 3)
     dz = inputs.scenario.dead_zones
     result.dead_zones = {name: dead_zones(cov, inputs.masts, inputs.areas, dz.min_area_m2,
                                           dz.simplify_m)
@@ -337,6 +343,8 @@ def summarise(result: RunResult) -> RunResult:
     extra = {"population": inputs.population, "roads": inputs.roads, "weights": weights}
     if inputs.scenario.population is not None:
         extra["population_column"] = inputs.scenario.population.column
+    if progress:
+        progress("dead zones, areas, N-1", 1, 3)
     result.area_table = area_statistics(list(result.coverage.values()), inputs.areas,
                                         dead_zones=result.dead_zones, **extra)
     if result.night is not None:
@@ -344,7 +352,11 @@ def summarise(result: RunResult) -> RunResult:
         table = result.area_table
         table["covered_pct_night"] = night["covered_pct"].to_numpy()
         table["sunny_loss_pp"] = table["covered_pct_night"] - table["covered_pct"]
+    if progress:
+        progress("dead zones, areas, N-1", 2, 3)
     result.n1_table = n1_outage(result.coverage, inputs.masts, inputs.areas)
+    if progress:
+        progress("dead zones, areas, N-1", 3, 3)
     return result
 
 
@@ -454,7 +466,7 @@ def compute_result(inputs: Inputs, cache: LossCache, executor: Executor,
     for _, extra in states:
         if extra is not None:
             extra(result)
-    return summarise(result)
+    return summarise(result, progress)
 
 
 def noise_states(inputs: Inputs, progress: ProgressFn | None = None,
