@@ -115,6 +115,35 @@ def window_loss_db(model: ModelConfig, surface_win: np.ndarray, ground_win: np.n
     return loss
 
 
+def window_losses_db(model: ModelConfig, surface_win: np.ndarray, ground_win: np.ndarray,
+                     tx_row: int, tx_col: int, h_tx_agl_m: float, h_rx_m: float, res_m: float,
+                     freqs_mhz) -> dict[float, np.ndarray]:
+    """:func:`window_loss_db` at several frequencies: ``{freq_mhz: loss}``.
+
+    For ``p1812`` one sweep of the area kernel computes every frequency
+    (:func:`c2000cov.kernels.area.area_loss_multi_db`); each array is bit-identical
+    to what :func:`window_loss_db` returns for that frequency alone. Other models
+    call :func:`window_loss_db` per frequency.
+
+    Parameters
+    ----------
+    model, surface_win, ground_win, tx_row, tx_col, h_tx_agl_m, h_rx_m, res_m
+        As for :func:`window_loss_db`.
+    freqs_mhz : iterable of float
+        Frequencies (MHz); duplicates are computed once.
+    """
+    freqs = list(dict.fromkeys(float(f) for f in freqs_mhz))
+    if model.name == "p1812" and freqs:
+        from c2000cov.kernels.area import area_loss_multi_db
+
+        loss = area_loss_multi_db(surface_win, ground_win, tx_row, tx_col, h_tx_agl_m, h_rx_m,
+                                  res_m, model.radius_m, np.asarray(freqs, dtype=np.float64),
+                                  effective_earth_radius_km(model.k_factor))
+        return {f: loss[k].astype("float32", copy=False) for k, f in enumerate(freqs)}
+    return {f: window_loss_db(model, surface_win, ground_win, tx_row, tx_col, h_tx_agl_m, h_rx_m,
+                              res_m, f) for f in freqs}
+
+
 def path_loss_db(model: ModelConfig, surface: Surface, mast: MastGeometry, freq_mhz: float,
                  h_rx_m: float) -> tuple[Window, np.ndarray]:
     """Basic transmission loss (dB) from a mast to receivers ``h_rx_m`` above ground.

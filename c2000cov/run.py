@@ -64,7 +64,7 @@ from c2000cov.propagation import (
     MODEL_SOURCES,
     MastGeometry,
     mast_geometry,
-    window_loss_db,
+    window_losses_db,
 )
 from c2000cov.surface import Surface, build_surface, scenario_grid
 from c2000cov.whatif import n1_outage
@@ -225,10 +225,21 @@ class MastJob:
 
 
 def run_mast_job(job: MastJob) -> dict[tuple[float, float], np.ndarray]:
-    """Compute a mast's loss windows (pure function: safe on any executor)."""
-    return {(f, h): window_loss_db(job.model, job.surface_win, job.ground_win, job.tx_row,
-                                   job.tx_col, job.h_agl_m, h, job.res_m, f)
-            for f, h in job.combos}
+    """Compute a mast's loss windows (pure function: safe on any executor).
+
+    One call of :func:`window_losses_db` per receiver height computes all its
+    frequencies (one kernel sweep for ``p1812``).
+    """
+    freqs_by_h: dict[float, list[float]] = {}
+    for f, h in job.combos:
+        freqs_by_h.setdefault(h, []).append(f)
+    out = {}
+    for h, freqs in freqs_by_h.items():
+        losses = window_losses_db(job.model, job.surface_win, job.ground_win, job.tx_row,
+                                  job.tx_col, job.h_agl_m, h, job.res_m, freqs)
+        for f in freqs:
+            out[(f, h)] = losses[float(f)]
+    return {c: out[c] for c in job.combos}
 
 
 def mast_losses(inputs: Inputs, combos: list[tuple[float, float]], cache: LossCache,

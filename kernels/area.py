@@ -126,6 +126,35 @@ float32 results differ by at most 0.013 dB on the benchmark terrain
 (median 0.0014 dB, 30 % identical) and 0.009 dB on the random terrains of
 tests/kernels/test_area.py.
 
+Several frequencies in one sweep
+--------------------------------
+:func:`area_loss_multi_db` computes any number of frequencies (C2000: downlink
+392.5 MHz and uplink 382.5 MHz) in one sweep, and :func:`area_loss_db` is that
+function with one frequency, so ``area_loss_multi_db(..., freqs_mhz)[k]`` is
+bit-identical to ``area_loss_db(..., freqs_mhz[k])`` whatever the other
+frequencies. Done once per sample, because no frequency enters it: the rays and
+their ownership, both hulls, Stim, Srim, the Bullington point and its height
+above the Tx-Rx line (nu = that height times sqrt(0.002 d / (lambda dbp
+(d - dbp))), the square root evaluated per frequency exactly as before), the
+smooth-surface sums and hst, hsr, hobs, alpha_obt/obr, the smooth-path
+Bullington point (its searches compare nu without lambda), the line-of-sight
+test and 10 log10(dfs^2). Per frequency: the scale factor of nu, J/Lbull and
+Ldsph (one table per frequency, on a common grid; each node computed on its own,
+so a stacked table equals the stand-alone one), and 92.4 + 20 log10 f.
+
+The line-of-sight nu search over the actual profile runs per frequency, with its
+own hint. Its maximiser is the same for every frequency (lambda is a common
+positive factor of nu), but the search is approximate: it prunes with the
+absolute tolerance NU_TOL and the floor -0.78, both in nu, that is in units that
+scale with sqrt(1 / lambda), so the point it returns (and the hint it passes on)
+can differ between frequencies. One search at a reference frequency would give
+every frequency's nu within its own tolerance only if run at the shortest
+wavelength with the floor of the longest, and its results would then differ
+(within the tolerance) from a single-frequency call, so both bit-identity with
+:func:`area_loss_db` and the results of earlier versions would be lost. The
+search is about half of the time of a single-frequency sweep; sharing the rest
+saves about 20 % for two frequencies.
+
 Mechanisms of P.1812-8 left out
 -------------------------------
 The kernel returns Lbd50 = Lbfs + Ld50 (eq. 42) only. It leaves out
@@ -142,7 +171,7 @@ validation paths under 30 km (1 km at 95 MHz) the difference is 0.0000 dB at
 p = 50 %. The combination with them is therefore within 0.1 dB of Lbfs + Ld50.
 Time percentage: p = 50 % only (ap = ae).
 
-All kernels are ``@njit(cache=True, error_model="numpy")``; ``area_loss_db`` is
+All kernels are ``@njit(cache=True, error_model="numpy")``; ``area_loss_multi_db`` is
 ``parallel=True`` with ``prange`` over chunks of rays (``RAY_CHUNKS``). Row-major
 rays read transposed copies of the two rasters (8 bytes per window pixel) so
 that every ray walks along memory rows. Inputs are never modified; results go
@@ -286,9 +315,11 @@ def _sph_clearance_ratio(dtot_km, hte_m, hre_m, ap_km, lam_m):
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def _sph_table(u0, nu_, t0, nt, r0, nr, ap_km, freq_ghz, omega_frac, pol):
-    """(r, Ldft(aem)) at sqrt(d) = u0 + i du, plog2(hte) = t0 + j dt, plog2(hre) = r0 + k dt."""
-    tab = np.empty((nu_, nt, nr, 2), np.float64)
+def _sph_fill(tab, u0, t0, r0, ap_km, freq_ghz, omega_frac, pol):
+    """Fill ``tab`` (nu_, nt, nr, 2) with (r, Ldft(aem)) at plog2(d) = u0 + i du,
+    plog2(hte) = t0 + j dt, plog2(hre) = r0 + k dt. Every node is computed on its own, so
+    a table is the same whether it stands alone or is one frequency of a stack."""
+    nu_, nt, nr, _ = tab.shape
     lam = wavelength_p1812_m(freq_ghz)
     for i in prange(nu_):
         d = _plog2_inv(u0 + i * SPH_TAB_STEP_PLOG2_D)
@@ -305,11 +336,10 @@ def _sph_table(u0, nu_, t0, nt, r0, nr, ap_km, freq_ghz, omega_frac, pol):
 
 
 @njit(cache=True, error_model="numpy")
-def _make_sph_table(d_min_km, d_max_km, hte_lo_m, hte_hi_m, hre_lo_m, hre_hi_m, ap_km, freq_ghz,
-                    omega_frac, pol):
-    """Table of :func:`_sph_table` covering sqrt(d) in [sqrt(d_min), sqrt(d_max)] and the two
-    height ranges (at most SPH_TAB_MAX_NODES per axis); returns ``(tab, origin)`` with
-    ``origin = (u0, t0, r0)``."""
+def _sph_grid(d_min_km, d_max_km, hte_lo_m, hte_hi_m, hre_lo_m, hre_hi_m):
+    """Nodes of the Ldsph table covering plog2(d) in [plog2(d_min), plog2(d_max)] and the two
+    height ranges (at most SPH_TAB_MAX_NODES per axis): ``(n_u, n_t, n_r, origin)`` with
+    ``origin = (u0, t0, r0)``. Independent of the frequency."""
     # origins on the grid, so that the powers of two (kinks of plog2) are nodes
     u0 = math.floor(_plog2(d_min_km) / SPH_TAB_STEP_PLOG2_D) * SPH_TAB_STEP_PLOG2_D
     n_u = int(math.ceil((_plog2(d_max_km) - u0) / SPH_TAB_STEP_PLOG2_D)) + 2
@@ -320,17 +350,42 @@ def _make_sph_table(d_min_km, d_max_km, hte_lo_m, hte_hi_m, hre_lo_m, hre_hi_m, 
     n_u = min(max(n_u, 2), SPH_TAB_MAX_NODES)
     n_t = min(max(n_t, 2), SPH_TAB_MAX_NODES)
     n_r = min(max(n_r, 2), SPH_TAB_MAX_NODES)
-    tab = _sph_table(u0, n_u, t0, n_t, r0, n_r, ap_km, freq_ghz, omega_frac, pol)
     origin = np.empty(3, np.float64)
     origin[0] = u0
     origin[1] = t0
     origin[2] = r0
+    return n_u, n_t, n_r, origin
+
+
+@njit(cache=True, error_model="numpy")
+def _make_sph_table(d_min_km, d_max_km, hte_lo_m, hte_hi_m, hre_lo_m, hre_hi_m, ap_km, freq_ghz,
+                    omega_frac, pol):
+    """Ldsph table of one frequency (see :func:`_sph_grid`, :func:`_sph_fill`); returns
+    ``(tab, origin)``."""
+    n_u, n_t, n_r, origin = _sph_grid(d_min_km, d_max_km, hte_lo_m, hte_hi_m, hre_lo_m,
+                                      hre_hi_m)
+    tab = np.empty((n_u, n_t, n_r, 2), np.float64)
+    _sph_fill(tab, origin[0], origin[1], origin[2], ap_km, freq_ghz, omega_frac, pol)
     return tab, origin
+
+
+@njit(cache=True, error_model="numpy")
+def _make_sph_tables(d_min_km, d_max_km, hte_lo_m, hte_hi_m, hre_lo_m, hre_hi_m, ap_km,
+                     freqs_ghz, omega_frac, pol):
+    """Ldsph tables of several frequencies on one grid: ``(tabs, origin)``, ``tabs[k]``
+    identical to the table :func:`_make_sph_table` builds for ``freqs_ghz[k]``."""
+    n_u, n_t, n_r, origin = _sph_grid(d_min_km, d_max_km, hte_lo_m, hte_hi_m, hre_lo_m,
+                                      hre_hi_m)
+    tabs = np.empty((freqs_ghz.shape[0], n_u, n_t, n_r, 2), np.float64)
+    for k in range(freqs_ghz.shape[0]):
+        _sph_fill(tabs[k], origin[0], origin[1], origin[2], ap_km, freqs_ghz[k], omega_frac,
+                  pol)
+    return tabs, origin
 
 
 @njit(cache=True, error_model="numpy", inline="always")
 def _ldsph_db(d, hte, hre, tab, u0, t0, r0, sqrt_2ap, ap_km, freq_ghz, omega_frac, pol):
-    """Ldsph of eqs. (22)-(27) from the table of :func:`_sph_table` (exact fallback)."""
+    """Ldsph of eqs. (22)-(27) from a table of :func:`_sph_fill` (exact fallback)."""
     dlos = sqrt_2ap * (math.sqrt(0.001 * hte) + math.sqrt(0.001 * hre))  # eq. (22)
     fu = (_plog2(d) - u0) * (1.0 / SPH_TAB_STEP_PLOG2_D)
     ft = (_plog2(hte) - t0) * (1.0 / SPH_TAB_STEP_PLOG2)
@@ -626,18 +681,19 @@ def _smooth_rises(x_km, j, i_max, d, c, hts_p, slope):
 
 
 @njit(cache=True, error_model="numpy")
-def _smooth_bullington_nu(x_km, i, d, hts_p, hrs_p, c, lam_m, guess_step, hint):
-    """Bullington diffraction parameter (eqs. 13-19) over the zero-height profile
-    x_km[0..i], antenna heights hts_p, hrs_p above it, in O(log i): Lbulls of eq. (37) is
-    Lbull of eq. (21) for it.
+def _smooth_bullington_point(x_km, i, d, hts_p, hrs_p, c, guess_step, hint):
+    """Bullington point (eqs. 13-19) of the zero-height profile x_km[0..i] with antenna
+    heights hts_p, hrs_p above it, in O(log i): Lbulls of eq. (37) is Lbull of eq. (21) for it.
 
-    ``hint``: the sample of the line-of-sight maximum of nu for the previous
-    receiver (a search start only). Returns ``(nu, hint)`` with the new sample
-    (unchanged when the path is not line-of-sight); nu = -inf without intermediate points.
+    Returns ``(h_m, x_pt_km, hint)``: the diffraction parameter at wavelength lam is
+    ``nu = h_m * sqrt(0.002 d / (lam x_pt (d - x_pt)))`` (eqs. 15, 19), where ``x_pt`` is the
+    line-of-sight maximiser of nu or the Bullington point ``dbp``. No comparison involves
+    lam (:func:`_nu_ge` compares nu without it), so the point is the same for every
+    frequency. ``hint``: the sample of the line-of-sight maximum for the previous receiver
+    (a search start only); the new one is returned (unchanged when the path is not
+    line-of-sight). Needs i >= 2 (at least one intermediate point).
     """
     jhint = hint
-    if i < 2:
-        return -np.inf, jhint
     i_max = i - 1
     # Stim: max_j (c x (d - x) - hts') / x, concave in x; optimum at sqrt(hts'/c).
     t = math.sqrt(hts_p / c) if hts_p > 0.0 else 0.0
@@ -692,9 +748,8 @@ def _smooth_bullington_nu(x_km, i, d, hts_p, hrs_p, c, lam_m, guess_step, hint):
                 hi = mid
         jhint = lo
         xj = x_km[lo]
-        nu = (c * xj * (d - xj) - (hts_p * (d - xj) + hrs_p * xj) / d) * math.sqrt(
-            0.002 * d / (lam_m * xj * (d - xj))
-        )
+        h_nu = c * xj * (d - xj) - (hts_p * (d - xj) + hrs_p * xj) / d
+        x_pt = xj
     else:
         # Srim: max_j (c x (d - x) - hrs') / (d - x), concave; optimum at d - sqrt(hrs'/c)
         t = d - math.sqrt(hrs_p / c) if hrs_p > 0.0 else d
@@ -707,13 +762,28 @@ def _smooth_bullington_nu(x_km, i, d, hts_p, hrs_p, c, lam_m, guess_step, hint):
             if s > srim:
                 srim = s
         dbp = (hrs_p - hts_p + srim * d) / (stim + srim)
-        nu = (hts_p + stim * dbp - (hts_p * (d - dbp) + hrs_p * dbp) / d) * math.sqrt(
-            0.002 * d / (lam_m * dbp * (d - dbp))
-        )
-    return nu, jhint
+        h_nu = hts_p + stim * dbp - (hts_p * (d - dbp) + hrs_p * dbp) / d
+        x_pt = dbp
+    return h_nu, x_pt, jhint
 
 
 # ---------------------------------------------------------------------- one ray
+
+
+@njit(cache=True, error_model="numpy")
+def _freq_constants(freqs_mhz):
+    """Per-frequency constants of a call: ``(freqs_ghz, lams_m, fs_consts_db)``, the
+    frequency (GHz), the wavelength 0.2998 / f (m) and 92.4 + 20 log10(f) of eq. (8) (dB)."""
+    nf = freqs_mhz.shape[0]
+    freqs_ghz = np.empty(nf, np.float64)
+    lams_m = np.empty(nf, np.float64)
+    fs_consts_db = np.empty(nf, np.float64)
+    for k in range(nf):
+        freq_ghz = freqs_mhz[k] / 1000.0
+        freqs_ghz[k] = freq_ghz
+        lams_m[k] = wavelength_p1812_m(freq_ghz)
+        fs_consts_db[k] = LBFS_CONST_DB + 20.0 * math.log10(freq_ghz)
+    return freqs_ghz, lams_m, fs_consts_db
 
 
 @njit(cache=True, error_model="numpy")
@@ -724,7 +794,9 @@ def _ray_core(
     n,
     hts_m,
     h_rx_agl_m,
-    freq_ghz,
+    freqs_ghz,
+    lams_m,
+    fs_consts_db,
     ap_km,
     omega_frac,
     pol,
@@ -732,17 +804,30 @@ def _ray_core(
     loss_db,
     work,
     iwork,
+    jhints,
     jt,
     et,
-    sph_tab,
+    sph_tabs,
     sph_org,
 ):
-    """Loss (dB) at every sample 1..n-1 of one ray with ``need[i]`` set, into ``loss_db[i]``.
+    """Loss (dB) at every sample 1..n-1 of one ray with ``need[i]`` set, into
+    ``loss_db[k, i]`` for every frequency k.
 
-    ``x_km[0] == 0`` is the transmitter; ``grnd_m[0]`` must be finite. ``work`` (6, >= n)
-    float64 and ``iwork`` (4, >= n) int64 are scratch space for the two hulls and the
-    curved heights. Samples with NaN ground get NaN.
+    ``x_km[0] == 0`` is the transmitter; ``grnd_m[0]`` must be finite. ``freqs_ghz``,
+    ``lams_m``, ``fs_consts_db``: per-frequency constants of :func:`_freq_constants`;
+    ``sph_tabs[k]`` the Ldsph table of frequency k. ``work`` (6, >= n) float64, ``iwork``
+    (4, >= n) and ``jhints`` (n_freq,) int64 are scratch space for the two hulls, the
+    curved heights and the nu search. Samples with NaN ground get NaN.
+
+    Everything that depends only on the geometry (hulls, Stim/Srim, the Bullington points,
+    the smooth surface, the line-of-sight test) is computed once per sample; per frequency
+    only nu (its scale factor), the line-of-sight nu search of the actual profile (its
+    tolerance is in nu, so it runs per frequency, with its own hint), the Lbull and Ldsph
+    lookups and the free-space constant. Each frequency k goes through exactly the
+    operations a call with that frequency alone does, so its result is bit-identical
+    whatever the other frequencies of the call.
     """
+    nf = freqs_ghz.shape[0]
     cx = work[0]
     cy = work[1]
     gx = work[2]
@@ -753,9 +838,7 @@ def _ray_core(
     gi = iwork[1]
     pred = iwork[2]
     stack = iwork[3]
-    lam = wavelength_p1812_m(freq_ghz)
     c = CURVATURE_M_KM / ap_km
-    fs_const = LBFS_CONST_DB + 20.0 * math.log10(freq_ghz)
     sqrt_2ap = math.sqrt(2.0 * ap_km)
     guess_step = x_km[n - 1] / (n - 1) if n > 1 else 1.0
     hg0 = grnd_m[0]
@@ -767,8 +850,9 @@ def _ray_core(
     v2 = 0.0
     hg_prev = hg0
     x_prev = 0.0
-    jhint = 0  # best line-of-sight point of the previous receiver
-    shint = 1  # the same over the smooth (zero-height) profile
+    for k in range(nf):
+        jhints[k] = 0  # best line-of-sight point of the previous receiver, per frequency
+    shint = 1  # the same over the smooth (zero-height) profile (no frequency in it)
     for i in range(1, n):
         xi = x_km[i]
         graw = grnd_m[i]
@@ -781,26 +865,24 @@ def _ray_core(
         v2 += dd * (hg * (2.0 * xi + x_prev) + hg_prev * (xi + 2.0 * x_prev))
         if need[i]:
             if math.isnan(graw):
-                loss_db[i] = np.nan
+                for k in range(nf):
+                    loss_db[k, i] = np.nan
             else:
                 d = xi
                 hrs = graw + h_rx_agl_m
-                # ---- Bullington over the actual profile, Lbulla
-                nu = -np.inf
+                # ---- Bullington over the actual profile, Lbulla: the geometry
+                los = False
+                hbp = 0.0
+                dbp = 0.0
                 if nc > 0:
                     stim = st_max + c * d
                     str_ = (hrs - hts_m) / d
                     if stim < str_:
-                        nu, jhint = _los_numax(
-                            cx, cy, ci, nc, pred, x_km, yall, d, hts_m, hrs - c * d * d, lam, stack,
-                            sbound, jhint,
-                        )
+                        los = True
                     else:
                         srim = _hull_tangent_from_right(cx, cy, nc, d, hrs - c * d * d) - c * d
                         dbp = (hrs - hts_m + srim * d) / (stim + srim)
                         hbp = hts_m + stim * dbp - (hts_m * (d - dbp) + hrs * dbp) / d
-                        nu = hbp * math.sqrt(0.002 * d / (lam * dbp * (d - dbp)))
-                lbulla = _lbull_db(nu, d, jt, et)
                 # ---- smooth surface for the diffraction model, eqs. (87)-(91)
                 hst = (2.0 * v1 * d - v2) / (d * d)
                 hsr = (v2 - v1 * d) / (d * d)
@@ -818,16 +900,36 @@ def _ray_core(
                 hsrd = graw if hsrp > graw else hsrp
                 hts_p = hts_m - hstd
                 hrs_p = hrs - hsrd
-                # ---- smooth-path Bullington and spherical-Earth loss, eqs. (37)-(39)
-                nus, shint = _smooth_bullington_nu(
-                    x_km, i, d, hts_p, hrs_p, c, lam, guess_step, shint
-                )
-                lbulls = _lbull_db(nus, d, jt, et)
-                ldsph = _ldsph_db(d, hts_p, hrs_p, sph_tab, sph_org[0], sph_org[1], sph_org[2],
-                                  sqrt_2ap, ap_km, freq_ghz, omega_frac, pol)
-                ld = lbulla + max(ldsph - lbulls, 0.0)
+                # ---- smooth-path Bullington point, eq. (37)
+                hs_nu = -np.inf
+                xs_pt = 0.0
+                if i >= 2:
+                    hs_nu, xs_pt, shint = _smooth_bullington_point(
+                        x_km, i, d, hts_p, hrs_p, c, guess_step, shint
+                    )
                 dz_km = (hts_m - hrs) / M_PER_KM
-                loss_db[i] = fs_const + 10.0 * math.log10(d * d + dz_km * dz_km) + ld
+                lfs_d_db = 10.0 * math.log10(d * d + dz_km * dz_km)
+                # ---- per frequency: nu, Lbulla, Lbulls, Ldsph, eqs. (37)-(39), and eq. (8)
+                for k in range(nf):
+                    lam = lams_m[k]
+                    nu = -np.inf
+                    if los:
+                        nu, jh = _los_numax(
+                            cx, cy, ci, nc, pred, x_km, yall, d, hts_m, hrs - c * d * d, lam,
+                            stack, sbound, jhints[k],
+                        )
+                        jhints[k] = jh
+                    elif nc > 0:
+                        nu = hbp * math.sqrt(0.002 * d / (lam * dbp * (d - dbp)))
+                    lbulla = _lbull_db(nu, d, jt, et)
+                    nus = -np.inf
+                    if i >= 2:
+                        nus = hs_nu * math.sqrt(0.002 * d / (lam * xs_pt * (d - xs_pt)))
+                    lbulls = _lbull_db(nus, d, jt, et)
+                    ldsph = _ldsph_db(d, hts_p, hrs_p, sph_tabs[k], sph_org[0], sph_org[1],
+                                      sph_org[2], sqrt_2ap, ap_km, freqs_ghz[k], omega_frac, pol)
+                    ld = lbulla + max(ldsph - lbulls, 0.0)
+                    loss_db[k, i] = fs_consts_db[k] + lfs_d_db + ld
         # sample i becomes an intermediate point for the samples beyond it
         y = hs - c * xi * xi
         yall[i] = y
@@ -914,9 +1016,13 @@ def ray_loss_db(
         s[i] = h_m[i]
         g[i] = ground_m[i]
     need = np.ones(n, np.bool_)
-    loss = np.empty(n, np.float64)
+    loss = np.empty((1, n), np.float64)
     work = np.empty((6, n), np.float64)
     iwork = np.empty((4, n), np.int64)
+    jhints = np.empty(1, np.int64)
+    freqs_mhz = np.empty(1, np.float64)
+    freqs_mhz[0] = freq_mhz
+    freqs_ghz, lams_m, fs_consts_db = _freq_constants(freqs_mhz)
     jt, et = _lbull_tables()
     g_lo = np.inf
     g_hi = -np.inf
@@ -928,13 +1034,12 @@ def ray_loss_db(
     relief = SPH_TAB_RELIEF_FACTOR * (g_hi - g_lo) + SPH_TAB_RELIEF_MARGIN_M
     h_tx_agl = max(h_tx_amsl_m - g[0], SPH_TAB_MIN_H_M)
     h_rx_agl = max(h_rx_agl_m, SPH_TAB_MIN_H_M)
-    sph_tab, sph_org = _make_sph_table(x[1], x[n - 1], h_tx_agl, h_tx_agl + relief, h_rx_agl,
-                                       h_rx_agl + relief, ae_km, freq_mhz / 1000.0, omega_frac,
-                                       pol)
-    _ray_core(x, s, g, n, h_tx_amsl_m, h_rx_agl_m, freq_mhz / 1000.0, ae_km, omega_frac, pol,
-              need, loss, work, iwork, jt, et, sph_tab, sph_org)
+    sph_tabs, sph_org = _make_sph_tables(x[1], x[n - 1], h_tx_agl, h_tx_agl + relief, h_rx_agl,
+                                         h_rx_agl + relief, ae_km, freqs_ghz, omega_frac, pol)
+    _ray_core(x, s, g, n, h_tx_amsl_m, h_rx_agl_m, freqs_ghz, lams_m, fs_consts_db, ae_km,
+              omega_frac, pol, need, loss, work, iwork, jhints, jt, et, sph_tabs, sph_org)
     for i in range(1, n):
-        res[i] = loss[i]
+        res[i] = loss[0, i]
     return res
 
 
@@ -942,6 +1047,150 @@ def ray_loss_db(
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
+def area_loss_multi_db(
+    surface_m,
+    ground_m,
+    tx_row,
+    tx_col,
+    h_tx_agl_m,
+    h_rx_agl_m,
+    pixel_m,
+    radius_m,
+    freqs_mhz,
+    ae_km,
+    pol=POL_VERTICAL,
+    omega_frac=0.0,
+    out=None,
+):
+    """P.1812-8 basic transmission loss (p = 50 %) from one mast to every pixel in a radius,
+    at several frequencies in one sweep.
+
+    The rays, ownership, hulls, Stim/Srim, Bullington points, smooth surface and
+    line-of-sight tests depend only on the geometry and are computed once; per frequency
+    only the physics (nu scale, line-of-sight nu search, Lbull and Ldsph lookups, free-space
+    constant). ``out[k]`` is bit-identical to ``area_loss_db(..., freqs_mhz[k], ...)``,
+    whatever the other frequencies (that function is this one with a single frequency).
+
+    Parameters
+    ----------
+    surface_m : (rows, cols) float array
+        Surface heights amsl (terrain + buildings, m); NaN = no data.
+    ground_m : (rows, cols) float array
+        Ground (terrain) heights amsl (m), same shape; NaN = no data.
+    tx_row, tx_col : int
+        Mast pixel (its centre is the mast position); all NaN if it is outside
+        the window.
+    h_tx_agl_m : float
+        Mast antenna height above the ground of the mast pixel (m), > 0.
+    h_rx_agl_m : float
+        Receiver antenna height above ground (m), > 0.
+    pixel_m : float
+        Pixel size (m), square pixels.
+    radius_m : float
+        Pixels whose centre is farther than this from the mast get NaN.
+    freqs_mhz : (n_freq,) float64 array
+        Frequencies (MHz), each > 0.
+    ae_km : float
+        Median effective Earth radius (km), used as ap (p = 50 %).
+    pol : int, optional
+        1 horizontal, 2 vertical (default).
+    omega_frac : float, optional
+        Fraction of the path over sea, 0 (default) to 1.
+    out : (n_freq, rows, cols) float32 array, optional
+        Output array (fully overwritten); a new one is allocated if None.
+
+    Returns
+    -------
+    (n_freq, rows, cols) float32 array
+        Lbfs + Ld50 (dB) per frequency and pixel; NaN outside the radius, where the
+        ground is NaN, and everywhere when the mast pixel's ground is NaN. See the
+        module docstring for the profile each pixel sees.
+    """
+    nrow, ncol = surface_m.shape
+    nf = freqs_mhz.shape[0]
+    if out is None:
+        res = np.empty((nf, nrow, ncol), np.float32)
+    else:
+        res = out
+    for r in prange(nrow):
+        for k in range(nf):
+            for cc in range(ncol):
+                res[k, r, cc] = np.nan
+    if nf == 0 or not (0 <= tx_row < nrow and 0 <= tx_col < ncol):
+        return res  # the caller validates; a kernel does not raise
+    g_tx = ground_m[tx_row, tx_col]
+    if math.isnan(g_tx):
+        return res
+    hts = g_tx + h_tx_agl_m
+    freqs_ghz, lams_m, fs_consts_db = _freq_constants(freqs_mhz)
+    # the mast pixel: free space at half a pixel, no diffraction
+    d0_km = MIN_DIST_PIXELS * pixel_m / M_PER_KM
+    dz_km = h_tx_agl_m - h_rx_agl_m
+    dz_km /= M_PER_KM
+    lfs0_db = 10.0 * math.log10(d0_km * d0_km + dz_km * dz_km)
+    for k in range(nf):
+        res[k, tx_row, tx_col] = fs_consts_db[k] + lfs0_db
+    rr = int(math.floor(radius_m / pixel_m))
+    if rr < 1:
+        return res
+    # Row-major rays read a transposed copy so that every ray walks along memory rows.
+    surf_t = np.empty((ncol, nrow), np.float32)
+    grnd_t = np.empty((ncol, nrow), np.float32)
+    for cc in prange(ncol):
+        for r in range(nrow):
+            surf_t[cc, r] = surface_m[r, cc]
+            grnd_t[cc, r] = ground_m[r, cc]
+    jt, et = _lbull_tables()
+    g_lo, g_hi = _nan_min_max(ground_m)
+    relief = SPH_TAB_RELIEF_FACTOR * (g_hi - g_lo) + SPH_TAB_RELIEF_MARGIN_M
+    h_tx_agl = max(h_tx_agl_m, SPH_TAB_MIN_H_M)
+    h_rx_agl = max(h_rx_agl_m, SPH_TAB_MIN_H_M)
+    sph_tabs, sph_org = _make_sph_tables(pixel_m / M_PER_KM, radius_m / M_PER_KM, h_tx_agl,
+                                         h_tx_agl + relief, h_rx_agl, h_rx_agl + relief, ae_km,
+                                         freqs_ghz, omega_frac, pol)
+    n_cm = 2 * rr + 1  # column-major rays per side
+    n_rm = 2 * rr - 1  # row-major rays per side (corners belong to column-major)
+    nrays = 2 * n_cm + 2 * n_rm
+    n_chunks = min(nrays, RAY_CHUNKS)
+    for chunk in prange(n_chunks):
+        n_max = rr + 1
+        x = np.empty(n_max, np.float64)
+        sv = np.empty(n_max, np.float64)
+        gv = np.empty(n_max, np.float64)
+        need = np.zeros(n_max, np.bool_)
+        rows = np.empty(n_max, np.int64)
+        cols = np.empty(n_max, np.int64)
+        loss = np.empty((nf, n_max), np.float64)
+        work = np.empty((6, n_max), np.float64)
+        iwork = np.empty((4, n_max), np.int64)
+        jhints = np.empty(nf, np.int64)
+        r_begin = chunk * nrays // n_chunks
+        r_end = (chunk + 1) * nrays // n_chunks
+        for ray in range(r_begin, r_end):
+            if ray < 2 * n_cm:
+                col_major = True
+                sign = 1 if ray < n_cm else -1
+                e = ray % n_cm - rr
+            else:
+                q = ray - 2 * n_cm
+                col_major = False
+                sign = 1 if q < n_rm else -1
+                e = q % n_rm - (rr - 1)
+            n = _trace_ray(surface_m, ground_m, surf_t, grnd_t, tx_row, tx_col, col_major, sign,
+                           e, rr, pixel_m, radius_m, g_tx, x, sv, gv, need, rows, cols)
+            if n < 2:
+                continue
+            _ray_core(x, sv, gv, n, hts, h_rx_agl_m, freqs_ghz, lams_m, fs_consts_db, ae_km,
+                      omega_frac, pol, need, loss, work, iwork, jhints, jt, et, sph_tabs,
+                      sph_org)
+            for j in range(1, n):
+                if need[j]:
+                    for k in range(nf):
+                        res[k, rows[j], cols[j]] = loss[k, j]
+    return res
+
+
+@njit(cache=True, error_model="numpy")
 def area_loss_db(
     surface_m,
     ground_m,
@@ -958,6 +1207,8 @@ def area_loss_db(
     out=None,
 ):
     """P.1812-8 basic transmission loss (p = 50 %) from one mast to every pixel in a radius.
+
+    :func:`area_loss_multi_db` with the single frequency ``freq_mhz``.
 
     Parameters
     ----------
@@ -984,7 +1235,7 @@ def area_loss_db(
         1 horizontal, 2 vertical (default).
     omega_frac : float, optional
         Fraction of the path over sea, 0 (default) to 1.
-    out : (rows, cols) float32 array, optional
+    out : (rows, cols) float32 C-contiguous array, optional
         Output array (fully overwritten); a new one is allocated if None.
 
     Returns
@@ -995,82 +1246,15 @@ def area_loss_db(
         docstring for the profile each pixel sees.
     """
     nrow, ncol = surface_m.shape
+    freqs_mhz = np.empty(1, np.float64)
+    freqs_mhz[0] = freq_mhz
     if out is None:
-        res = np.empty((nrow, ncol), np.float32)
-    else:
-        res = out
-    for r in prange(nrow):
-        for cc in range(ncol):
-            res[r, cc] = np.nan
-    if not (0 <= tx_row < nrow and 0 <= tx_col < ncol):
-        return res  # the caller validates; a kernel does not raise
-    g_tx = ground_m[tx_row, tx_col]
-    if math.isnan(g_tx):
-        return res
-    hts = g_tx + h_tx_agl_m
-    freq_ghz = freq_mhz / 1000.0
-    # the mast pixel: free space at half a pixel, no diffraction
-    d0_km = MIN_DIST_PIXELS * pixel_m / M_PER_KM
-    dz_km = h_tx_agl_m - h_rx_agl_m
-    dz_km /= M_PER_KM
-    res[tx_row, tx_col] = LBFS_CONST_DB + 20.0 * math.log10(freq_ghz) + 10.0 * math.log10(
-        d0_km * d0_km + dz_km * dz_km
-    )
-    rr = int(math.floor(radius_m / pixel_m))
-    if rr < 1:
-        return res
-    # Row-major rays read a transposed copy so that every ray walks along memory rows.
-    surf_t = np.empty((ncol, nrow), np.float32)
-    grnd_t = np.empty((ncol, nrow), np.float32)
-    for cc in prange(ncol):
-        for r in range(nrow):
-            surf_t[cc, r] = surface_m[r, cc]
-            grnd_t[cc, r] = ground_m[r, cc]
-    jt, et = _lbull_tables()
-    g_lo, g_hi = _nan_min_max(ground_m)
-    relief = SPH_TAB_RELIEF_FACTOR * (g_hi - g_lo) + SPH_TAB_RELIEF_MARGIN_M
-    h_tx_agl = max(h_tx_agl_m, SPH_TAB_MIN_H_M)
-    h_rx_agl = max(h_rx_agl_m, SPH_TAB_MIN_H_M)
-    sph_tab, sph_org = _make_sph_table(pixel_m / M_PER_KM, radius_m / M_PER_KM, h_tx_agl,
-                                       h_tx_agl + relief, h_rx_agl, h_rx_agl + relief, ae_km,
-                                       freq_ghz, omega_frac, pol)
-    n_cm = 2 * rr + 1  # column-major rays per side
-    n_rm = 2 * rr - 1  # row-major rays per side (corners belong to column-major)
-    nrays = 2 * n_cm + 2 * n_rm
-    n_chunks = min(nrays, RAY_CHUNKS)
-    for chunk in prange(n_chunks):
-        n_max = rr + 1
-        x = np.empty(n_max, np.float64)
-        sv = np.empty(n_max, np.float64)
-        gv = np.empty(n_max, np.float64)
-        need = np.zeros(n_max, np.bool_)
-        rows = np.empty(n_max, np.int64)
-        cols = np.empty(n_max, np.int64)
-        loss = np.empty(n_max, np.float64)
-        work = np.empty((6, n_max), np.float64)
-        iwork = np.empty((4, n_max), np.int64)
-        r_begin = chunk * nrays // n_chunks
-        r_end = (chunk + 1) * nrays // n_chunks
-        for ray in range(r_begin, r_end):
-            if ray < 2 * n_cm:
-                col_major = True
-                sign = 1 if ray < n_cm else -1
-                e = ray % n_cm - rr
-            else:
-                q = ray - 2 * n_cm
-                col_major = False
-                sign = 1 if q < n_rm else -1
-                e = q % n_rm - (rr - 1)
-            n = _trace_ray(surface_m, ground_m, surf_t, grnd_t, tx_row, tx_col, col_major, sign,
-                           e, rr, pixel_m, radius_m, g_tx, x, sv, gv, need, rows, cols)
-            if n < 2:
-                continue
-            _ray_core(x, sv, gv, n, hts, h_rx_agl_m, freq_ghz, ae_km, omega_frac, pol, need,
-                      loss, work, iwork, jt, et, sph_tab, sph_org)
-            for j in range(1, n):
-                if need[j]:
-                    res[rows[j], cols[j]] = loss[j]
-    return res
+        res = area_loss_multi_db(surface_m, ground_m, tx_row, tx_col, h_tx_agl_m, h_rx_agl_m,
+                                 pixel_m, radius_m, freqs_mhz, ae_km, pol, omega_frac, None)
+        return res[0]
+    area_loss_multi_db(surface_m, ground_m, tx_row, tx_col, h_tx_agl_m, h_rx_agl_m, pixel_m,
+                       radius_m, freqs_mhz, ae_km, pol, omega_frac, out.reshape((1, nrow, ncol)))
+    return out
 
 
 @njit(cache=True, parallel=True, error_model="numpy")

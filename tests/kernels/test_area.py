@@ -25,7 +25,9 @@ from c2000cov.kernels.area import (
     _lbull_tables,
     _ldsph_db,
     _make_sph_table,
+    _make_sph_tables,
     area_loss_db,
+    area_loss_multi_db,
     ray_loss_db,
 )
 from c2000cov.kernels.diffraction import fresnel_j_db, sph_earth_diffraction_db
@@ -38,6 +40,7 @@ TWIN_TOL_DB = 0.1
 TWIN_MAX_DB = 1.0
 SPH_TAB_TOL_DB = 0.05  # tabulated Ldsph vs the exact function (0.033 dB the largest seen)
 FREQ_MHZ = 392.5
+FREQS_MHZ = np.array([392.5, 382.5])  # C2000 downlink and uplink
 AE_KM = 4.0 / 3.0 * 6371.0
 P1812_DIR = Path(__file__).resolve().parents[1] / "data" / "itu" / "p1812" / "validation_profiles"
 
@@ -276,6 +279,97 @@ def test_area_bit_identical_across_thread_counts():
     finally:
         numba.set_num_threads(old)
     assert np.array_equal(one.view(np.uint32), two.view(np.uint32))
+
+
+# ---------------------------------------------------------- several frequencies
+
+
+def _bits_equal(a, b):
+    return a.shape == b.shape and np.array_equal(a.view(np.uint32), b.view(np.uint32))
+
+
+def _multi_cases():
+    """(args without the frequency) for random terrains and the benchmark terrain."""
+    cases = []
+    for n, seed, tx, nan_frac in [(81, 1, (40, 40), 0.0), (81, 2, (10, 70), 0.02),
+                                  (121, 4, (3, 3), 0.01)]:
+        surf, grnd = random_window(n, seed, nan_frac)
+        if np.isnan(grnd[tx]):
+            grnd[tx] = 10.0
+        cases.append((surf, grnd, tx[0], tx[1], 30.0, 1.5, 25.0, 25.0 * (n // 2)))
+    surf, grnd, tr, tc = synthetic_surface(2000.0, 25.0, seed=7)
+    cases.append((surf, grnd, tr, tc, 40.0, 1.5, 25.0, 2000.0))
+    return cases
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_multi_bit_identical_to_single(threads):
+    """area_loss_multi_db(...)[k] is area_loss_db(..., freqs_mhz[k], ...) bit for bit, whatever
+    the other frequencies, their order and the thread count."""
+    old = numba.get_num_threads()
+    try:
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+        for args in _multi_cases():
+            multi = area_loss_multi_db(*args, FREQS_MHZ, AE_KM)
+            assert multi.dtype == np.float32
+            assert multi.shape == (2,) + args[0].shape
+            singles = [area_loss_db(*args, f, AE_KM) for f in FREQS_MHZ]
+            for k in range(2):
+                assert _bits_equal(multi[k], singles[k])
+            assert not np.array_equal(multi[0], multi[1], equal_nan=True)  # they differ
+            rev = area_loss_multi_db(*args, FREQS_MHZ[::-1].copy(), AE_KM)
+            assert _bits_equal(rev[0], singles[1]) and _bits_equal(rev[1], singles[0])
+            three = area_loss_multi_db(*args, np.array([382.5, 900.0, 392.5]), AE_KM)
+            assert _bits_equal(three[0], singles[1]) and _bits_equal(three[2], singles[0])
+    finally:
+        numba.set_num_threads(old)
+
+
+def test_multi_matches_twin_at_both_frequencies():
+    """Twin tolerances hold for both C2000 frequencies, on a random and the benchmark terrain."""
+    for args in (_multi_cases()[1], _multi_cases()[3]):
+        multi = area_loss_multi_db(*args, FREQS_MHZ, AE_KM)
+        for k, f in enumerate(FREQS_MHZ):
+            assert_twin_agreement(multi[k], twins.twin_area_loss_db(*args, f, AE_KM))
+
+
+def test_multi_free_space_difference_on_mast_pixel():
+    """The mast pixel is free space: the two frequencies differ by 20 log10(392.5 / 382.5)."""
+    surf, grnd = random_window(41, 12)
+    multi = area_loss_multi_db(surf, grnd, 20, 20, 30.0, 1.5, 25.0, 500.0, FREQS_MHZ, AE_KM)
+    assert multi[0, 20, 20] - multi[1, 20, 20] == pytest.approx(
+        20 * math.log10(392.5 / 382.5), abs=1e-5)  # 0.2242 dB, float32 rounding
+
+
+def test_multi_out_inputs_unchanged_and_edge_cases():
+    surf, grnd = random_window(51, 8, nan_frac=0.01)
+    grnd[25, 25] = 3.0
+    s0, g0 = surf.copy(), grnd.copy()
+    freqs = FREQS_MHZ.copy()
+    args = (surf, grnd, 25, 25, 30.0, 1.5, 25.0, 600.0)
+    ref = area_loss_multi_db(*args, freqs, AE_KM)
+    assert np.array_equal(surf, s0, equal_nan=True)
+    assert np.array_equal(grnd, g0, equal_nan=True)
+    assert np.array_equal(freqs, FREQS_MHZ)
+    out = np.full((2,) + surf.shape, 7.0, np.float32)
+    res = area_loss_multi_db(*args, freqs, AE_KM, 2, 0.0, out)
+    assert res is out
+    assert _bits_equal(out, ref)
+    assert area_loss_multi_db(*args, np.empty(0), AE_KM).shape == (0,) + surf.shape
+    # mast outside the window, or on no-data ground: all NaN at every frequency
+    assert np.isnan(area_loss_multi_db(surf, grnd, 51, 3, 30.0, 1.5, 25.0, 600.0, freqs,
+                                       AE_KM)).all()
+    grnd[25, 25] = np.nan
+    assert np.isnan(area_loss_multi_db(*args, freqs, AE_KM)).all()
+
+
+def test_stacked_sph_tables_equal_single_tables():
+    freqs_ghz = FREQS_MHZ / 1000.0
+    tabs, org = _make_sph_tables(0.025, 25.0, 40.0, 200.0, 1.5, 160.0, AE_KM, freqs_ghz, 0.0, 2)
+    for k, f in enumerate(freqs_ghz):
+        tab, org1 = _make_sph_table(0.025, 25.0, 40.0, 200.0, 1.5, 160.0, AE_KM, f, 0.0, 2)
+        assert np.array_equal(org, org1)
+        assert np.array_equal(tabs[k].view(np.uint64), tab.view(np.uint64))
 
 
 # ------------------------------------------------------------------ tables
