@@ -68,11 +68,10 @@ class VerifyReport:
         return not self.problems
 
     def raise_for_problems(self) -> None:
-        """Raise :class:`BundleError` naming the first problem (and how many more)."""
+        """Raise :class:`BundleError` naming every problem (changed, missing, extra files)."""
         if self.problems:
-            more = len(self.problems) - 1
-            tail = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
-            raise BundleError(f"{self.path.name} failed verification: {self.problems[0]}{tail}")
+            raise BundleError(f"{self.path.name} failed verification: "
+                              + "; ".join(self.problems))
 
 
 def entry_name_problem(name: str) -> str | None:
@@ -133,8 +132,88 @@ def bundle_files(run_dir: Path, exclude: tuple[Path, ...] = ()) -> list[str]:
     return sorted(out)
 
 
-def build_manifest(run_dir: Path, names: list[str]) -> bytes:
-    """The ``MANIFEST.json`` bytes for the files ``names`` of ``run_dir``."""
+#: Packages whose versions the manifest records.
+RECORDED_PACKAGES = ("numpy", "numba", "llvmlite", "scipy", "pandas", "shapely", "geopandas",
+                     "pyogrio", "pyproj", "rasterio", "folium", "jinja2", "matplotlib", "dask",
+                     "distributed", "typer", "rich")
+INPUTS_DIR = "inputs"
+SCENARIO_NAME = f"{INPUTS_DIR}/scenario.toml"
+
+
+def package_versions() -> dict[str, str]:
+    """Installed versions of the recorded dependencies (``missing`` when absent)."""
+    from importlib import metadata
+
+    out = {}
+    for name in RECORDED_PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "missing"
+    return out
+
+
+def bundle_time_utc() -> str:
+    """Creation time: ``SOURCE_DATE_EPOCH`` when set (reproducible bundles), else now."""
+    import datetime as dt
+    import os
+
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    when = (dt.datetime.fromtimestamp(int(epoch), dt.UTC) if epoch and epoch.isdigit()
+            else dt.datetime.now(dt.UTC))
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def scenario_inputs(scenario_path: Path) -> tuple[dict[str, Path], dict[str, str]]:
+    """Every input file of a scenario: ``{bundle name: source path}`` and the scenario's
+    path values rewritten to bundle-relative names (``{key path: name}``).
+
+    Inputs go to ``inputs/<key path>/<file name>``; antenna patterns next to the
+    masts file (keeping their sub-folders), shapefile sidecars next to their .shp.
+    """
+    from c2000cov.config import load_scenario
+    from c2000cov.io import read_masts
+
+    scen = load_scenario(scenario_path)
+    files: dict[str, Path] = {}
+    rewrite: dict[str, str] = {}
+    keys = {"terrain.dtm": scen.terrain.dtm, "terrain.dsm": scen.terrain.dsm,
+            "masts.path": scen.masts.path, "interference.mitigate_within":
+            scen.interference.mitigate_within}
+    for section in ("buildings", "pv", "areas", "roads", "population"):
+        obj = getattr(scen, section)
+        if obj is not None:
+            keys[f"{section}.path"] = obj.path
+    for key, src in keys.items():
+        if src is None:
+            continue
+        src = Path(src)
+        name = f"{INPUTS_DIR}/{key}/{src.name}"
+        rewrite[key] = f"{key}/{src.name}"  # relative to inputs/scenario.toml
+        files[name] = src
+        if src.suffix.lower() == ".shp":
+            for side in sorted(src.parent.glob(src.stem + ".*")):
+                files[f"{INPUTS_DIR}/{key}/{side.name}"] = side
+    from rasterio.crs import CRS
+
+    masts = read_masts(scen.masts.path, CRS.from_user_input(scen.scenario.crs), scen.masts.layer)
+    for pattern in sorted(set(p for p in masts["pattern"] if isinstance(p, str))):
+        rel = Path(pattern).relative_to(scen.masts.path.parent.resolve()).as_posix()
+        files[f"{INPUTS_DIR}/masts.path/{rel}"] = Path(pattern)
+    return files, rewrite
+
+
+def build_manifest(run_dir: Path, names: list[str], inputs: dict[str, Path] | None = None,
+                   scenario_text: str | None = None, command: list[str] | None = None,
+                   sources: dict[str, Path] | None = None) -> bytes:
+    """The ``MANIFEST.json`` bytes for the files ``names`` of ``run_dir``.
+
+    ``sources`` maps bundle names that do not live in ``run_dir`` (the inputs)
+    to their files. The manifest records every file's SHA-256 and size, the
+    inputs' original paths, the software and dependency versions, the command
+    line, creation time and host, and the scenario text.
+    """
+    import platform
     run_dir = Path(run_dir)
     run = {}
     if (run_dir / "run.json").is_file():
@@ -143,15 +222,23 @@ def build_manifest(run_dir: Path, names: list[str]) -> bytes:
         except json.JSONDecodeError as exc:
             raise BundleError(f"{run_dir / 'run.json'}: not valid JSON ({exc}); the run folder "
                               "is damaged, rerun the scenario") from None
+    sources = sources or {}
     files = []
     for name in names:
-        sha, size = _sha256_file(run_dir / name)
+        sha, size = _sha256_file(sources.get(name, run_dir / name))
         files.append({"path": name, "sha256": sha, "size_bytes": size})
     manifest = {
         "format": BUNDLE_FORMAT,
         "scenario": run.get("scenario"),
         "software": run.get("software"),
         "bundled_with": f"c2000cov {__version__}",
+        "dependencies": package_versions(),
+        "python": platform.python_version(),
+        "command": command,
+        "created_utc": bundle_time_utc(),
+        "host": platform.node(),
+        "scenario_toml": scenario_text,
+        "inputs": {name: str(path) for name, path in sorted((inputs or {}).items())},
         "files": files,
     }
     return (json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=True) + "\n").encode()
@@ -192,7 +279,8 @@ def default_bundle_path(run_dir: Path) -> Path:
 
 
 def make_bundle(run_dir: str | Path, out_zip: str | Path | None = None,
-                with_report: bool = True) -> Path:
+                with_report: bool = True, with_inputs: bool = True,
+                command: list[str] | None = None) -> Path:
     """Pack a run folder into a deterministic, verifiable zip.
 
     Parameters
@@ -204,6 +292,12 @@ def make_bundle(run_dir: str | Path, out_zip: str | Path | None = None,
         inside ``run_dir`` (it is not packed into itself).
     with_report : bool
         Write ``report.html`` into the run folder first when it is missing.
+    with_inputs : bool
+        Also pack every input file of the scenario (``run.json`` names it)
+        under ``inputs/``, with ``inputs/scenario.toml`` pointing at them, so
+        :func:`rerun_bundle` can recompute the run from the bundle alone.
+    command : list of str, optional
+        The command line to record (default: this process's ``sys.argv``).
 
     Returns
     -------
@@ -232,14 +326,87 @@ def make_bundle(run_dir: str | Path, out_zip: str | Path | None = None,
         from c2000cov.report import build_report
 
         build_report(run_dir)
-    names = bundle_files(run_dir, exclude=(out,))
-    manifest = build_manifest(run_dir, names)
-    with atomic_path(out) as tmp:
-        with tmp.open("wb") as fh:
-            write_canonical_zip(fh, [(name, (lambda n=name: (run_dir / n).open("rb")),
-                                      (run_dir / name).stat().st_size) for name in names],
-                                manifest)
+    import sys
+
+    names = [n for n in bundle_files(run_dir, exclude=(out,))
+             if not n.startswith(f"{INPUTS_DIR}/")]
+    sources: dict[str, Path] = {}
+    scenario_text = None
+    run = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    scenario_path = Path(run.get("parameters", {}).get("source", ""))
+    if with_inputs and scenario_path.is_file():
+        from c2000cov.config import load_scenario, scenario_to_toml
+
+        scenario_text = scenario_path.read_text(encoding="utf-8")
+        inputs, rewrite = scenario_inputs(scenario_path)
+        rewrite["output.dir"] = "out"
+        rewritten = scenario_to_toml(load_scenario(scenario_path), rewrite)
+        scen_file = run_dir / f".{Path(SCENARIO_NAME).name}.bundle"
+        scen_file.write_text(rewritten, encoding="utf-8")
+        sources = {**inputs, SCENARIO_NAME: scen_file}
+    else:
+        inputs = {}
+    try:
+        all_names = sorted(names + list(sources))
+        manifest = build_manifest(run_dir, all_names, inputs, scenario_text,
+                                  command if command is not None else list(sys.argv),
+                                  sources)
+
+        def opener(name: str):
+            return lambda: sources.get(name, run_dir / name).open("rb")
+
+        with atomic_path(out) as tmp:
+            with tmp.open("wb") as fh:
+                write_canonical_zip(fh, [(n, opener(n), sources.get(n, run_dir / n).stat().st_size)
+                                         for n in all_names], manifest)
+    finally:
+        if sources.get(SCENARIO_NAME) is not None and sources[SCENARIO_NAME].exists():
+            sources[SCENARIO_NAME].unlink()
     return out
+
+
+#: Outputs that record where and when they were made, so a rerun cannot match them byte
+#: for byte: the manifest of parameters (absolute paths), the report and maps.
+NOT_COMPARED = ("run.json", "report.html")
+
+
+def rerun_bundle(zip_path: str | Path, work_dir: str | Path | None = None) -> list[str]:
+    """Recompute a bundle's run from its own inputs and compare the outputs bit for bit.
+
+    The bundle is verified first. Every output in the manifest (except
+    :data:`NOT_COMPARED` and HTML maps, which embed paths or times) must come
+    out byte-identical. Returns the list of differences (empty: reproduced).
+    """
+    from c2000cov.config import load_scenario
+    from c2000cov.run import run_scenario
+
+    checked = verify_bundle(zip_path)
+    checked.raise_for_problems()
+    with zipfile.ZipFile(zip_path) as zf:
+        names = [i.orig_filename for i in zf.infolist()]
+        if SCENARIO_NAME not in names:
+            raise BundleError(f"{Path(zip_path).name}: no {SCENARIO_NAME}; the bundle was made "
+                              "without its inputs and cannot be rerun")
+        with tempfile.TemporaryDirectory(dir=work_dir) as tmp:
+            root = Path(tmp)
+            for name in names:  # names were checked safe by verify_bundle
+                target = root / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(zf.read(name))
+            scen = load_scenario(root / SCENARIO_NAME)
+            out = root / "rerun"
+            run_scenario(scen, out, cache_dir=False)
+            differences = []
+            for name in sorted(names):
+                if (name.startswith(f"{INPUTS_DIR}/") or name == MANIFEST_NAME
+                        or name in NOT_COMPARED or name.endswith(".html")):
+                    continue
+                fresh = out / name
+                if not fresh.is_file():
+                    differences.append(f"{name}: not produced by the rerun")
+                elif fresh.read_bytes() != zf.read(name):
+                    differences.append(f"{name}: differs from the bundled output")
+            return differences
 
 
 def _read_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[str, int]:

@@ -63,6 +63,8 @@ def run(
                                                    "(default <out>/.cache).")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not cache per-mast losses.")]
     = False,
+    bundle: Annotated[bool, typer.Option("--bundle", help="Also write <out>.zip, a verifiable "
+                                         "evidence bundle with inputs and manifest.")] = False,
 ) -> None:
     """Compute coverage for every mast and profile, and write rasters, dead zones and a map."""
     from c2000cov.config import load_scenario
@@ -92,6 +94,15 @@ def run(
     if not no_map:
         target = map_path or scen.output.map or Path("maps") / f"{scen.scenario.name}.html"
         result.files.append(build_map(result, target))
+    if bundle:
+        from c2000cov.bundle import make_bundle, verify_bundle
+
+        zip_path = make_bundle(out_dir)
+        checked = verify_bundle(zip_path)
+        checked.raise_for_problems()
+        if not quiet:
+            err_console.print(f"bundle {zip_path}: MANIFEST.json sha256 "
+                              f"{checked.manifest_sha256}")
     if not quiet:
         err_console.print(f"wrote {len(result.files)} files to {out_dir} "
                           f"in {time.perf_counter() - t0:.1f} s")
@@ -265,12 +276,20 @@ def verify(
     bundle_zip: Annotated[Path, typer.Argument(metavar="BUNDLE.zip", help="Evidence bundle.")],
     manifest_sha256: Annotated[str | None, typer.Option(
         help="Manifest SHA-256 recorded when the bundle was made.")] = None,
+    rerun: Annotated[bool, typer.Option("--rerun", help="Recompute the run from the bundled "
+                                        "inputs and compare the outputs bit for bit.")] = False,
 ) -> None:
     """Check an evidence bundle: exit 0 and print OK <manifest sha256>, else exit 2."""
-    from c2000cov.bundle import verify_bundle
+    from c2000cov.bundle import BundleError, rerun_bundle, verify_bundle
 
     checked = verify_bundle(bundle_zip, manifest_sha256)
     checked.raise_for_problems()
+    if rerun:
+        differences = rerun_bundle(bundle_zip)
+        if differences:
+            raise BundleError(f"{bundle_zip.name}: the rerun does not reproduce the bundle: "
+                              + "; ".join(differences))
+        typer.echo("rerun reproduces every output bit for bit")
     typer.echo(f"OK {checked.manifest_sha256}")
 
 

@@ -14,6 +14,7 @@ the ones marked *assumed* there are kept configurable and reported as such.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import tomllib
 import types
@@ -513,3 +514,48 @@ def scenario_parameters(scen: Scenario) -> dict[str, Any]:
 
     walk("", scen)
     return out
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, tuple | list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return json.dumps(str(value), ensure_ascii=False)  # JSON strings are TOML basic strings
+
+
+def scenario_to_toml(scen: Scenario, paths: dict[str, str] | None = None) -> str:
+    """A scenario as TOML text that :func:`load_scenario` reads back to the same values.
+
+    Parameters
+    ----------
+    scen : Scenario
+        The scenario.
+    paths : dict, optional
+        Replacement text for path values by key path (``terrain.dtm``); other
+        paths are written as they are (absolute).
+    """
+    paths = paths or {}
+    lines: list[str] = []
+
+    def table(header: str, obj: Any, prefix: str) -> None:
+        rows = []
+        for f in dataclasses.fields(obj):
+            value = getattr(obj, f.name)
+            if value is None:
+                continue
+            key = f"{prefix}.{f.name}"
+            if isinstance(value, Path):
+                value = paths.get(key, str(value))
+            rows.append(f"{f.name} = {_toml_value(value)}")
+        lines.extend([f"[{header}]", *rows, ""])
+
+    for name in _SECTIONS:
+        obj = getattr(scen, name)
+        if obj is not None:
+            table(name, obj, name)
+    for pname, prof in scen.profiles.items():
+        table(f"profiles.{pname}", prof, f"profiles.{pname}")
+    return "\n".join(lines)

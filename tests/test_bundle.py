@@ -16,6 +16,7 @@ from c2000cov.bundle import (
     BundleError,
     entry_name_problem,
     make_bundle,
+    rerun_bundle,
     verify_bundle,
 )
 from c2000cov.errors import C2000CovError, InputNotFoundError
@@ -37,9 +38,19 @@ def run_dir(tmp_path_factory):
     return out
 
 
+@pytest.fixture(scope="module", autouse=True)
+def reproducible_time():
+    """Bundles record their creation time; SOURCE_DATE_EPOCH fixes it, as for builds."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    yield
+    mp.undo()
+
+
 @pytest.fixture(scope="module")
 def bundle(run_dir, tmp_path_factory):
-    return make_bundle(run_dir, tmp_path_factory.mktemp("zips") / "evidence.zip")
+    return make_bundle(run_dir, tmp_path_factory.mktemp("zips") / "evidence.zip",
+                       command=["c2000cov", "bundle", "RUN_DIR"])
 
 
 def entries(path) -> list[tuple[str, bytes]]:
@@ -74,9 +85,17 @@ def test_bundle_holds_every_run_file_and_a_manifest(bundle, run_dir):
         infos = zf.infolist()
         names = [i.filename for i in infos]
         manifest = json.loads(zf.read(MANIFEST_NAME))
-    expected = sorted(p.name for p in run_dir.iterdir() if not p.name.startswith("."))
-    assert "report.html" in expected  # written by make_bundle when missing
+    outputs = sorted(p.name for p in run_dir.iterdir() if not p.name.startswith("."))
+    assert "report.html" in outputs  # written by make_bundle when missing
+    inputs = ["inputs/areas.path/areas.gpkg", "inputs/masts.path/masts.csv",
+              "inputs/scenario.toml", "inputs/terrain.dtm/dtm.tif"]
+    expected = sorted(outputs + inputs)
     assert names == sorted(expected + [MANIFEST_NAME])
+    assert manifest["created_utc"] == "2023-11-14T22:13:20Z"
+    assert manifest["command"] == ["c2000cov", "bundle", "RUN_DIR"]
+    assert manifest["dependencies"]["numba"] and manifest["host"]
+    assert "[scenario]" in manifest["scenario_toml"]
+    assert manifest["inputs"]["inputs/terrain.dtm/dtm.tif"].endswith("dtm.tif")
     assert ".cache" not in "".join(names) and ".partial-leftover.tif" not in names
     for info in infos:
         assert info.date_time == (1980, 1, 1, 0, 0, 0)
@@ -93,9 +112,10 @@ def test_bundle_holds_every_run_file_and_a_manifest(bundle, run_dir):
 
 
 def test_rerun_is_bit_identical(bundle, run_dir, tmp_path):
-    again = make_bundle(run_dir, tmp_path / "again.zip")
+    command = ["c2000cov", "bundle", "RUN_DIR"]
+    again = make_bundle(run_dir, tmp_path / "again.zip", command=command)
     assert again.read_bytes() == bundle.read_bytes()
-    inside = make_bundle(run_dir, run_dir / "inside.zip")  # not packed into itself
+    inside = make_bundle(run_dir, run_dir / "inside.zip", command=command)  # not packed in
     try:
         assert inside.read_bytes() == bundle.read_bytes()
     finally:
@@ -252,7 +272,11 @@ def test_cli_bundle_and_verify(run_dir, bundle, tmp_path, monkeypatch, capsys):
     assert cli(monkeypatch, "bundle", run_dir, "--out", out) == 0
     printed = capsys.readouterr().out
     assert f"MANIFEST.json sha256 {manifest_sha(out)}" in printed
-    assert out.read_bytes() == bundle.read_bytes()
+    # the same files; only the recorded command line differs
+    assert [e for e in entries(out) if e[0] != MANIFEST_NAME] == [
+        e for e in entries(bundle) if e[0] != MANIFEST_NAME]
+    assert json.loads(dict(entries(out))[MANIFEST_NAME])["command"][:2] == ["c2000cov",
+                                                                          "bundle"]
     assert cli(monkeypatch, "verify", out) == 0
     assert capsys.readouterr().out.strip() == f"OK {manifest_sha(out)}"
     assert cli(monkeypatch, "verify", out, "--manifest-sha256", manifest_sha(out)) == 0
@@ -262,3 +286,38 @@ def test_cli_bundle_and_verify(run_dir, bundle, tmp_path, monkeypatch, capsys):
     assert cli(monkeypatch, "verify", bad) == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "bad.zip failed verification" in err and "evil.txt" in err
+
+
+def test_verify_names_every_problem(bundle, tmp_path):
+    items = entries(bundle)
+    names = [n for n, _ in items]
+    victim, dropped = names[1], names[2]
+    changed = [(n, (d[:-1] + bytes([d[-1] ^ 1]) if n == victim else d)) for n, d in items
+               if n != dropped] + [("extra.txt", b"x")]
+    bad = tmp_path / "bad.zip"
+    write_zip(bad, changed)
+    with pytest.raises(C2000CovError) as exc:
+        verify_bundle(bad).raise_for_problems()
+    message = str(exc.value)
+    assert victim in message and dropped in message and "extra.txt" in message
+
+
+@pytest.mark.slow
+def test_rerun_reproduces_the_outputs(bundle, tmp_path, monkeypatch, capsys):
+    assert rerun_bundle(bundle) == []
+    assert cli(monkeypatch, "verify", bundle, "--rerun") == 0
+    assert "bit for bit" in capsys.readouterr().out
+    # a bundle whose output was replaced, consistently with its manifest, fails the rerun
+    items = dict(entries(bundle))
+    manifest = json.loads(items[MANIFEST_NAME])
+    name = "areas_coverage.csv"
+    items[name] = items[name].replace(b"West", b"Wast")
+    for rec in manifest["files"]:
+        if rec["path"] == name:
+            rec["sha256"] = hashlib.sha256(items[name]).hexdigest()
+            rec["size_bytes"] = len(items[name])
+    items[MANIFEST_NAME] = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()
+    forged = tmp_path / "forged.zip"
+    write_zip(forged, sorted(items.items()))
+    assert verify_bundle(forged).ok  # the hashes alone cannot tell
+    assert rerun_bundle(forged) == [f"{name}: differs from the bundled output"]
