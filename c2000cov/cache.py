@@ -64,6 +64,13 @@ class LossCache:
     def _path(self, key: str) -> Path:
         return self.folder / key[:2] / f"{key}.npy"
 
+    def has(self, key: str) -> bool:
+        """True when the key is cached; an absent key counts as a miss."""
+        found = bool(self.folder) and self._path(key).is_file()
+        if self.folder and not found:
+            self.misses += 1
+        return found
+
     def get(self, key: str) -> np.ndarray | None:
         """The cached array, or None."""
         if not self.folder:

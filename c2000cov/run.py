@@ -22,7 +22,7 @@ import platform
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -246,8 +246,10 @@ def mast_losses(inputs: Inputs, combos: list[tuple[float, float]], cache: LossCa
                 executor: Executor, progress: ProgressFn | None = None):
     """Yield ``(i, geom, window, {(freq, h_rx): loss})`` per mast, in masts-file order.
 
-    Cached windows are read from ``cache``; the rest run on ``executor`` and are
-    stored in the cache as they arrive.
+    Cached windows are read from ``cache`` when their mast's turn comes; the
+    rest run on ``executor`` and are stored in the cache as they arrive. Only
+    the mast being folded (plus the executor's in-flight units) is held in
+    memory, so memory does not grow with the number of masts.
     """
     scen, surf, masts = inputs.scenario, inputs.surface, inputs.masts
     grid = surf.grid
@@ -261,20 +263,28 @@ def mast_losses(inputs: Inputs, combos: list[tuple[float, float]], cache: LossCa
         keys = {c: loss_key(s_win, g_win, grid.window_transform(window),
                             geom.row - window.row_off, geom.col - window.col_off, geom.h_agl_m,
                             scen.model, c[0], c[1], KERNEL_VERSION) for c in combos}
-        cached = {c: cache.get(k) for c, k in keys.items()}
-        todo = tuple(c for c in combos if cached[c] is None)
+        todo = tuple(c for c in combos if not cache.has(keys[c]))
         job = MastJob(i, scen.model, s_win, g_win, geom.row - window.row_off,
                       geom.col - window.col_off, geom.h_agl_m, grid.resolution_m, todo)
-        prepared.append((geom, window, keys, cached, job))
-    results = executor.map_ordered(run_mast_job, (p[4] for p in prepared if p[4].combos))
-    for i, (geom, window, keys, cached, job) in enumerate(prepared):
+        prepared.append((geom, window, keys, job))
+    results = executor.map_ordered(run_mast_job, (p[3] for p in prepared if p[3].combos))
+    for i, (geom, window, keys, job) in enumerate(prepared):
+        losses: dict[tuple[float, float], np.ndarray] = {}
         if job.combos:
             for c, loss in next(results).items():
                 cache.put(keys[c], loss)
-                cached[c] = loss
+                losses[c] = loss
+        for c in combos:
+            if c not in losses:
+                loss = cache.get(keys[c])
+                if loss is None:  # removed since the check: compute it here
+                    loss = run_mast_job(replace(job, combos=(c,)))[c]
+                    cache.put(keys[c], loss)
+                losses[c] = loss
         if progress:
             progress("masts", i + 1, n)
-        yield i, geom, window, cached
+        yield i, geom, window, losses
+        del losses
 
 
 def compute_coverage(inputs: Inputs, states: list[NoiseState] | None = None,
