@@ -90,11 +90,8 @@ def window_loss_db(model: ModelConfig, surface_win: np.ndarray, ground_win: np.n
         Frequency (MHz).
     """
     if model.name == "p1812":
-        from c2000cov.kernels.area import area_loss_db
-
-        loss = area_loss_db(surface_win, ground_win, tx_row, tx_col, h_tx_agl_m, h_rx_m, res_m,
-                            model.radius_m, freq_mhz, effective_earth_radius_km(model.k_factor))
-        return loss.astype("float32", copy=False)
+        return window_losses_db(model, surface_win, ground_win, tx_row, tx_col, h_tx_agl_m,
+                                h_rx_m, res_m, [freq_mhz])[float(freq_mhz)]
     dist_m = np.maximum(window_distances_m(ground_win.shape, tx_row, tx_col, res_m), 0.5 * res_m)
     outside = (dist_m > model.radius_m) | np.isnan(ground_win)
     if model.name == "fspl":
@@ -136,9 +133,15 @@ def window_losses_db(model: ModelConfig, surface_win: np.ndarray, ground_win: np
     if model.name == "p1812" and freqs:
         from c2000cov.kernels.area import area_loss_multi_db
 
-        loss = area_loss_multi_db(surface_win, ground_win, tx_row, tx_col, h_tx_agl_m, h_rx_m,
-                                  res_m, model.radius_m, np.asarray(freqs, dtype=np.float64),
-                                  effective_earth_radius_km(model.k_factor))
+        # one argument signature for every call (C-contiguous float32 windows, Python
+        # scalars): Numba then compiles and caches a single specialization, which also keeps
+        # processes that share the cache (Dask workers) from racing on different ones
+        loss = area_loss_multi_db(np.ascontiguousarray(surface_win, dtype=np.float32),
+                                  np.ascontiguousarray(ground_win, dtype=np.float32),
+                                  int(tx_row), int(tx_col), float(h_tx_agl_m), float(h_rx_m),
+                                  float(res_m), float(model.radius_m),
+                                  np.asarray(freqs, dtype=np.float64),
+                                  float(effective_earth_radius_km(model.k_factor)))
         return {f: loss[k].astype("float32", copy=False) for k, f in enumerate(freqs)}
     return {f: window_loss_db(model, surface_win, ground_win, tx_row, tx_col, h_tx_agl_m, h_rx_m,
                               res_m, f) for f in freqs}

@@ -13,6 +13,7 @@ run folder gives the same bytes. The page has a print stylesheet.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import importlib
 import io
@@ -230,6 +231,46 @@ def _read_csv(path: Path) -> pd.DataFrame | None:
                                                           "profile": str})
 
 
+#: What the models leave out or assume; the report lists these under Limitations.
+LIMITATIONS = (
+    "Area propagation: ITU-R P.1812-8 free space plus delta-Bullington diffraction at "
+    "p = 50 % time; troposcatter, ducting and layer reflection are left out (they change Lb "
+    "by under 0.1 dB on paths up to 30 km at 390 MHz, measured on the ITU-R validation "
+    "profiles and synthetic C2000 paths).",
+    "The surface is terrain plus building footprints rasterised at the grid resolution "
+    "(pixel-centre rule); trees and other clutter are not in the profile unless a DSM is "
+    "given. A receiver stands at ground level plus its height, next to (not inside) a "
+    "building on its own pixel.",
+    "Location variability is lognormal with the profile's sigma; shadowing is taken as the "
+    "same for downlink and uplink; the building entry loss (ITU-R P.2109) enters as its "
+    "median plus a lognormal spread fitted to its 50 % and 90 % points.",
+    "Antenna patterns combine horizontal and vertical cuts by the summing method; the masts "
+    "file's gain_dbi sets the maximum gain.",
+    "Solar-panel emission: noise-like, scaled from the EN 55011 class B limit per 25 kHz, "
+    "devices add as power, constant over the day at sun_factor; indoors the interference is "
+    "not reduced by the building entry loss. Per-installation emission above the limit is "
+    "an input, not measured here.",
+    "Co-channel interference between C2000 cells, traffic load and handover are not "
+    "modelled; a pixel is covered when one mast closes both directions.",
+    "Radio-meteorology (dN, N0) and the other (assumed) defaults listed with the parameters "
+    "are not taken from ITU-R maps.",
+)
+
+
+@functools.lru_cache(maxsize=1)
+def _validation_status() -> dict | None:
+    """The installed P.1812's results on the ITU-R validation data (None if unavailable).
+
+    Computed once per process (about a second).
+    """
+    try:
+        from c2000cov.validation import validate_p1812
+
+        return validate_p1812()
+    except (ImportError, OSError, ValueError):
+        return None
+
+
 def model_editions() -> list[dict[str, str]]:
     """The ``ITU_REC`` edition constants of the propagation-model modules."""
     out = []
@@ -344,6 +385,8 @@ def report_context(run_dir: Path, top_n: int = 20, skip: Path | None = None) -> 
         "report_software": __version__,
         "model": manifest.get("model") or {},
         "editions": model_editions(),
+        "validation": _validation_status(),
+        "limitations": LIMITATIONS,
         "grid": grid,
         "covered_pct": [{"profile": k, "value": format_value(v, "%"),
                          "target": format_value(targets.get(k, float("nan")), "%")}

@@ -205,3 +205,11 @@ def test_formatting_and_editions():
     assert format_value(np.int64(3)) == "3" and format_value(True) == "yes"
     recs = {e["edition"] for e in model_editions()}
     assert "ITU-R P.525-4" in recs and "ITU-R P.2109-2" in recs
+
+
+def test_report_shows_validation_status_and_limitations(run_dir):
+    html_text = (run_dir / "report.html").read_text()
+    assert "Validation status" in html_text and "Limitations" in html_text
+    assert "ITU-R P.1812-8" in html_text
+    assert "45 of\n45</b> cases" in html_text or "45 of 45" in " ".join(html_text.split())
+    assert "troposcatter, ducting" in html_text

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import pytest
 
 from c2000cov.errors import InputNotFoundError, InvalidInputError
 from c2000cov.link import evaluate_profile_csv, evaluate_sg3
+from c2000cov.validation import P1812_DATA_DIR
 
-DATA_DIR = Path(__file__).resolve().parents[1] / "data" / "itu" / "p1812"
+DATA_DIR = P1812_DATA_DIR
 RBURG = DATA_DIR / "validation_profiles" / "rburg_urban_with_clutter.csv"
 
 # Tolerance of this file: reference values of the SG3 files (dB).

@@ -1,4 +1,4 @@
-"""ITU-R P.1812-8 against the ITU-R SG3 validation data (tests/data/itu/p1812)."""
+"""ITU-R P.1812-8 against the ITU-R SG3 validation data (c2000cov/data/itu/p1812)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ from c2000cov.errors import InvalidInputError, OutsideValidityWarning
 from c2000cov.itu.p1812 import ITU_REC, beta0_pct, inv_cum_norm, p1812
 from c2000cov.itu.sg3 import read_sg3, read_validation_log
 from c2000cov.link import evaluate_sg3
+from c2000cov.validation import P1812_DATA_DIR
 
-DATA_DIR = Path(__file__).resolve().parents[1] / "data" / "itu" / "p1812"
+DATA_DIR = P1812_DATA_DIR
 PROFILE_DIR = DATA_DIR / "validation_profiles"
 RESULT_DIR = DATA_DIR / "validation_results"
 
@@ -31,7 +32,7 @@ CASES = [(p.name, c.index) for p in PROFILES for c in read_sg3(p).cases]
 LOGS = sorted(RESULT_DIR.glob("*_log.csv"))
 
 # Validation-log name -> P1812Result field. The logs give Lbulla/Lbulls/Ldsph for
-# a_beta (see tests/data/itu/p1812/PROVENANCE.md).
+# a_beta (see c2000cov/data/itu/p1812/PROVENANCE.md).
 LOSS_FIELDS = {
     "Lbfs": "lbfs_db",
     "Lb0p": "lb0p_db",

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from c2000cov.errors import InputNotFoundError, InvalidInputError
 from c2000cov.itu.sg3 import read_sg3, read_validation_log
+from c2000cov.validation import P1812_DATA_DIR
 
-DATA_DIR = Path(__file__).resolve().parents[1] / "data" / "itu" / "p1812"
+DATA_DIR = P1812_DATA_DIR
 PROFILE_DIR = DATA_DIR / "validation_profiles"
 RESULT_DIR = DATA_DIR / "validation_results"
 

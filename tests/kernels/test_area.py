@@ -31,6 +31,7 @@ from c2000cov.kernels.area import (
     ray_loss_db,
 )
 from c2000cov.kernels.diffraction import fresnel_j_db, sph_earth_diffraction_db
+from c2000cov.validation import P1812_DATA_DIR
 
 _spec = importlib.util.spec_from_file_location("area_twins", Path(__file__).with_name("twins.py"))
 twins = importlib.util.module_from_spec(_spec)
@@ -42,7 +43,7 @@ SPH_TAB_TOL_DB = 0.05  # tabulated Ldsph vs the exact function (0.033 dB the lar
 FREQ_MHZ = 392.5
 FREQS_MHZ = np.array([392.5, 382.5])  # C2000 downlink and uplink
 AE_KM = 4.0 / 3.0 * 6371.0
-P1812_DIR = Path(__file__).resolve().parents[1] / "data" / "itu" / "p1812" / "validation_profiles"
+P1812_DIR = P1812_DATA_DIR / "validation_profiles"
 
 
 def random_window(n, seed, nan_frac=0.0):

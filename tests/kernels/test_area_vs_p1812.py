@@ -7,17 +7,16 @@ their combination; sigma_L = 0) agree within 0.1 dB.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from c2000cov.itu.p1812 import p1812
 from c2000cov.itu.sg3 import read_sg3
 from c2000cov.kernels.area import ray_loss_db
+from c2000cov.validation import P1812_DATA_DIR
 
 TOL_DB = 0.1
-PROFILES = Path(__file__).parents[1] / "data" / "itu" / "p1812" / "validation_profiles"
+PROFILES = P1812_DATA_DIR / "validation_profiles"
 FREQ_MHZ = 392.5
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,8 +18,9 @@ from c2000cov.kernels.diffraction import (
     sph_earth_diffraction_db,
     wavelength_p1812_m,
 )
+from c2000cov.validation import P1812_DATA_DIR
 
-DATA_DIR = Path(__file__).resolve().parents[1] / "data" / "itu" / "p1812"
+DATA_DIR = P1812_DATA_DIR
 
 # Tolerances of this file.
 HAND_TOL_DB = 1e-9  # closed-form values computed here
