@@ -94,8 +94,10 @@ class ModelConfig:
     ``p1812`` (ITU-R P.1812 delta-Bullington area kernel). ``radius_m`` bounds
     each mast's computation window. ``k_factor`` sets the effective Earth
     radius (4/3 by default). ``time_pct`` is the time percentage.
-    ``clutter_correction`` applies the ITU-R P.2108 section 3.1 height-gain
-    correction at the receiver where buildings are not explicit.
+    ``clutter_correction`` adds the ITU-R P.2108 section 3.1 height-gain
+    correction for a receiver in ``clutter_type`` clutter to every pixel: use
+    it when buildings are not explicit (no buildings layer, no DSM), where it
+    stands in for the clutter the profile lacks.
     """
 
     name: str = "p1812"
@@ -104,6 +106,7 @@ class ModelConfig:
     time_pct: float = 50.0
     hata_environment: str = "suburban"
     clutter_correction: bool = False
+    clutter_type: str = "suburban"
 
 
 @dataclass(frozen=True)
@@ -412,6 +415,15 @@ def scenario_from_dict(data: dict, source: Path) -> Scenario:
 
     _check_choice(scen.model.name, MODEL_NAMES, "model.name", name)
     _check_choice(scen.model.hata_environment, HATA_ENVIRONMENTS, "model.hata_environment", name)
+    from c2000cov.itu.p2108 import CLUTTER_TYPES
+
+    _check_choice(scen.model.clutter_type, tuple(CLUTTER_TYPES), "model.clutter_type", name)
+    if scen.model.clutter_correction and (scen.buildings is not None
+                                          or scen.terrain.dsm is not None):
+        raise ScenarioError(
+            f"{name}: model.clutter_correction stands in for clutter that the profile lacks; "
+            "with [buildings] or terrain.dsm the clutter is explicit and would count twice. "
+            "Remove one of them")
     _check_positive(scen.scenario.resolution_m, "scenario.resolution_m", name)
     _check_positive(scen.model.radius_m, "model.radius_m", name)
     _check_positive(scen.model.k_factor, "model.k_factor", name)

@@ -287,6 +287,15 @@ def mast_losses(inputs: Inputs, combos: list[tuple[float, float]], cache: LossCa
         del losses
 
 
+def clutter_loss_db(model: ModelConfig, freq_mhz: float, h_rx_m: float) -> float:
+    """ITU-R P.2108 section 3.1 height-gain correction at the receiver (0 dB when off)."""
+    if not model.clutter_correction:
+        return 0.0
+    from c2000cov.itu.p2108 import height_gain_correction_db
+
+    return float(height_gain_correction_db(freq_mhz, h_rx_m, model.clutter_type))
+
+
 def compute_coverage(inputs: Inputs, states: list[NoiseState] | None = None,
                      progress: ProgressFn | None = None, cache: LossCache | None = None,
                      executor: Executor | None = None,
@@ -320,12 +329,13 @@ def compute_coverage(inputs: Inputs, states: list[NoiseState] | None = None,
     combos = sorted({(f, p.h_rx_m) for p in plans for f in freqs.values()})
     cache = cache or LossCache(None)
     executor = executor or Executor()
+    clutter_db = {c: clutter_loss_db(scen.model, *c) for c in combos}
     for i, geom, window, losses in mast_losses(inputs, combos, cache, executor, progress):
         mast = masts.iloc[i]
         gains: dict[float, np.ndarray | float] = {}
         for plan in plans:
-            loss_dl = losses[(freqs["dl"], plan.h_rx_m)]
-            loss_ul = losses[(freqs["ul"], plan.h_rx_m)]
+            loss_dl = losses[(freqs["dl"], plan.h_rx_m)] + clutter_db[(freqs["dl"], plan.h_rx_m)]
+            loss_ul = losses[(freqs["ul"], plan.h_rx_m)] + clutter_db[(freqs["ul"], plan.h_rx_m)]
             if plan.h_rx_m not in gains:
                 gains[plan.h_rx_m] = mast_gain_dbi(mast, geom, window, surf, plan.h_rx_m,
                                                    inputs.patterns)

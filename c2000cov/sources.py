@@ -45,6 +45,7 @@ PARAMETER_SOURCES: dict[str, str] = {
     "model.time_pct": "ITU-R P.1812: time percentage (50 % = median)",
     "model.hata_environment": "Okumura-Hata environment class (ITU-R P.529)",
     "model.clutter_correction": "ITU-R P.2108 section 3.1 terminal height-gain correction",
+    "model.clutter_type": "ITU-R P.2108 section 3.1.1 clutter types (suburban: assumed)",
     # radio (TETRA)
     "radio.dl_freq_mhz": "ETSI EN 300 392-2: downlink band 390-395 MHz, band centre",
     "radio.ul_freq_mhz": "ETSI EN 300 392-2: uplink band 380-385 MHz, band centre",

@@ -126,3 +126,34 @@ def test_sector_pattern_steers_coverage(tmp_path):
     assert cov.margin_dl_db[row, 130] - cov.margin_dl_db[row, 70] == pytest.approx(25.0, abs=0.01)
     north = cov.margin_ul_db[70, 100]  # 90 deg off boresight: 12 (90/65)^2 = 23.0 dB
     assert east - north == pytest.approx(23.0, abs=0.1)
+
+
+def test_p2108_clutter_correction_lowers_every_margin(tmp_path):
+    """[model] clutter_correction adds the P.2108 3.1 height-gain loss of the clutter type."""
+    from c2000cov.itu.p2108 import height_gain_correction_db
+
+    plain = compute_coverage(load_inputs(load_scenario(
+        write_scenario(tmp_path / "a", profiles="[profiles.hh]\n"))))["main"]["hh"]
+    extra = '[model]\nname = "fspl"\nradius_m = 3000.0\nclutter_correction = true\n'
+    path = write_scenario(tmp_path / "b", profiles="[profiles.hh]\n")
+    path.write_text(path.read_text().replace('[model]\nname = "fspl"\nradius_m = 3000.0\n',
+                                             extra))
+    cluttered = compute_coverage(load_inputs(load_scenario(path)))["main"]["hh"]
+    a_dl = height_gain_correction_db(392.5, 1.5, "suburban")
+    a_ul = height_gain_correction_db(382.5, 1.5, "suburban")
+    assert 10.0 < a_dl < 20.0  # 1.5 m in 10 m suburban clutter
+    ok = np.isfinite(plain.margin_dl_db)
+    np.testing.assert_allclose(plain.margin_dl_db[ok] - cluttered.margin_dl_db[ok], a_dl,
+                               atol=1e-4)
+    np.testing.assert_allclose(plain.margin_ul_db[ok] - cluttered.margin_ul_db[ok], a_ul,
+                               atol=1e-4)
+
+
+def test_clutter_correction_refuses_explicit_buildings(tmp_path):
+    from c2000cov.errors import ScenarioError
+
+    path = write_scenario(tmp_path, with_buildings=True)
+    path.write_text(path.read_text().replace('radius_m = 3000.0\n',
+                                             'radius_m = 3000.0\nclutter_correction = true\n'))
+    with pytest.raises(ScenarioError, match="clutter_correction stands in for clutter"):
+        load_scenario(path)
