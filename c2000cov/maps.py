@@ -23,6 +23,8 @@ Public mode (``public=True``) leaves out everything that locates a mast:
 no mast layer, no mast ids or names, no nearest-mast attributes, and the
 rasters and zones are aggregated to :data:`PUBLIC_BLOCK_M` blocks aligned to
 the CRS origin, so mast positions cannot be read off coverage peaks.
+It also leaves out the PV installations: a rooftop point identifies a
+household, and a faulty one its owner.
 """
 
 from __future__ import annotations
@@ -971,8 +973,9 @@ def build_map_from_run(run_dir: Path, out_path: Path, profiles: list[str] | None
     legend.add("Dead zone (limiting direction)",
                [(LIMITING_COLOURS[k], LIMITING_LABELS[k], "line") for k in LIMITING_COLOURS])
 
-    # PV installations
-    pv_feats = _pv_features(run)
+    # PV installations: not in a public map (a rooftop point identifies a household,
+    # and a faulty one its owner)
+    pv_feats = None if public else _pv_features(run)
     if pv_feats is not None:
         fg = folium.FeatureGroup(name="PV installations (size: kWp)", show=True)
         fg.add_child(GeoJsonLayer(pv_feats, "pv"))

@@ -165,6 +165,15 @@ def test_overlay_edges_fall_on_pixel_or_block_edges(maps, kind, step_m):
     assert off.max() <= px_merc / 1.6 + 1.0
 
 
+def test_public_map_has_no_pv_installations(maps):
+    """A rooftop point identifies a household: public maps leave the PV layer out."""
+    text, normal = _text(maps["public"]), _text(maps["normal"])
+    assert "PV installations" in normal and "PV-2" in normal  # the check can fail
+    assert "PV installations" not in text
+    for pv_id in ("PV-2", "PV-3", "PV-&lt;i&gt;1"):
+        assert pv_id not in text
+
+
 def test_public_raster_is_coarser(maps):
     """Colour changes of the public overlay sit on at most 9 block edges across 4 km."""
     def edges(kind):
