@@ -59,7 +59,7 @@ def mast_geometry(surface: Surface, x_m: float, y_m: float, h_agl_m: float) -> M
 
 
 #: Version of the loss computation; part of every cache key. Bump when a kernel changes.
-KERNEL_VERSION = "area-2"
+KERNEL_VERSION = "area-3"
 
 
 def window_distances_m(shape: tuple[int, int], tx_row: int, tx_col: int, res_m: float):

@@ -188,6 +188,7 @@ from numba import njit, prange
 from .diffraction import (
     first_term_diffraction_db,
     fresnel_j_db,
+    smooth_path_clearance_m,
     sph_earth_diffraction_db,
     wavelength_p1812_m,
 )
@@ -298,19 +299,8 @@ def _lbull_db(nu, d, jt, et):
 
 @njit(cache=True, error_model="numpy")
 def _sph_clearance_ratio(dtot_km, hte_m, hre_m, ap_km, lam_m):
-    """hse / hreq of P.1812-8 eqs. (23)-(25), the same arithmetic as
-    :func:`c2000cov.kernels.diffraction.sph_earth_diffraction_db`."""
-    c = (hte_m - hre_m) / (hte_m + hre_m)
-    m = 250.0 * dtot_km * dtot_km / (ap_km * (hte_m + hre_m))
-    arg = 1.5 * c * math.sqrt(3.0 * m / (m + 1.0) ** 3)
-    arg = min(1.0, max(-1.0, arg))
-    b = 2.0 * math.sqrt((m + 1.0) / (3.0 * m)) * math.cos(math.pi / 3.0 + math.acos(arg) / 3.0)
-    dse1 = 0.5 * dtot_km * (1.0 + b)
-    dse2 = dtot_km - dse1
-    hse = (
-        (hte_m - 500.0 * dse1 * dse1 / ap_km) * dse2 + (hre_m - 500.0 * dse2 * dse2 / ap_km) * dse1
-    ) / dtot_km
-    hreq = 17.456 * math.sqrt(dse1 * dse2 * lam_m / dtot_km)
+    """hse / hreq of P.1812-8 eqs. (23)-(25) (:func:`smooth_path_clearance_m`)."""
+    hse, hreq = smooth_path_clearance_m(dtot_km, hte_m, hre_m, ap_km, lam_m)
     return hse / hreq
 
 
@@ -1208,42 +1198,9 @@ def area_loss_db(
 ):
     """P.1812-8 basic transmission loss (p = 50 %) from one mast to every pixel in a radius.
 
-    :func:`area_loss_multi_db` with the single frequency ``freq_mhz``.
-
-    Parameters
-    ----------
-    surface_m : (rows, cols) float array
-        Surface heights amsl (terrain + buildings, m); NaN = no data.
-    ground_m : (rows, cols) float array
-        Ground (terrain) heights amsl (m), same shape; NaN = no data.
-    tx_row, tx_col : int
-        Mast pixel (its centre is the mast position); all NaN if it is outside
-        the window.
-    h_tx_agl_m : float
-        Mast antenna height above the ground of the mast pixel (m), > 0.
-    h_rx_agl_m : float
-        Receiver antenna height above ground (m), > 0.
-    pixel_m : float
-        Pixel size (m), square pixels.
-    radius_m : float
-        Pixels whose centre is farther than this from the mast get NaN.
-    freq_mhz : float
-        Frequency (MHz).
-    ae_km : float
-        Median effective Earth radius (km), used as ap (p = 50 %).
-    pol : int, optional
-        1 horizontal, 2 vertical (default).
-    omega_frac : float, optional
-        Fraction of the path over sea, 0 (default) to 1.
-    out : (rows, cols) float32 C-contiguous array, optional
-        Output array (fully overwritten); a new one is allocated if None.
-
-    Returns
-    -------
-    (rows, cols) float32 array
-        Lbfs + Ld50 (dB) per pixel; NaN outside the radius, where the ground is
-        NaN, and everywhere when the mast pixel's ground is NaN. See the module
-        docstring for the profile each pixel sees.
+    :func:`area_loss_multi_db` with the single frequency ``freq_mhz`` (MHz); the other
+    parameters and the result are as there, with a 2-D ``out`` / result
+    (rows, cols) float32.
     """
     nrow, ncol = surface_m.shape
     freqs_mhz = np.empty(1, np.float64)

@@ -300,6 +300,28 @@ def first_term_diffraction_db(dtot_km, hte_m, hre_m, adft_km, freq_ghz, omega_fr
 
 
 @njit(cache=True, error_model="numpy")
+def smooth_path_clearance_m(dtot_km, hte_m, hre_m, ap_km, lam_m):
+    """Clearance of a smooth-Earth path and the clearance needed for no loss, in m.
+
+    P.1812-8 eqs. (23)-(24) give the smallest height ``hse`` of the ray above the
+    curved Earth, eq. (25) the required clearance ``hreq``; returns ``(hse, hreq)``.
+    Effective heights ``hte_m``, ``hre_m`` (m), path ``dtot_km`` (km), radius ``ap_km``.
+    """
+    c = (hte_m - hre_m) / (hte_m + hre_m)
+    m = 250.0 * dtot_km * dtot_km / (ap_km * (hte_m + hre_m))
+    arg = 1.5 * c * math.sqrt(3.0 * m / (m + 1.0) ** 3)
+    arg = min(1.0, max(-1.0, arg))
+    b = 2.0 * math.sqrt((m + 1.0) / (3.0 * m)) * math.cos(math.pi / 3.0 + math.acos(arg) / 3.0)
+    dse1 = 0.5 * dtot_km * (1.0 + b)
+    dse2 = dtot_km - dse1
+    hse = (
+        (hte_m - 500.0 * dse1 * dse1 / ap_km) * dse2 + (hre_m - 500.0 * dse2 * dse2 / ap_km) * dse1
+    ) / dtot_km
+    hreq = 17.456 * math.sqrt(dse1 * dse2 * lam_m / dtot_km)
+    return hse, hreq
+
+
+@njit(cache=True, error_model="numpy")
 def sph_earth_diffraction_db(dtot_km, hte_m, hre_m, ap_km, freq_ghz, omega_frac, pol):
     """Spherical-Earth diffraction loss Ldsph (dB), P.1812-8 section 4.3.2, eqs. (22)-(27).
 
@@ -330,19 +352,7 @@ def sph_earth_diffraction_db(dtot_km, hte_m, hre_m, ap_km, freq_ghz, omega_frac,
     dlos = math.sqrt(2.0 * ap_km) * (math.sqrt(0.001 * hte_m) + math.sqrt(0.001 * hre_m))
     if dtot_km >= dlos:
         return first_term_diffraction_db(dtot_km, hte_m, hre_m, ap_km, freq_ghz, omega_frac, pol)
-    # Smallest clearance between the curved Earth and the ray, eqs. (23)-(24).
-    c = (hte_m - hre_m) / (hte_m + hre_m)
-    m = 250.0 * dtot_km * dtot_km / (ap_km * (hte_m + hre_m))
-    arg = 1.5 * c * math.sqrt(3.0 * m / (m + 1.0) ** 3)
-    arg = min(1.0, max(-1.0, arg))
-    b = 2.0 * math.sqrt((m + 1.0) / (3.0 * m)) * math.cos(math.pi / 3.0 + math.acos(arg) / 3.0)
-    dse1 = 0.5 * dtot_km * (1.0 + b)
-    dse2 = dtot_km - dse1
-    hse = (
-        (hte_m - 500.0 * dse1 * dse1 / ap_km) * dse2 + (hre_m - 500.0 * dse2 * dse2 / ap_km) * dse1
-    ) / dtot_km
-    # Clearance required for zero diffraction loss, eq. (25).
-    hreq = 17.456 * math.sqrt(dse1 * dse2 * lam / dtot_km)
+    hse, hreq = smooth_path_clearance_m(dtot_km, hte_m, hre_m, ap_km, lam)
     if hse > hreq:
         return 0.0
     # Modified effective Earth radius giving marginal LoS at dtot, eq. (26).
