@@ -476,6 +476,17 @@ def scenario_from_dict(data: dict, source: Path) -> Scenario:
     return scen
 
 
+def read_toml(path: Path, what: str) -> dict:
+    """Parse a TOML file; a missing file or a syntax error names the file and what it is."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputNotFoundError(f"{what} file {path} does not exist")
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{path.name}: not valid TOML: {exc}") from None
+
+
 def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
     """Read and validate a scenario TOML file.
 
@@ -495,12 +506,7 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
         The file is not valid TOML or has unknown, missing or wrong-typed keys.
     """
     path = Path(path)
-    if not path.is_file():
-        raise InputNotFoundError(f"scenario file {path} does not exist")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{path.name}: not valid TOML: {exc}") from None
+    data = read_toml(path, "scenario")
     for key_path, value in (overrides or {}).items():
         table = data
         *parents, last = key_path.split(".")

@@ -32,7 +32,7 @@ from c2000cov.itu.p1812 import (
     ZONE_INLAND,
     p1812,
 )
-from c2000cov.itu.sg3 import read_sg3
+from c2000cov.itu.sg3 import parse_number, read_sg3
 from c2000cov.units import EARTH_RADIUS_KM
 
 DEFAULT_LAT_DEG = 52.0
@@ -145,17 +145,7 @@ def _read_profile_csv(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
             if text == "" and col in ("r_m", "zone"):
                 cols[col].append(0.0 if col == "r_m" else float(ZONE_INLAND))
                 continue
-            try:
-                value = float(text)
-            except ValueError:
-                raise InvalidInputError(
-                    f"{fname} line {lineno}: expected a number for {col}, got {text!r}"
-                ) from None
-            if not math.isfinite(value):
-                raise InvalidInputError(
-                    f"{fname} line {lineno}: expected a finite number for {col}, got {text!r}"
-                )
-            cols[col].append(value)
+            cols[col].append(parse_number(fname, lineno, col, text))
     d = np.asarray(cols["d_km"])
     h = np.asarray(cols["h_m"])
     r = np.asarray(cols["r_m"]) if "r_m" in cols else np.zeros_like(d)

@@ -23,7 +23,6 @@ wherever k is the best server.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -32,8 +31,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from c2000cov.config import read_toml
 from c2000cov.coverage import ProfileCoverage
-from c2000cov.errors import InputNotFoundError, InvalidInputError, ScenarioError
+from c2000cov.errors import InvalidInputError, ScenarioError
 from c2000cov.io import validate_masts
 from c2000cov.probability import q_function
 
@@ -62,12 +62,7 @@ class Changes:
 def load_changes(path: str | Path) -> Changes:
     """Read a CHANGES TOML file, rejecting unknown tables and keys."""
     path = Path(path)
-    if not path.is_file():
-        raise InputNotFoundError(f"changes file {path} does not exist")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{path.name}: not valid TOML: {exc}") from None
+    data = read_toml(path, "changes")
     unknown = sorted(set(data) - set(CHANGE_KINDS))
     if unknown:
         raise ScenarioError(f"{path.name}: unknown change [[{unknown[0]}]]; valid changes are: "

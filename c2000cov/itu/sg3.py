@@ -157,7 +157,8 @@ def _is_tag(line: str, tag: str) -> bool:
     return _fields(line)[0].lower() == tag.lower()
 
 
-def _number(fname: str, lineno: int, what: str, text: str, *, optional: bool = False):
+def parse_number(fname: str, lineno: int, what: str, text: str, *, optional: bool = False):
+    """A finite float from a text field, or an error naming the file, line and field."""
     text = text.strip()
     if text == "":
         if optional:
@@ -233,7 +234,8 @@ def read_sg3(path) -> SG3File:
                 state = "header"
                 continue
             if first.startswith("Number of Points"):
-                value = _number(fname, lineno, "Number of Points", flds[1] if len(flds) > 1 else "")
+                value = parse_number(fname, lineno, "Number of Points",
+                                     flds[1] if len(flds) > 1 else "")
                 if value < 0 or value != int(value):
                     raise InvalidInputError(
                         f"{fname} line {lineno}: Number of Points must be a whole number "
@@ -281,16 +283,16 @@ def read_sg3(path) -> SG3File:
                 f"{fname} line {lineno}: expected at least 2 fields (distance_km, h_m), "
                 f"got {len(flds)}"
             )
-        dist[k] = _number(fname, lineno, "distance_km", flds[0])
-        h[k] = _number(fname, lineno, "h_m", flds[1])
+        dist[k] = parse_number(fname, lineno, "distance_km", flds[0])
+        h[k] = parse_number(fname, lineno, "h_m", flds[1])
         if len(flds) > 2:
-            v = _number(fname, lineno, "coverage_code", flds[2], optional=True)
+            v = parse_number(fname, lineno, "coverage_code", flds[2], optional=True)
             cov[k] = 0 if v is None else int(v)
         if len(flds) > 3:
-            v = _number(fname, lineno, "ground_cover_height_m", flds[3], optional=True)
+            v = parse_number(fname, lineno, "ground_cover_height_m", flds[3], optional=True)
             r[k] = 0.0 if v is None else v
         if len(flds) > 4:
-            v = _number(fname, lineno, "radio_met_code", flds[4], optional=True)
+            v = parse_number(fname, lineno, "radio_met_code", flds[4], optional=True)
             if v is not None:
                 if v not in (1.0, 3.0, 4.0):
                     raise InvalidInputError(
@@ -320,7 +322,7 @@ def read_sg3(path) -> SG3File:
             for col, attr in _CASE_COLUMNS.items():
                 i = col_index.get(col)
                 text = flds[i] if i is not None and i < len(flds) else ""
-                values[attr] = _number(
+                values[attr] = parse_number(
                     fname, lineno, attr, text, optional=col not in _REQUIRED_CASE_COLUMNS
                 )
             pol = values["pol"]
@@ -355,7 +357,7 @@ def read_sg3(path) -> SG3File:
             if required:
                 raise InvalidInputError(f"{fname}: header line '{key}:,value' is missing")
             return None
-        return _number(fname, header_line[key], key, header[key])
+        return parse_number(fname, header_line[key], key, header[key])
 
     first_point = header.get("First Point TX or RX", "T").strip().upper() or "T"
     if first_point not in ("T", "R"):
