@@ -3,7 +3,11 @@
 Pixels are grouped into 4-connected components (the same connectivity as
 rasterio's polygonisation, so one component gives exactly one polygon, with
 holes), then summarised per component: area, minimum and median probability,
-the limiting direction, the class, the nearest mast and the containing areas.
+the limiting direction, the class mix (share of *reduced*, *poor* and *none*
+pixels, in %), the dominant class (``class``: the largest share, ties to the
+worse class) and the worst class (``class_worst``), the nearest mast and the
+containing areas. A zone is labelled by its dominant class: one that is 61 %
+*reduced* with a few *none* pixels is a reduced-coverage zone, not "none".
 Polygons follow pixel edges, so their total area equals the count of
 below-target pixels times the pixel area; components smaller than
 ``min_area_m2`` are dropped afterwards.
@@ -18,12 +22,21 @@ import shapely
 from rasterio.features import shapes
 from scipy import ndimage
 
-from c2000cov.coverage import CLASS_NAMES, LIMITING_DL, LIMITING_UL, ProfileCoverage
+from c2000cov.coverage import (
+    CLASS_NAMES,
+    CLASS_NONE,
+    CLASS_POOR,
+    CLASS_REDUCED,
+    LIMITING_DL,
+    LIMITING_UL,
+    ProfileCoverage,
+)
 
 _FOUR_CONNECTED = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]])
 
 DEAD_ZONE_COLUMNS = ("zone_id", "profile", "area_km2", "n_pixels", "p_cover_min",
-                     "p_cover_median", "limiting", "ul_limited_share", "class",
+                     "p_cover_median", "limiting", "ul_limited_share", "share_reduced_pct",
+                     "share_poor_pct", "share_none_pct", "class", "class_worst",
                      "nearest_mast_id", "nearest_mast_dist_m", "areas")
 
 
@@ -64,6 +77,12 @@ def dead_zones(cov: ProfileCoverage, masts: pd.DataFrame, areas: gpd.GeoDataFram
     ul = ndimage.sum_labels(cov.limiting == LIMITING_UL, labels, index)
     dl = ndimage.sum_labels(cov.limiting == LIMITING_DL, labels, index)
     worst_class = ndimage.minimum(cov.coverage_class, labels, index).astype(int)
+    # class mix; ties of the dominant class go to the worse class (argmax takes the first)
+    worst_first = (CLASS_NONE, CLASS_POOR, CLASS_REDUCED)
+    n_cls = np.stack([ndimage.sum_labels(cov.coverage_class == c, labels, index)
+                      for c in worst_first], axis=-1)
+    share_pct = 100.0 * n_cls / np.maximum(counts, 1)[:, None]
+    dominant = np.asarray(worst_first)[np.argmax(n_cls, axis=-1)]
 
     geoms: dict[int, list] = {}
     for geom, value in shapes(labels, mask=labels > 0, connectivity=4,
@@ -84,7 +103,11 @@ def dead_zones(cov: ProfileCoverage, masts: pd.DataFrame, areas: gpd.GeoDataFram
         "p_cover_median": p_med,
         "limiting": limiting,
         "ul_limited_share": ul_share,
-        "class": [CLASS_NAMES.get(c, "none") for c in worst_class],
+        "share_reduced_pct": share_pct[:, 2],
+        "share_poor_pct": share_pct[:, 1],
+        "share_none_pct": share_pct[:, 0],
+        "class": [CLASS_NAMES[int(c)] for c in dominant],
+        "class_worst": [CLASS_NAMES.get(c, "none") for c in worst_class],
     }, geometry=polys, crs=crs)
     gdf = gdf[gdf["area_km2"] * 1e6 >= min_area_m2].reset_index(drop=True)
     if simplify_m > 0 and len(gdf):

@@ -76,7 +76,35 @@ def test_zone_attributes():
     assert zone["p_cover_min"] == pytest.approx(0.3, abs=1e-4)
     assert zone["p_cover_median"] == pytest.approx(0.6, abs=1e-4)
     assert zone["limiting"] == "both" and zone["ul_limited_share"] == pytest.approx(0.5)
-    assert zone["class"] == "none"  # the worst pixel is below 50 %
+    assert zone["class_worst"] == "none"  # the worst pixel is below 50 %
+    # 99 of 100 pixels are poor (50-80 %), one is none: a poor zone, not "none"
+    assert zone["class"] == "poor"
+    assert zone["share_poor_pct"] == pytest.approx(99.0)
+    assert zone["share_none_pct"] == pytest.approx(1.0)
+    assert zone["share_reduced_pct"] == pytest.approx(0.0)
     assert zone["nearest_mast_id"] == "A"
     # the zone spans x 100..200 m, y 300..400 m; its corner (100, 400) is nearest A (5, 995)
     assert zone["nearest_mast_dist_m"] == pytest.approx(np.hypot(95.0, 595.0))
+
+
+def test_class_mix_labels_a_zone_by_its_dominant_class():
+    # the demo zone: mostly reduced, some poor, a little none
+    p = np.full((40, 40), 0.99)
+    p[10:20, 10:20] = 0.9  # 100 reduced (80-95 %)
+    p[10:20, 20:26] = 0.6  # 60 poor
+    p[10:15, 26] = 0.3  # 5 none
+    zone = dead_zones(_coverage(p), MASTS, None).iloc[0]
+    assert zone["n_pixels"] == 165
+    assert zone["share_reduced_pct"] == pytest.approx(100 * 100 / 165)
+    assert zone["share_poor_pct"] == pytest.approx(100 * 60 / 165)
+    assert zone["share_none_pct"] == pytest.approx(100 * 5 / 165)
+    assert (zone["class"], zone["class_worst"]) == ("reduced", "none")
+
+
+def test_dominant_class_tie_goes_to_the_worse_class():
+    p = np.full((30, 30), 0.99)
+    p[5, 5:9] = 0.9  # 4 reduced
+    p[5, 9:13] = 0.6  # 4 poor
+    zone = dead_zones(_coverage(p), MASTS, None).iloc[0]
+    assert zone["share_reduced_pct"] == zone["share_poor_pct"] == pytest.approx(50.0)
+    assert zone["class"] == "poor"
