@@ -155,6 +155,11 @@ def package_versions() -> dict[str, str]:
 
 def bundle_time_utc() -> str:
     """Creation time: ``SOURCE_DATE_EPOCH`` when set (reproducible bundles), else now."""
+    return timestamp_utc()
+
+
+def timestamp_utc() -> str:
+    """``YYYY-MM-DDThh:mm:ssZ``: ``SOURCE_DATE_EPOCH`` when set (reproducible files), else now."""
     import datetime as dt
     import os
 

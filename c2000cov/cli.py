@@ -96,10 +96,12 @@ def run(
         result.files.append(build_map(result, target))
     if bundle:
         from c2000cov.bundle import make_bundle, verify_bundle
+        from c2000cov.report import build_report, bundle_report_path
 
         zip_path = make_bundle(out_dir)
         checked = verify_bundle(zip_path)
         checked.raise_for_problems()
+        result.files.append(build_report(out_dir, bundle_report_path(zip_path), bundle=zip_path))
         if not quiet:
             err_console.print(f"bundle {zip_path}: MANIFEST.json sha256 "
                               f"{checked.manifest_sha256}")
@@ -248,11 +250,15 @@ def report(
     run_dir: Annotated[Path, typer.Argument(help="Output folder of `c2000cov run`.")],
     out: Annotated[Path | None, typer.Option(help="Report file (default RUN_DIR/report.html).")]
     = None,
+    lang: Annotated[str, typer.Option(help="Language: nl (Dutch) or en (English).")] = "nl",
+    bundle_zip: Annotated[Path | None, typer.Option(
+        "--bundle", help="Evidence bundle of this run: verified, and its manifest SHA-256 "
+        "stated in the report.")] = None,
 ) -> None:
     """Write the HTML compliance report of a run folder."""
     from c2000cov.report import build_report
 
-    typer.echo(f"wrote {build_report(run_dir, out)}")
+    typer.echo(f"wrote {build_report(run_dir, out, lang=lang, bundle=bundle_zip)}")
 
 
 @app.command()
@@ -263,12 +269,15 @@ def bundle(
 ) -> None:
     """Pack a run folder and its report into a verifiable evidence zip."""
     from c2000cov.bundle import make_bundle, verify_bundle
+    from c2000cov.report import build_report, bundle_report_path
 
     path = make_bundle(run_dir, out)
     checked = verify_bundle(path)
     checked.raise_for_problems()
     typer.echo(f"wrote {path} ({checked.n_files} files)")
     typer.echo(f"MANIFEST.json sha256 {checked.manifest_sha256}")
+    typer.echo(f"wrote {build_report(run_dir, bundle_report_path(path), bundle=path)} "
+               "(the report with the bundle's manifest SHA-256)")
 
 
 @app.command()

@@ -213,6 +213,25 @@ class InterferenceConfig:
 
 
 @dataclass(frozen=True)
+class ReportConfig:
+    """``[report]``: what the compliance report judges the run against.
+
+    - ``required_covered_pct``: the stated requirement per profile: the share
+      of an area's evaluated area (%) that must reach the profile's target
+      location probability. A number applies to every profile; a table
+      (``[report.required_covered_pct]``, ``in_car = 90.0``) to the profiles it
+      names. Profiles without one have no stated requirement (the default):
+      the report then gives figures but no verdict.
+    - ``sensitivity_db``: every predicted signal level is shifted by this
+      many dB down and up to show how far each figure moves and whether its
+      verdict holds (assumed; no measured model error is available).
+    """
+
+    required_covered_pct: dict[str, float] = field(default_factory=dict)
+    sensitivity_db: float = 3.0
+
+
+@dataclass(frozen=True)
 class OutputConfig:
     """``[output]``: output folder, optional map path and per-mast cache folder."""
 
@@ -240,7 +259,11 @@ class Scenario:
     classes: ClassesConfig = field(default_factory=ClassesConfig)
     dead_zones: DeadZoneConfig = field(default_factory=DeadZoneConfig)
     interference: InterferenceConfig = field(default_factory=InterferenceConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
+    #: Where each parameter's value came from: ``{key path: "scenario" | "override"}`` for
+    #: the keys the scenario file or a command-line flag set; every other key is a default.
+    origins: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
 
 _SECTIONS: dict[str, type] = {
@@ -257,6 +280,7 @@ _SECTIONS: dict[str, type] = {
     "classes": ClassesConfig,
     "dead_zones": DeadZoneConfig,
     "interference": InterferenceConfig,
+    "report": ReportConfig,
     "output": OutputConfig,
 }
 _REQUIRED_SECTIONS = ("scenario", "terrain", "masts")
@@ -274,6 +298,12 @@ def _type_name(tp: Any) -> str:
 def _convert(value: Any, tp: Any, key_path: str, source: str) -> Any:
     """Convert a TOML value to the annotated type or raise ScenarioError."""
     origin = typing.get_origin(tp)
+    if origin is dict:
+        item = typing.get_args(tp)[1]
+        if not isinstance(value, dict):
+            raise ScenarioError(f"{source}: {key_path} must be a table of "
+                                f"{ {float: 'numbers'}.get(item, item)}, got {value!r}")
+        return {str(k): _convert(v, item, f"{key_path}.{k}", source) for k, v in value.items()}
     if origin in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(tp) if a is not type(None)]
         return _convert(value, args[0], key_path, source)
@@ -377,8 +407,44 @@ def _check_positive(value: float, key_path: str, source: str) -> None:
         raise ScenarioError(f"{source}: {key_path} must be > 0, got {value!r}")
 
 
-def scenario_from_dict(data: dict, source: Path) -> Scenario:
-    """Validate a parsed TOML document and return a :class:`Scenario`."""
+def flat_keys(data: dict, prefix: str = "") -> list[str]:
+    """Key paths of every value in a nested TOML document (``profiles.in_car.h_rx_m``)."""
+    out = []
+    for key, value in data.items():
+        path = f"{prefix}.{key}" if prefix else str(key)
+        out += flat_keys(value, path) if isinstance(value, dict) else [path]
+    return out
+
+
+def _report_section(table: Any, profiles: dict[str, ProfileConfig], name: str,
+                    base_dir: Path) -> ReportConfig:
+    """``[report]``: a single required_covered_pct applies to every profile; names checked."""
+    if isinstance(table, dict):
+        req = table.get("required_covered_pct")
+        if isinstance(req, int | float) and not isinstance(req, bool):
+            table = {**table, "required_covered_pct": {p: float(req) for p in profiles}}
+    rep = build_section(ReportConfig, table, "report", name, base_dir)
+    for prof, pct in rep.required_covered_pct.items():
+        key = f"report.required_covered_pct.{prof}"
+        if prof not in profiles:
+            raise ScenarioError(f"{name}: {key} names no profile; the profiles are: "
+                                + ", ".join(profiles))
+        if not 0 < pct <= 100:
+            raise ScenarioError(f"{name}: {key} must be a share of the area in % (0 < x <= "
+                                f"100), got {pct}")
+    if not (math.isfinite(rep.sensitivity_db) and rep.sensitivity_db >= 0):
+        raise ScenarioError(f"{name}: report.sensitivity_db must be >= 0 dB, got "
+                            f"{rep.sensitivity_db!r}")
+    return rep
+
+
+def scenario_from_dict(data: dict, source: Path, origins: dict[str, str] | None = None
+                       ) -> Scenario:
+    """Validate a parsed TOML document and return a :class:`Scenario`.
+
+    ``origins`` records where set keys came from (default: every key of
+    ``data`` came from the scenario file).
+    """
     name = source.name
     base_dir = source.parent.resolve()
     valid = list(_SECTIONS) + ["profiles"]
@@ -392,7 +458,7 @@ def scenario_from_dict(data: dict, source: Path) -> Scenario:
             raise ScenarioError(f"{name}: missing table [{required}]")
     kwargs: dict[str, Any] = {}
     for key, cls in _SECTIONS.items():
-        if key in data:
+        if key in data and key != "report":
             kwargs[key] = build_section(cls, data[key], key, name, base_dir)
     profiles_table = data.get("profiles", {"handheld_outdoor": {}})
     if not isinstance(profiles_table, dict) or not profiles_table:
@@ -411,7 +477,11 @@ def scenario_from_dict(data: dict, source: Path) -> Scenario:
             )
         profiles[pname] = prof
     kwargs["profiles"] = profiles
-    scen = Scenario(source=source.resolve(), **kwargs)
+    if "report" in data:
+        kwargs["report"] = _report_section(data["report"], profiles, name, base_dir)
+    if origins is None:
+        origins = dict.fromkeys(flat_keys(data), "scenario")
+    scen = Scenario(source=source.resolve(), origins=dict(origins), **kwargs)
 
     _check_choice(scen.model.name, MODEL_NAMES, "model.name", name)
     _check_choice(scen.model.hata_environment, HATA_ENVIRONMENTS, "model.hata_environment", name)
@@ -507,13 +577,15 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
     """
     path = Path(path)
     data = read_toml(path, "scenario")
+    origins = dict.fromkeys(flat_keys(data), "scenario")
     for key_path, value in (overrides or {}).items():
         table = data
         *parents, last = key_path.split(".")
         for p in parents:
             table = table.setdefault(p, {})
         table[last] = value
-    return scenario_from_dict(data, path)
+        origins[key_path] = "override"
+    return scenario_from_dict(data, path, origins)
 
 
 def scenario_parameters(scen: Scenario) -> dict[str, Any]:
@@ -523,6 +595,8 @@ def scenario_parameters(scen: Scenario) -> dict[str, Any]:
     def walk(prefix: str, obj: Any) -> None:
         if dataclasses.is_dataclass(obj):
             for f in dataclasses.fields(obj):
+                if f.name == "origins" and obj is scen:
+                    continue
                 walk(f"{prefix}.{f.name}" if prefix else f.name, getattr(obj, f.name))
         elif isinstance(obj, dict):
             for k, v in obj.items():
@@ -534,6 +608,35 @@ def scenario_parameters(scen: Scenario) -> dict[str, Any]:
     return out
 
 
+def default_value(key: str) -> tuple[bool, Any]:
+    """The default of a flat parameter key: ``(True, value)``, or ``(False, None)`` if none.
+
+    ``profiles.<name>.<key>`` uses the :class:`ProfileConfig` defaults; keys of a
+    section without a default (``terrain.dtm``) or of a table
+    (``report.required_covered_pct.<profile>``) have none.
+    """
+    parts = key.split(".")
+    if parts[0] == "profiles" and len(parts) == 3:
+        cls, name = ProfileConfig, parts[2]
+    elif parts[0] in _SECTIONS and len(parts) == 2:
+        cls, name = _SECTIONS[parts[0]], parts[1]
+    else:
+        return False, None
+    for f in dataclasses.fields(cls):
+        if f.name != name:
+            continue
+        if f.default is not dataclasses.MISSING:
+            value = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            value = f.default_factory()
+        else:
+            return False, None
+        if isinstance(value, dict):
+            return False, None
+        return True, str(value) if isinstance(value, Path) else value
+    return False, None
+
+
 def _toml_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -542,6 +645,12 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, tuple | list):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     return json.dumps(str(value), ensure_ascii=False)  # JSON strings are TOML basic strings
+
+
+def _toml_key(key: str) -> str:
+    """A TOML key: bare when it can be, else a quoted string."""
+    bare = key and all(c.isascii() and (c.isalnum() or c in "_-") for c in key)
+    return key if bare else json.dumps(key, ensure_ascii=False)
 
 
 def scenario_to_toml(scen: Scenario, paths: dict[str, str] | None = None) -> str:
@@ -559,16 +668,22 @@ def scenario_to_toml(scen: Scenario, paths: dict[str, str] | None = None) -> str
     lines: list[str] = []
 
     def table(header: str, obj: Any, prefix: str) -> None:
-        rows = []
+        rows, subtables = [], []
         for f in dataclasses.fields(obj):
             value = getattr(obj, f.name)
             if value is None:
                 continue
             key = f"{prefix}.{f.name}"
+            if isinstance(value, dict):
+                if value:
+                    subtables += [f"[{header}.{f.name}]",
+                                  *(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in
+                                    value.items()), ""]
+                continue
             if isinstance(value, Path):
                 value = paths.get(key, str(value))
             rows.append(f"{f.name} = {_toml_value(value)}")
-        lines.extend([f"[{header}]", *rows, ""])
+        lines.extend([f"[{header}]", *rows, "", *subtables])
 
     for name in _SECTIONS:
         obj = getattr(scen, name)

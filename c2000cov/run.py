@@ -32,6 +32,7 @@ import pandas as pd
 from c2000cov import __version__
 from c2000cov.antenna import AntennaPattern, mast_gain_toward_dbi, read_msi
 from c2000cov.areas import area_statistics, area_weights, population_to_grid
+from c2000cov.bundle import timestamp_utc
 from c2000cov.cache import LossCache, array_key, loss_key
 from c2000cov.config import ModelConfig, Scenario, scenario_parameters
 from c2000cov.coverage import (
@@ -459,6 +460,8 @@ def write_outputs(result: RunResult, out_dir: Path) -> RunResult:
                      "python": platform.python_version()},
         "model": {"name": scen.model.name, "source": source},
         "parameters": scenario_parameters(scen),
+        "parameter_origins": dict(sorted(scen.origins.items())),
+        "run_utc": timestamp_utc(),
         "grid": {"crs": grid.crs.to_string(), "bounds_m": list(grid.bounds_m),
                  "resolution_m": grid.resolution_m, "shape": list(grid.shape)},
         "covered_pct": {name: _covered_pct(cov) for name, cov in result.coverage.items()},

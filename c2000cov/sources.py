@@ -2,16 +2,23 @@
 
 Keys are the flat parameter paths of ``run.json`` (``radio.dl_freq_mhz``);
 ``*`` matches any text, so ``profiles.*.ms_sensitivity_dbm`` covers every
-service profile. Sources follow ``DOMAIN.md``: ETSI EN 300 392-2 (TETRA air
-interface), vendor data, ITU-R recommendations, and values marked
+service profile. Sources follow ``DOMAIN.md`` (shipped as
+``c2000cov/data/DOMAIN.md``, :data:`DOMAIN_PATH`): ETSI EN 300 392-2 (TETRA
+air interface), vendor data, ITU-R recommendations, and values marked
 ``(assumed)`` where no public source was found; reports flag those.
 The source describes the default; a scenario may override the value, and
-the report prints the value actually used next to it.
+the report prints the value actually used, where it came from
+(:attr:`c2000cov.config.Scenario.origins`) and the default
+(:func:`c2000cov.config.default_value`) next to it.
 """
 
 from __future__ import annotations
 
 from fnmatch import fnmatchcase
+from pathlib import Path
+
+#: The domain notes the sources cite, shipped with the package.
+DOMAIN_PATH = Path(__file__).resolve().parent / "data" / "DOMAIN.md"
 
 ASSUMED = "(assumed)"
 USER_INPUT = "user input (scenario file)"
@@ -96,6 +103,10 @@ PARAMETER_SOURCES: dict[str, str] = {
                                     "raster around a source",
     "pv.emission_db_over_limit": f"{ASSUMED} faulty optimizers exceed the limit by 20-30 dB",
     "output.cache_dir": "user setting (per-mast loss cache; does not change results)",
+    "report.required_covered_pct.*": "stated requirement: share of the evaluated area (%) "
+                                      "that must reach the target; default: none stated",
+    "report.sensitivity_db": f"{ASSUMED} shift of every predicted level that shows how far "
+                             "each covered share moves (no measured model error is public)",
     # base station (when given as scenario keys instead of per-mast columns)
     "*.tx_power_dbm": f"{ASSUMED} BS 44 dBm per carrier (25 W, class 2)",
     "*.tx_loss_db": "vendor BS data: combiner + duplexer 4.5-5.2 dB; feeder 3 dB "

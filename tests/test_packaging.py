@@ -28,6 +28,7 @@ def test_wheel_contains_and_imports_the_kernels(tmp_path):
     for required in ("c2000cov/kernels/__init__.py", "c2000cov/kernels/area.py",
                      "c2000cov/kernels/diffraction.py", "c2000cov/kernels/profile.py",
                      "c2000cov/templates/report.html.j2", "c2000cov/assets/PROVENANCE.md",
+                     "c2000cov/data/DOMAIN.md",
                      "c2000cov/itu/p1812.py"):
         assert required in names, required
     assert not any(n.startswith("kernels/") or n.startswith("tests/") for n in names)
