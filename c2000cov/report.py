@@ -560,9 +560,10 @@ def _dead_zone_tables(path: Path, top_n: int, lang: str) -> list[dict]:
                                 ascending=[False] + ([True] if "zone_id" in df else []),
                                 kind="mergesort")
         df = df.drop(columns=[c for c in ("profile",) if c in df])
-        if "class" in df:
-            t = texts(lang)
-            df["class"] = [t.get(f"class_{c}", c) for c in df["class"].astype(str)]
+        t = texts(lang)
+        for col in ("class", "class_worst"):
+            if col in df:
+                df[col] = [t.get(f"class_{c}", c) for c in df[col].astype(str)]
         out.append({"profile": profile_label(layer, lang), "n_zones": len(df),
                     "total_km2": format_value(total, "km²", lang),
                     "shown": min(top_n, len(df)),

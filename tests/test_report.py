@@ -353,6 +353,10 @@ def test_report_area_tables_and_dead_zones(fresh):
     assert f"Profiel outdoor: {len(dz)} zones" in html
     assert f"<td>{largest['zone_id']}</td>" in html
     assert "(grootste 1 getoond)" in html
+    dutch = {"none": "geen", "poor": "slecht", "reduced": "beperkt"}
+    zones = section(html, "deadzones")
+    assert f"<td>{dutch[largest['class']]}</td>" in zones
+    assert '<th title="share_none_pct">aandeel geen (%)</th>' in zones
 
 
 def test_report_is_bit_identical_and_escapes_inputs(fresh, tmp_path):
