@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from c2000cov.errors import C2000CovError
+from c2000cov.errors import C2000CovError, InvalidInputError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Coverage, interference and dead-zone analysis for the C2000 network.")
@@ -69,7 +69,7 @@ def run(
     """Compute coverage for every mast and profile, and write rasters, dead zones and a map."""
     from c2000cov.config import load_scenario
     from c2000cov.executor import make_executor
-    from c2000cov.maps import build_map
+    from c2000cov.products.maps import build_map
     from c2000cov.run import run_scenario
 
     overrides = {}
@@ -140,7 +140,7 @@ def whatif(
     else:
         result = run_whatif(scen, changes, out_dir)
     if not no_map:
-        from c2000cov.maps import build_map
+        from c2000cov.products.maps import build_map
 
         result.files.append(build_map(result, map_path or out_dir / "map.html"))
     if not quiet:
@@ -158,18 +158,49 @@ def map_(
                                              "or RUN_DIR/map_public.html with --public).")]
     = None,
     profile: Annotated[list[str] | None, typer.Option(help="Profile to show (repeatable; "
-                                                      "default all, outdoor first).")] = None,
+                                                      "default all, handheld outdoors first).")]
+    = None,
     public: Annotated[bool, typer.Option("--public", help="Public version: no mast positions, "
                                          "ids or names; coverage in 500 m blocks.")] = False,
-    basemap: Annotated[str, typer.Option(help="none|osm|brt (tiles stay blank offline).")]
-    = "none",
+    basemap: Annotated[str, typer.Option(help="none|osm|brt (offline, the map says the tiles "
+                                              "did not load).")] = "none",
+    lang: Annotated[str, typer.Option(help="Language of the map: nl|en.")] = "nl",
+    kmz: Annotated[bool, typer.Option("--kmz", help="Also write the KMZ export next to the "
+                                                    "map (<map>.kmz).")] = False,
 ) -> None:
     """Write a self-contained offline HTML map of a run folder."""
-    from c2000cov.maps import build_map_from_run
+    from c2000cov.products.maps import build_map_from_run
 
     target = out or run_dir / ("map_public.html" if public else "map.html")
     typer.echo(str(build_map_from_run(run_dir, target, profiles=profile, public=public,
-                                      basemap=basemap)))
+                                      basemap=basemap, lang=lang)))
+    if kmz:
+        from c2000cov.products.kmz import export_kmz
+
+        typer.echo(str(export_kmz(run_dir, Path(target).with_suffix(".kmz"), profiles=profile,
+                                  public=public, lang=lang)))
+
+
+@app.command()
+def export(
+    run_dir: Annotated[Path, typer.Argument(help="Run output folder (holds run.json).")],
+    kmz: Annotated[bool, typer.Option("--kmz", help="Write a KMZ (Google Earth): coverage "
+                                                    "classes and zones per profile.")] = False,
+    out: Annotated[Path | None, typer.Option(help="File to write (default RUN_DIR/coverage.kmz, "
+                                             "or coverage_public.kmz with --public).")] = None,
+    profile: Annotated[list[str] | None, typer.Option(help="Profile to export (repeatable; "
+                                                      "default all).")] = None,
+    public: Annotated[bool, typer.Option("--public", help="Public version: 500 m blocks.")]
+    = False,
+    lang: Annotated[str, typer.Option(help="Language of names and advice: nl|en.")] = "nl",
+) -> None:
+    """Export a run folder for other tools (--kmz: Google Earth)."""
+    from c2000cov.products.kmz import export_kmz
+
+    if not kmz:
+        raise InvalidInputError("export: choose a format; valid formats: --kmz")
+    target = out or run_dir / ("coverage_public.kmz" if public else "coverage.kmz")
+    typer.echo(str(export_kmz(run_dir, target, profiles=profile, public=public, lang=lang)))
 
 
 @app.command()

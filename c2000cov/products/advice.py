@@ -57,15 +57,16 @@ CLASS_LABELS = {
     "en": {"good": "good", "reduced": "reduced", "poor": "poor", "none": "no coverage"},
 }
 LIMITING_LABELS = {
-    "nl": {"UL": "uplink (de mast hoort de portofoon niet)",
-           "DL": "downlink (de portofoon hoort de mast niet)",
+    "nl": {"UL": "uplink (de mast hoort het toestel niet)",
+           "DL": "downlink (het toestel hoort de mast niet)",
            "both": "beide richtingen", "unreached": "geen mast bereikt dit gebied"},
     "en": {"UL": "uplink (the mast cannot hear the terminal)",
            "DL": "downlink (the terminal cannot hear the mast)",
            "both": "both directions", "unreached": "no mast reaches this area"},
 }
 _BEARINGS = {
-    "nl": ("noord", "noordoost", "oost", "zuidoost", "zuid", "zuidwest", "west", "noordwest"),
+    "nl": ("noorden", "noordoosten", "oosten", "zuidoosten", "zuiden", "zuidwesten", "westen",
+           "noordwesten"),
     "en": ("north", "north-east", "east", "south-east", "south", "south-west", "west",
            "north-west"),
 }
@@ -207,7 +208,8 @@ def class_shares(p_cover: np.ndarray, target_pct: float, reduced_pct: float,
     ``p_cover`` holds the zone's probabilities (0-1); pixels at or above the
     target or NaN are not counted.
     """
-    p = np.asarray(p_cover, dtype="float64").ravel()
+    # compare in the raster's own dtype, as the run's class rule does (float32 0.95 is covered)
+    p = np.asarray(p_cover).ravel()
     p = p[np.isfinite(p) & (p < target_pct / 100.0)]
     if p.size == 0:
         return 0.0, 0.0, 0.0
@@ -250,13 +252,13 @@ def zone_facts(zone: np.ndarray, p_cover: np.ndarray, target_pct: float, pixel_m
         Assumed DMO reach (m).
     """
     zone = np.asarray(zone, dtype=bool)
-    p = np.asarray(p_cover, dtype="float64")
+    p = np.asarray(p_cover)
     if zone.shape != p.shape:
         raise InvalidInputError(f"zone {zone.shape} and p_cover {p.shape} windows differ")
     reduced, poor, none = class_shares(p[zone], target_pct, reduced_pct, poor_pct)
     incar = None
     if incar_p_cover is not None and kind != KIND_IN_CAR and zone.any():
-        q = np.asarray(incar_p_cover, dtype="float64")[zone]
+        q = np.asarray(incar_p_cover)[zone]
         with np.errstate(invalid="ignore"):
             incar = 100.0 * float(np.count_nonzero(q >= incar_target_pct / 100.0)) / q.size
     with np.errstate(invalid="ignore"):
@@ -339,10 +341,10 @@ def zone_advice(facts: ZoneFacts, lang: str = DEFAULT_LANG) -> list[str]:
         out.append("Beperkend is de downlink: hoger of open terrein helpt." if nl else
                    "The downlink limits: higher or open ground helps.")
     elif facts.limiting == "UL":
-        out.append("Beperkend is de uplink: de mast hoort de portofoon niet, ook als die de "
-                   "mast nog hoort." if nl else
-                   "The uplink limits: the mast cannot hear the handheld even where the "
-                   "handheld still hears the mast.")
+        out.append("Beperkend is de uplink: de mast hoort het toestel niet, ook waar het "
+                   "toestel de mast nog hoort." if nl else
+                   "The uplink limits: the mast cannot hear the terminal even where the "
+                   "terminal still hears the mast.")
     if facts.kind == KIND_HANDHELD_INDOOR:
         out.append("Binnen: ga eerst naar buiten of naar een raam." if nl else
                    "Indoors: go outside or to a window first.")

@@ -1,4 +1,5 @@
-"""A small synthetic run folder with hostile names, PV, night and what-if files."""
+"""A small synthetic run folder with hostile names, PV, night and what-if files, roads and
+a region that holds the other areas."""
 
 from __future__ import annotations
 
@@ -10,16 +11,21 @@ import numpy as np
 import pandas as pd
 import pytest
 import rasterio
-from shapely.geometry import Point, box
+from shapely.geometry import LineString, Point, box
 from typer.testing import CliRunner
 
 from c2000cov.cli import app
+from c2000cov.products.maps import build_map_from_run
 from tests.scenarios import RD, write_scenario
 
 #: Hostile text: must be shown as text, never run.
 MAST_NAME_XSS = "<img src=x onerror=alert(1)>"
 AREA_NAME_XSS = '<img src=y onerror="window.__c2kXss=1">Zuid & co'
 AREA_NAME_B = "Noord <b>bold</b>"
+#: A region that holds both areas: drawn as an outline, never as a fill over them.
+REGION_NAME = "Regio Midden"
+#: Roads of the scenario (RD): one east-west road through the middle, one diagonal.
+ROADS = [((150100.0, 452010.0), (153900.0, 452010.0)), ((150200.0, 450200.0), (153800.0, 453800.0))]
 #: Masts, placed away from 500 m block edges so that public-map checks on
 #: coordinate strings cannot match a block corner by coincidence.
 MASTS = [
@@ -45,10 +51,13 @@ def _write_masts(tmp: Path) -> None:
 
 
 def _write_areas(tmp: Path) -> None:
-    a = gpd.GeoDataFrame({"name": [AREA_NAME_XSS, AREA_NAME_B]},
+    a = gpd.GeoDataFrame({"name": [AREA_NAME_XSS, AREA_NAME_B, REGION_NAME]},
                          geometry=[box(150000, 450000, 154000, 452000),
-                                   box(150000, 452000, 154000, 454000)], crs=RD)
+                                   box(150000, 452000, 154000, 454000),
+                                   box(150000, 450000, 154000, 454000)], crs=RD)
     a.to_file(tmp / "areas.gpkg", driver="GPKG")
+    gpd.GeoDataFrame({"road": ["A1", "N2"]}, geometry=[LineString(r) for r in ROADS],
+                     crs=RD).to_file(tmp / "roads.gpkg", driver="GPKG")
 
 
 def _add_extras(out: Path) -> None:
@@ -87,7 +96,8 @@ def _add_extras(out: Path) -> None:
 def run_dir(tmp_path_factory) -> Path:
     """A finished run (model fspl, 4 km x 4 km at 20 m) with dead zones in the corners."""
     tmp = tmp_path_factory.mktemp("maprun")
-    scen = write_scenario(tmp, profiles=PROFILES, with_areas=True)
+    scen = write_scenario(tmp, profiles=PROFILES, with_areas=True,
+                          extra='[roads]\npath = "roads.gpkg"\n')
     _write_masts(tmp)
     _write_areas(tmp)
     out = tmp / "out"
@@ -100,11 +110,11 @@ def run_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def maps(run_dir, tmp_path_factory) -> dict[str, Path]:
     """The normal and the public map of :func:`run_dir`."""
-    from c2000cov.maps import build_map_from_run
-
     tmp = tmp_path_factory.mktemp("maps")
     return {"normal": build_map_from_run(run_dir, tmp / "normal.html"),
-            "public": build_map_from_run(run_dir, tmp / "public.html", public=True)}
+            "public": build_map_from_run(run_dir, tmp / "public.html", public=True),
+            "english": build_map_from_run(run_dir, tmp / "english.html", lang="en",
+                                          basemap="osm")}
 
 
 @pytest.fixture(scope="module")

@@ -69,8 +69,8 @@ def test_class_mix_and_dominant_class():
 
 
 @pytest.mark.parametrize(("deg", "nl", "en"), [
-    (0, "noord", "north"), (44, "noordoost", "north-east"), (91, "oost", "east"),
-    (180, "zuid", "south"), (269, "west", "west"), (337.6, "noord", "north")])
+    (0, "noorden", "north"), (44, "noordoosten", "north-east"), (91, "oosten", "east"),
+    (180, "zuiden", "south"), (269, "westen", "west"), (337.6, "noorden", "north")])
 def test_bearing_words(deg, nl, en):
     assert bearing_word(deg, "nl") == nl and bearing_word(deg, "en") == en
 
@@ -113,7 +113,7 @@ def test_advice_follows_the_numbers():
                 nearest_covered_bearing_deg=90.0, max_to_covered_m=430.0)
     whole = " ".join(zone_advice(ZoneFacts(incar_covered_pct=100.0, **base)))
     assert "Mobilofoon (in voertuig) heeft in de hele zone dekking" in whole
-    assert "240 m naar het oost" in whole
+    assert "240 m naar het oosten" in whole
     assert "binnen 430 m van dekking: DMO" in whole and f"{DMO_REACH_M / 1000:.1f} km" in whole
     assert "uplink" in whole
     # the case: the in-car radio misses the target on 11 % of the zone
