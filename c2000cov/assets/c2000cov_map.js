@@ -85,10 +85,14 @@
         }
         if (pr._p) {
           /* never wider than the map (a phone is 390 px wide) */
-          var width = c2k.map ? Math.min(360, c2k.map.getSize().x - 80) : 360;
+          /* and never taller: long content scrolls inside the popup, which autopan
+           * keeps clear of the scale bar at the bottom */
+          var size = c2k.map ? c2k.map.getSize() : { x: 440, y: 900 };
+          var width = Math.min(360, size.x - 80);
           lyr.bindPopup(function () { return c2k.popup(pr._p); },
                         { maxWidth: width, minWidth: Math.min(200, width),
-                          autoPanPadding: [12, 12] });
+                          maxHeight: Math.max(200, size.y - 120),
+                          autoPanPaddingTopLeft: [12, 12], autoPanPaddingBottomRight: [12, 40] });
         }
       }
     });
@@ -111,6 +115,8 @@
     box.textContent = "";
     data.legend.forEach(function (sec) {
       if (sec.profile && sec.profile !== c2k.profile) { return; }
+      var th = sec.theme && c2k.themes[sec.theme];
+      if (th && !c2k.map.hasLayer(th.group)) { return; }  /* only what is drawn */
       var d = el("div", "c2k-legsec");
       d.appendChild(el("div", "c2k-sec", sec.title));
       sec.items.forEach(function (it) {
@@ -148,6 +154,7 @@
     if (!on && c2k.map.hasLayer(t.group)) { c2k.map.removeLayer(t.group); }
     var box = document.getElementById("c2k-theme-" + id);
     if (box) { box.checked = on; }
+    legend(c2k.data, document.getElementById("c2k-legend"));
   };
 
   function panel(data) {
@@ -233,7 +240,7 @@
   c2k.build = function (data) {
     c2k.data = data;
     panel(data);
-    var map = L.map("c2k-map", { zoomControl: true, preferCanvas: false });
+    var map = L.map("c2k-map", { zoomControl: true, preferCanvas: false, zoomSnap: 0.25 });
     c2k.map = map;
     L.control.scale({ imperial: false }).addTo(map);
     map.attributionControl.setPrefix(false);

@@ -145,7 +145,10 @@ def test_desktop_map_opens_offline_in_dutch(normal_page, tmp_path):
     assert mp.page.locator("#c2k-profile option").all_inner_texts() == [
         "portofoon buiten", "mobilofoon in voertuig"]
     assert mp.page.locator("#c2k-legend").is_visible()
-    assert "goed (≥ 95 %)" in mp.page.locator("#c2k-legend").inner_text()
+    legend = mp.page.locator("#c2k-legend").inner_text()
+    assert "goed (≥ 95 %)" in legend
+    assert "Gebied: % van de oppervlakte gedekt" not in legend  # the areas layer is off
+    assert mp.page.locator("#c2k-theme-pv").is_checked() is False
     assert mp.page.locator("path.c2k-mast").count() == len(MASTS)
     assert mp.page.locator("path.c2k-sector").count() == 1  # one sectored mast
     assert mp.page.locator("img.c2k-coverage").count() == 1  # one profile at a time
@@ -309,6 +312,8 @@ def _legend_colours(mp: MapPage, prefix: str) -> list[tuple[int, int, int]]:
 def test_threshold_bins_stay_apart_under_colour_vision_deficiency(normal_page, vision):
     mp = normal_page
     mp.page.select_option("#c2k-profile", "outdoor")
+    for theme in ("coverage", "areas"):  # the legend shows what is drawn
+        mp.toggle(theme, True)
     classes = _legend_colours(mp, "class:")
     bins = _legend_colours(mp, "bin:")
     assert len(classes) == 4 and len(bins) == 5

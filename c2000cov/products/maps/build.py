@@ -379,11 +379,12 @@ def _legend(run: RunFolder, labels: dict[str, str], w: dict, lang: str, extra: d
     bins = [lo for lo, _ in layers.CHOROPLETH_BINS]
     for prof, lab in labels.items():
         thr = advice.class_thresholds(run.target_pct(prof), run.reduced_pct, run.poor_pct, lang)
-        secs.append({"profile": prof, "title": w["leg_coverage"].format(p=lab), "items": [
+        secs.append({"profile": prof, "theme": "coverage",
+                     "title": w["leg_coverage"].format(p=lab), "items": [
             [layers.rgba_css(layers.CLASS_COLOURS[c]), thr[layers.CLASS_KEYS[c]], "box",
              f"class:{layers.CLASS_KEYS[c]}"]
             for c in (CLASS_GOOD, CLASS_REDUCED, CLASS_POOR, CLASS_NONE)]})
-        secs.append({"profile": prof, "title": w["leg_deadzones"].format(
+        secs.append({"profile": prof, "theme": "deadzones", "title": w["leg_deadzones"].format(
             t=f"{run.target_pct(prof):g}"), "items": [
             [{"colour": layers.ZONE_OUTLINE, "style": style},
              advice.LIMITING_LABELS[lang][k], "line", f"limiting:{k}"]
@@ -398,24 +399,26 @@ def _legend(run: RunFolder, labels: dict[str, str], w: dict, lang: str, extra: d
             items.append([f"rgba({r},{g},{b},{op})", text, "box", f"bin:{lo:g}"])
         items.append([{"colour": layers.PARENT_OUTLINE, "style": "solid"}, w["leg_parent"],
                       "line", "parent"])
-        secs.append({"profile": prof, "title": w["leg_areas"].format(p=lab), "items": items})
+        secs.append({"profile": prof, "theme": "areas", "title": w["leg_areas"].format(p=lab),
+                     "items": items})
     if extra.get("delta"):
-        secs.append({"title": w["leg_delta"], "items": [
+        secs.append({"theme": "delta", "title": w["leg_delta"], "items": [
             [layers.rgba_css(layers.DELTA_COLOURS[layers.DELTA_GAINED]), w["gained"], "box"],
             [layers.rgba_css(layers.DELTA_COLOURS[layers.DELTA_LOST]), w["lost"], "box"]]})
     if extra.get("sunny"):
-        secs.append({"title": w["leg_sunny"], "items": [
+        secs.append({"theme": "sunny", "title": w["leg_sunny"], "items": [
             [{"colour": layers.SUNNY_COLOUR, "style": "dashed"}, w["sunny_item"], "line"]]})
     if extra.get("roads"):
-        secs.append({"title": w["leg_roads"], "items": [
+        secs.append({"theme": "roads", "title": w["leg_roads"], "items": [
             [{"colour": layers.ROAD_COLOUR, "style": "solid"}, w["road_item"], "line"]]})
     if extra.get("pv"):
-        secs.append({"title": w["leg_pv"], "items": [
+        secs.append({"theme": "pv", "title": w["leg_pv"], "items": [
             [layers.PV_FAULTY_COLOUR, w["pv_faulty"], "dot"],
             [layers.PV_MITIGATED_COLOUR, w["pv_mitigated"], "dot"],
             [layers.PV_COMPLIANT_COLOUR, w["pv_ok"], "dot"]]})
     if extra.get("masts"):
-        secs.append({"title": w["leg_masts"], "items": [["#ffffff", w["mast_item"], "dot"]]})
+        secs.append({"theme": "masts", "title": w["leg_masts"],
+                     "items": [["#ffffff", w["mast_item"], "dot"]]})
     return secs
 
 
@@ -496,7 +499,7 @@ def map_data(run: RunFolder, public: bool = False, basemap: str = "none",
     # themes, bottom to top
     themes = []
     for tid, on in (("coverage", True), ("delta", True), ("areas", False), ("outlines", True),
-                    ("roads", True), ("sunny", True), ("deadzones", True), ("pv", True),
+                    ("roads", True), ("sunny", True), ("deadzones", True), ("pv", False),
                     ("masts", True), ("places", True)):
         if per.get(tid) or tid in static:
             themes.append({"id": tid, "label": w[f"theme_{tid}"], "on": on})
