@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEMO_DIR := data/demo
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-fast bench bench-national lint venv clean
+.PHONY: demo test test-fast bench bench-national bench-maps lint venv clean
 
 venv: $(STAMP)
 
@@ -47,6 +47,10 @@ bench: $(STAMP) $(DEMO_DIR)/dtm.tif
 ## bench-national: the synthetic national scenario (180 x 230 km at 25 m, ~600 masts)
 bench-national: $(STAMP)
 	$(BIN)/c2000cov bench --workload national-25m --json bench-results.json
+
+## bench-maps: HTML map size and chromium load time, demo and a 50 x 50 km region at 10 m
+bench-maps: $(STAMP)
+	$(BIN)/c2000cov bench --workload map-demo --workload map-50km --json bench-results.json
 
 lint: $(STAMP)
 	$(BIN)/ruff check c2000cov kernels tests data

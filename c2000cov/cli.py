@@ -246,8 +246,8 @@ def bench(
     json_path: Annotated[Path, typer.Option("--json", help="Append records to this JSON list.")]
     = Path("bench-results.json"),
     workload: Annotated[list[str] | None, typer.Option(
-        help="a-single-25km-25m, b-single-25km-10m, c-demo, national-25m "
-             "(default: the first three).")] = None,
+        help="a-single-25km-25m, b-single-25km-10m, c-demo, national-25m, map-demo, "
+             "map-50km (default: the first three).")] = None,
     threads: Annotated[list[int] | None, typer.Option(
         help="Numba thread counts (default: 1 and all cores).")] = None,
     national_dir: Annotated[Path, typer.Option(help="Folder for the national scenario.")]
@@ -261,7 +261,8 @@ def bench(
     names = workload or list(WORKLOADS)
     counts = threads or sorted({1, numba.config.NUMBA_NUM_THREADS})
     records = []
-    kernel_names = [n for n in names if n != "national-25m"]
+    map_names = [n for n in names if n.startswith("map-")]
+    kernel_names = [n for n in names if n != "national-25m" and n not in map_names]
     for n_threads in counts:
         if kernel_names:
             records += run_workloads(kernel_names, n_threads)
@@ -271,6 +272,14 @@ def bench(
         prog, update = _progress(False)
         with prog:
             records.append(run_national(national_dir, 1.0, progress=update))
+    if map_names:
+        from c2000cov.devtools.map_bench import MAP_WORKLOADS, run_map_workload
+
+        unknown = [n for n in map_names if n not in MAP_WORKLOADS]
+        if unknown:
+            raise InvalidInputError(f"bench workload(s) {unknown} unknown; valid map "
+                                    f"workloads: {', '.join(MAP_WORKLOADS)}")
+        records += [run_map_workload(n) for n in map_names]
     append_records(json_path, records)
     for r in records:
         typer.echo(json.dumps(r))
