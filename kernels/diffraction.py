@@ -1,7 +1,7 @@
 """Delta-Bullington diffraction core of ITU-R P.1812-8 (section 4.3), as Numba kernels.
 
 The same method is section 4.2 of ITU-R P.452 and section 4.5 of ITU-R P.526.
-All functions are scalar ``@njit(cache=True, error_model="numpy")`` kernels over 1-D profiles:
+All functions are scalar kernels (:data:`c2000cov.kernels.jit.kernel`) over 1-D profiles:
 
 - ``d_km``: distances of the profile points from the transmitter (km), ascending,
   first point at the transmitter and last point at the receiver;
@@ -23,28 +23,27 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
-# Speed of light used by P.1812 for the wavelength, lambda = 0.2998 / f_GHz (m).
-P1812_SPEED_OF_LIGHT_M_GHZ = 0.2998
+from .constants import (
+    CURVATURE_M_KM,
+    LAND_EPS_R,
+    LAND_SIGMA_S_M,
+    NU_FLOOR,
+    P1812_SPEED_OF_LIGHT_M_GHZ,
+    POL_VERTICAL,
+    SEA_EPS_R,
+    SEA_SIGMA_S_M,
+)
+from .jit import kernel
 
-# Knife-edge loss J(nu) is zero at and below this diffraction parameter (eq. 12).
-NU_MIN_KNIFE_EDGE = -0.78
 
-# Ground electrical constants of section 4.3.3 (relative permittivity, S/m).
-LAND_EPS_R = 22.0
-LAND_SIGMA_S_M = 0.003
-SEA_EPS_R = 80.0
-SEA_SIGMA_S_M = 5.0
-
-
-@njit(cache=True, error_model="numpy")
+@kernel
 def wavelength_p1812_m(freq_ghz):
     """Wavelength (m) as P.1812 computes it: 0.2998 / f (f in GHz)."""
     return P1812_SPEED_OF_LIGHT_M_GHZ / freq_ghz
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def fresnel_j_db(nu):
     """Single knife-edge diffraction loss J(nu) in dB, P.1812-8 eq. (12).
 
@@ -59,13 +58,13 @@ def fresnel_j_db(nu):
         J(nu) = 6.9 + 20 log10(sqrt((nu - 0.1)^2 + 1) + nu - 0.1) dB for
         nu > -0.78, otherwise 0 dB.
     """
-    if not nu > NU_MIN_KNIFE_EDGE:
+    if not nu > NU_FLOOR:
         return 0.0
     x = nu - 0.1
     return 6.9 + 20.0 * math.log10(math.sqrt(x * x + 1.0) + x)
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def bullington_db(d_km, h_m, hts_m, hrs_m, ce_km_inv, lambda_m):
     """Bullington diffraction loss Lbull (dB), P.1812-8 section 4.3.1, eqs. (12)-(21).
 
@@ -104,7 +103,7 @@ def bullington_db(d_km, h_m, hts_m, hrs_m, ce_km_inv, lambda_m):
         di = d_km[i] - d0
         if di <= 0.0 or di >= dtot:
             continue
-        s = (h_m[i] + 500.0 * ce_km_inv * di * (dtot - di) - hts_m) / di
+        s = (h_m[i] + CURVATURE_M_KM * ce_km_inv * di * (dtot - di) - hts_m) / di
         if s > stim:
             stim = s
     # Slope of the direct Tx-Rx line, eq. (14).
@@ -118,7 +117,7 @@ def bullington_db(d_km, h_m, hts_m, hrs_m, ce_km_inv, lambda_m):
                 continue
             nu = (
                 h_m[i]
-                + 500.0 * ce_km_inv * di * (dtot - di)
+                + CURVATURE_M_KM * ce_km_inv * di * (dtot - di)
                 - (hts_m * (dtot - di) + hrs_m * di) / dtot
             ) * math.sqrt(0.002 * dtot / (lambda_m * di * (dtot - di)))
             if nu > numax:
@@ -131,7 +130,7 @@ def bullington_db(d_km, h_m, hts_m, hrs_m, ce_km_inv, lambda_m):
             di = d_km[i] - d0
             if di <= 0.0 or di >= dtot:
                 continue
-            s = (h_m[i] + 500.0 * ce_km_inv * di * (dtot - di) - hrs_m) / (dtot - di)
+            s = (h_m[i] + CURVATURE_M_KM * ce_km_inv * di * (dtot - di) - hrs_m) / (dtot - di)
             if s > srim:
                 srim = s
         # Bullington point, eq. (18), and its diffraction parameter, eq. (19).
@@ -143,7 +142,7 @@ def bullington_db(d_km, h_m, hts_m, hrs_m, ce_km_inv, lambda_m):
     return luc + (1.0 - math.exp(-luc / 6.0)) * (10.0 + 0.02 * dtot)
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def smooth_surface_heights(d_km, h_m):
     """Least-squares smooth-Earth surface heights at Tx and Rx (m amsl).
 
@@ -183,7 +182,7 @@ def smooth_surface_heights(d_km, h_m):
     return hst, hsr
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def diffraction_surface_heights(d_km, h_m, hts_m, hrs_m):
     """Smooth-surface heights for the diffraction model, hstd and hsrd (m amsl).
 
@@ -238,12 +237,12 @@ def diffraction_surface_heights(d_km, h_m, hts_m, hrs_m):
     return hstd, hsrd
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def _first_term_one_ground_db(eps_r, sigma_s_m, dtot_km, hte_m, hre_m, adft_km, freq_ghz, pol):
     """First-term spherical-Earth loss for one ground type, eqs. (29)-(36)."""
     s18 = 18.0 * sigma_s_m / freq_ghz
     k = 0.036 * (adft_km * freq_ghz) ** (-1.0 / 3.0) * ((eps_r - 1.0) ** 2 + s18 * s18) ** (-0.25)
-    if pol == 2:
+    if pol == POL_VERTICAL:
         k = k * math.sqrt(eps_r * eps_r + s18 * s18)
     k2 = k * k
     k4 = k2 * k2
@@ -268,7 +267,7 @@ def _first_term_one_ground_db(eps_r, sigma_s_m, dtot_km, hte_m, hre_m, adft_km, 
     return -fx - g_sum
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def first_term_diffraction_db(dtot_km, hte_m, hre_m, adft_km, freq_ghz, omega_frac, pol):
     """First-term spherical-Earth diffraction loss Ldft (dB), P.1812-8 section 4.3.3.
 
@@ -299,7 +298,7 @@ def first_term_diffraction_db(dtot_km, hte_m, hre_m, adft_km, freq_ghz, omega_fr
     return omega_frac * sea + (1.0 - omega_frac) * land
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def smooth_path_clearance_m(dtot_km, hte_m, hre_m, ap_km, lam_m):
     """Clearance of a smooth-Earth path and the clearance needed for no loss, in m.
 
@@ -315,13 +314,14 @@ def smooth_path_clearance_m(dtot_km, hte_m, hre_m, ap_km, lam_m):
     dse1 = 0.5 * dtot_km * (1.0 + b)
     dse2 = dtot_km - dse1
     hse = (
-        (hte_m - 500.0 * dse1 * dse1 / ap_km) * dse2 + (hre_m - 500.0 * dse2 * dse2 / ap_km) * dse1
+        (hte_m - CURVATURE_M_KM * dse1 * dse1 / ap_km) * dse2
+        + (hre_m - CURVATURE_M_KM * dse2 * dse2 / ap_km) * dse1
     ) / dtot_km
     hreq = 17.456 * math.sqrt(dse1 * dse2 * lam_m / dtot_km)
     return hse, hreq
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def sph_earth_diffraction_db(dtot_km, hte_m, hre_m, ap_km, freq_ghz, omega_frac, pol):
     """Spherical-Earth diffraction loss Ldsph (dB), P.1812-8 section 4.3.2, eqs. (22)-(27).
 
@@ -363,7 +363,7 @@ def sph_earth_diffraction_db(dtot_km, hte_m, hre_m, ap_km, freq_ghz, omega_frac,
     return (1.0 - hse / hreq) * ldft  # eq. (27)
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def delta_bullington_db(
     d_km,
     h_m,

@@ -30,8 +30,9 @@ ap = ae (p = 50 %), vertical polarisation, a land path. Paths shorter than one
 pixel get free-space loss only, at a horizontal distance of at least half a
 pixel (``MIN_DIST_PIXELS``), the rule of the area kernel for the mast pixel.
 
-All kernels are ``@njit(cache=True)``, never raise and never modify their
-inputs.
+All kernels are compiled with the options of :mod:`c2000cov.kernels.jit` (the numpy
+error model: a division by zero gives inf/NaN, never an exception), never raise and
+never modify their inputs.
 """
 
 from __future__ import annotations
@@ -39,23 +40,14 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
+from .constants import LBFS_CONST_DB, M_PER_KM, MHZ_PER_GHZ, MIN_DIST_PIXELS, POL_VERTICAL
 from .diffraction import delta_bullington_db, diffraction_surface_heights
-
-# Free-space constant of P.1812-8 eq. (8): Lbfs = 92.4 + 20 log f(GHz) + 20 log d(km).
-LBFS_CONST_DB = 92.4
-
-# Shortest horizontal distance used for the free-space term, in pixels.
-MIN_DIST_PIXELS = 0.5
-
-# Polarisation code of c2000cov.kernels.diffraction: 2 = vertical (TETRA).
-POL_VERTICAL = 2
-
-M_PER_KM = 1000.0
+from .jit import kernel, parallel_kernel
 
 
-@njit(cache=True)
+@kernel
 def _pixel_index(v, size):
     i = int(math.floor(v))
     if i < 0:
@@ -65,7 +57,7 @@ def _pixel_index(v, size):
     return i
 
 
-@njit(cache=True)
+@kernel
 def path_profile(surface_m, ground_m, row0_f, col0_f, row1_f, col1_f, pixel_m):
     """Sample the profile between two points of a raster (see the module docstring).
 
@@ -120,7 +112,7 @@ def path_profile(surface_m, ground_m, row0_f, col0_f, row1_f, col1_f, pixel_m):
     return d_km, h_m, g_m
 
 
-@njit(cache=True)
+@kernel
 def p1812_point_loss_db(surface_m, ground_m, row0_f, col0_f, h0_agl_m, row1_f, col1_f, h1_agl_m,
                         pixel_m, freq_mhz, ae_km):
     """P.1812-8 basic transmission loss Lbfs + Ld (p = 50 %) between two points (dB).
@@ -155,7 +147,7 @@ def p1812_point_loss_db(surface_m, ground_m, row0_f, col0_f, h0_agl_m, row1_f, c
         return np.nan
     hts = g_m[0] + h0_agl_m
     hrs = g_m[n - 1] + h1_agl_m
-    freq_ghz = freq_mhz / 1000.0
+    freq_ghz = freq_mhz / MHZ_PER_GHZ
     dtot_km = d_km[n - 1]
     d_fs_km = max(dtot_km, MIN_DIST_PIXELS * pixel_m / M_PER_KM)
     dz_km = (hts - hrs) / M_PER_KM
@@ -169,7 +161,7 @@ def p1812_point_loss_db(surface_m, ground_m, row0_f, col0_f, h0_agl_m, row1_f, c
     return lbfs + ld
 
 
-@njit(cache=True, parallel=True)
+@parallel_kernel
 def p1812_point_losses_db(surface_m, ground_m, row0_f, col0_f, h0_agl_m, row1_f, col1_f,
                           h1_agl_m, pixel_m, freq_mhz, ae_km, out=None):
     """:func:`p1812_point_loss_db` for many paths (1-D arrays of equal length), in parallel.

@@ -1,10 +1,14 @@
-"""Area propagation kernel (c2000cov.kernels.area) against its slow twin and hand values.
+"""Area propagation kernel (c2000cov.kernels.area and .ray) against its slow twin and hand values.
 
-Tolerance for kernel vs twin (declared per file): 99.9 % of pixels within
-TWIN_TOL_DB and none off by more than TWIN_MAX_DB. The kernel differs from the exact
-P.1812-8 evaluation by the line-of-sight nu search tolerance (NU_TOL = 0.002 in nu, at
-most 0.05 dB in Lbull), the Lbull(nu) table (LBULL_TAB_ERR_DB) and the Ldsph table
-(SPH_TAB_TOL_DB); 0.05 dB is the largest kernel-twin difference seen.
+Tolerance for kernel vs twin (declared per file): 99.9 % of pixels within TWIN_TOL_DB
+and none off by more than TWIN_MAX_DB. The kernel differs from the exact P.1812-8
+evaluation by the line-of-sight nu search tolerance (NU_TOL = 0.002 in nu), the
+Lbull(nu) table (LBULL_TAB_ERR_DB) and the Ldsph table (SPH_TAB_TOL_DB). Measured on
+every twin comparison of this file (30 Nov 2026): worst case 0.0268 dB (the 1-D ray of
+seed 4, a 3 m mast, irregular spacing; 99.9th percentile 0.0260 dB), 0.0133 dB on the
+2-D windows (the benchmark terrain, both frequencies), 0.0084 dB on the random 2-D
+windows, 0.0140 dB on the ITU-R SG3 profiles. TWIN_MAX_DB = 0.04 dB is that worst case
+with a 50 % margin, TWIN_TOL_DB = 0.03 dB its 99.9th percentile with a small margin.
 """
 
 from __future__ import annotations
@@ -18,27 +22,25 @@ import numpy as np
 import pytest
 
 from c2000cov.bench import synthetic_surface
-from c2000cov.kernels.area import (
-    LBULL_TAB_ERR_DB,
-    MIN_DIST_PIXELS,
-    _lbull_db,
-    _lbull_tables,
-    _ldsph_db,
-    _make_sph_table,
-    _make_sph_tables,
-    area_loss_db,
-    area_loss_multi_db,
-    ray_loss_db,
-)
+from c2000cov.kernels.area import area_loss_db, area_loss_multi_db
+from c2000cov.kernels.constants import LBULL_TAB_ERR_DB, MIN_DIST_PIXELS
 from c2000cov.kernels.diffraction import fresnel_j_db, sph_earth_diffraction_db
+from c2000cov.kernels.ray import ray_loss_db
+from c2000cov.kernels.tables import (
+    lbull_db,
+    lbull_tables,
+    ldsph_db,
+    make_sph_table,
+    make_sph_tables,
+)
 from c2000cov.validation import P1812_DATA_DIR
 
 _spec = importlib.util.spec_from_file_location("area_twins", Path(__file__).with_name("twins.py"))
 twins = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(twins)
 
-TWIN_TOL_DB = 0.1
-TWIN_MAX_DB = 1.0
+TWIN_TOL_DB = 0.03
+TWIN_MAX_DB = 0.04
 SPH_TAB_TOL_DB = 0.05  # tabulated Ldsph vs the exact function (0.033 dB the largest seen)
 FREQ_MHZ = 392.5
 FREQS_MHZ = np.array([392.5, 382.5])  # C2000 downlink and uplink
@@ -366,9 +368,9 @@ def test_multi_out_inputs_unchanged_and_edge_cases():
 
 def test_stacked_sph_tables_equal_single_tables():
     freqs_ghz = FREQS_MHZ / 1000.0
-    tabs, org = _make_sph_tables(0.025, 25.0, 40.0, 200.0, 1.5, 160.0, AE_KM, freqs_ghz, 0.0, 2)
+    tabs, org = make_sph_tables(0.025, 25.0, 40.0, 200.0, 1.5, 160.0, AE_KM, freqs_ghz, 0.0, 2)
     for k, f in enumerate(freqs_ghz):
-        tab, org1 = _make_sph_table(0.025, 25.0, 40.0, 200.0, 1.5, 160.0, AE_KM, f, 0.0, 2)
+        tab, org1 = make_sph_table(0.025, 25.0, 40.0, 200.0, 1.5, 160.0, AE_KM, f, 0.0, 2)
         assert np.array_equal(org, org1)
         assert np.array_equal(tabs[k].view(np.uint64), tab.view(np.uint64))
 
@@ -378,15 +380,15 @@ def test_stacked_sph_tables_equal_single_tables():
 
 def test_lbull_table_matches_formula():
     """Lbull(nu, d) of eqs. (12), (21) from the table within its error bound."""
-    jt, et = _lbull_tables()
+    jt, et = lbull_tables()
     rng = np.random.default_rng(3)
     for nu in np.concatenate([rng.uniform(-1.0, 20.0, 3000), [-0.78, -0.7799, 0.0, 15.99]]):
         d = float(rng.uniform(0.0, 100.0))
         luc = fresnel_j_db(nu)
         exact = luc + (1 - math.exp(-luc / 6)) * (10 + 0.02 * d)
-        assert _lbull_db(nu, d, jt, et) == pytest.approx(exact, abs=LBULL_TAB_ERR_DB)
-    assert _lbull_db(-0.78, 10.0, jt, et) == 0.0
-    assert _lbull_db(-np.inf, 10.0, jt, et) == 0.0
+        assert lbull_db(nu, d, jt, et) == pytest.approx(exact, abs=LBULL_TAB_ERR_DB)
+    assert lbull_db(-0.78, 10.0, jt, et) == 0.0
+    assert lbull_db(-np.inf, 10.0, jt, et) == 0.0
 
 
 @pytest.mark.parametrize(
@@ -399,7 +401,7 @@ def test_ldsph_table_matches_exact(h_tx_agl_m, relief_m, d_min_km, d_max_km, ome
     outside the table."""
     freq_ghz = FREQ_MHZ / 1000.0
     hi = 1.5 * relief_m + 10.0
-    tab, org = _make_sph_table(d_min_km, d_max_km, h_tx_agl_m, h_tx_agl_m + hi, 1.5, 1.5 + hi,
+    tab, org = make_sph_table(d_min_km, d_max_km, h_tx_agl_m, h_tx_agl_m + hi, 1.5, 1.5 + hi,
                                AE_KM, freq_ghz, omega_frac, pol)
     rng = np.random.default_rng(int(h_tx_agl_m))
     n = 4000
@@ -411,7 +413,7 @@ def test_ldsph_table_matches_exact(h_tx_agl_m, relief_m, d_min_km, d_max_km, ome
     tabulated = []  # smooth-path line of sight with diffraction loss: the table's domain
     for dk, a, b in zip(d, hte, hre, strict=True):
         exact = sph_earth_diffraction_db(dk, a, b, AE_KM, freq_ghz, omega_frac, pol)
-        got = _ldsph_db(dk, a, b, tab, org[0], org[1], org[2], sqrt_2ap, AE_KM, freq_ghz,
+        got = ldsph_db(dk, a, b, tab, org[0], org[1], org[2], sqrt_2ap, AE_KM, freq_ghz,
                         omega_frac, pol)
         diff.append(abs(got - exact))
         dlos = sqrt_2ap * (math.sqrt(a / 1000.0) + math.sqrt(b / 1000.0))  # eq. (22)
@@ -425,5 +427,5 @@ def test_ldsph_table_matches_exact(h_tx_agl_m, relief_m, d_min_km, d_max_km, ome
     # above the table's height range: the exact function
     a, b = h_tx_agl_m + 3 * hi, 2.0
     exact = sph_earth_diffraction_db(d_max_km, a, b, AE_KM, freq_ghz, omega_frac, pol)
-    assert _ldsph_db(d_max_km, a, b, tab, org[0], org[1], org[2], sqrt_2ap, AE_KM, freq_ghz,
+    assert ldsph_db(d_max_km, a, b, tab, org[0], org[1], org[2], sqrt_2ap, AE_KM, freq_ghz,
                      omega_frac, pol) == exact
