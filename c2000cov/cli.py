@@ -342,6 +342,83 @@ def verify(
     typer.echo(f"OK {checked.manifest_sha256}")
 
 
+@app.command()
+def query(
+    run_dir: Annotated[Path, typer.Argument(help="Output folder of `c2000cov run`.")],
+    point: Annotated[str | None, typer.Option(help="LON,LAT in WGS84 degrees.")] = None,
+    point_rd: Annotated[str | None, typer.Option("--point-rd", help="X,Y in RD New "
+                                                 "(EPSG:28992) metres.")] = None,
+    points: Annotated[Path | None, typer.Option(help="CSV (lon,lat or x_m,y_m) or GeoJSON "
+                                                "points: one answer per row, in order.")]
+    = None,
+    profile: Annotated[list[str] | None, typer.Option(help="Profile (repeatable; default "
+                                                      "all).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    public: Annotated[bool, typer.Option("--public", help="Leave out mast ids, names and "
+                                         "positions; answer per 500 m block.")] = False,
+    out: Annotated[Path | None, typer.Option(help="Write a --points answer here (CSV, or "
+                                             "JSON with --json) instead of printing it.")]
+    = None,
+) -> None:
+    """Coverage, dead zone and advice per profile at a point or for a file of points."""
+    from c2000cov.service.output import point_text, points_table, query_run
+
+    ans = query_run(run_dir, point, point_rd, points, profile, public)
+    if isinstance(ans, list):
+        text = (json.dumps(ans, indent=1, ensure_ascii=False) if as_json
+                else points_table(ans).to_csv(index=False, lineterminator="\n"))
+    else:
+        text = json.dumps(ans, indent=1, ensure_ascii=False) if as_json else point_text(ans)
+    if out is not None:
+        from c2000cov.io import atomic_path
+
+        with atomic_path(out) as tmp:
+            tmp.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
+        typer.echo(f"wrote {out}")
+    else:
+        typer.echo(text.rstrip("\n"))
+
+
+@app.command()
+def route(
+    run_dir: Annotated[Path, typer.Argument(help="Output folder of `c2000cov run`.")],
+    route_file: Annotated[Path, typer.Argument(metavar="ROUTE", help="GPX track, GeoJSON "
+                                               "LineString, GeoPackage line or CSV of points.")],
+    profile: Annotated[list[str] | None, typer.Option(help="Profile (repeatable; default "
+                                                      "all).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Write the uncovered stretches here "
+                                             "(GeoJSON LineStrings).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    public: Annotated[bool, typer.Option("--public", help="Public run answers (no mast "
+                                         "data).")] = False,
+) -> None:
+    """Kilometres and share of a route below target per profile, and its uncovered stretches."""
+    from c2000cov.service.output import route_run, route_text
+
+    ans = route_run(run_dir, route_file, profile, out, public)
+    typer.echo(json.dumps(ans, indent=1, ensure_ascii=False) if as_json else route_text(ans))
+
+
+@app.command()
+def serve(
+    run_dir: Annotated[Path, typer.Argument(help="Output folder of `c2000cov run`.")],
+    host: Annotated[str, typer.Option(help="Address to listen on; other than localhost "
+                                      "only with --token-file.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8080,
+    public: Annotated[bool, typer.Option("--public", help="Leave out mast ids, names and "
+                                         "positions; answer per 500 m block.")] = False,
+    token_file: Annotated[Path | None, typer.Option(help="File whose first line is the "
+                                                    "bearer token every request must "
+                                                    "carry.")] = None,
+    profile: Annotated[list[str] | None, typer.Option(help="Default profiles (repeatable; "
+                                                      "default all).")] = None,
+) -> None:
+    """Read-only HTTP JSON service of a run folder: /v1/point, /v1/points, /v1/route."""
+    from c2000cov.service.server import serve as serve_run
+
+    serve_run(run_dir, host, port, public, token_file, profile)
+
+
 def main() -> None:
     """Console entry point: run the app, turning C2000CovError into exit status 2."""
     try:

@@ -1,0 +1,701 @@
+"""Point and route answers from a run folder, for the meldkamer.
+
+:class:`RunQuery` opens a run folder once (``run.json``, the coverage
+GeoTIFFs, ``dead_zones.gpkg``, ``masts_used.csv``) and answers
+
+- :meth:`RunQuery.point`: per profile the sunny-day and night location
+  probability, class, limiting direction, number of masts at target, the
+  dead zone the point lies in (id, area, class mix) and advice in Dutch;
+- :meth:`RunQuery.route`: the kilometres and share of a route below target
+  per profile, the uncovered stretches with their start and end distances
+  and the longest one.
+
+Rasters are never read whole per request: a point reads one pixel (a 1 x 1
+window), a route reads, per raster block it crosses, only the window of the
+pixels it passes. Route lengths are exact: every segment is cut where it
+crosses a pixel edge and each piece takes its pixel's value.
+
+Public mode leaves out everything that locates a mast, as the public map
+does (:mod:`c2000cov.products.maps`): no best server, no mast ids, names or
+positions, no nearest mast of a zone; raster answers are the answers of the
+:data:`~c2000cov.products.maps.PUBLIC_BLOCK_M` block around the point (mean
+probability, majority class and direction, lowest mast count), and the dead
+zone is the one that fills the block, so coverage peaks cannot be traced.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import rasterio
+import shapely
+from affine import Affine
+from pyproj import CRS, Transformer
+from rasterio.features import rasterize
+from rasterio.windows import Window
+
+from c2000cov.coverage import CLASS_NAMES, LIMITING_NAMES
+from c2000cov.errors import InvalidInputError
+from c2000cov.products.maps import PUBLIC_BLOCK_M, BlockGrid, read_run_folder
+from c2000cov.service.advice import KIND_HANDHELD_INDOOR, point_advice, profile_kind
+
+WGS84 = "EPSG:4326"
+RD_NEW = "EPSG:28992"
+#: Most vertices a route may have.
+MAX_ROUTE_VERTICES = 10_000
+#: Most points in one batch request.
+MAX_BATCH_POINTS = 10_000
+#: Decimals of answers: probabilities 1e-4 (as stored), coordinates 1e-6 deg / 0.01 m, km 1 m.
+P_DECIMALS, DEG_DECIMALS, M_DECIMALS, KM_DECIMALS = 4, 6, 2, 3
+
+# Run-folder names (owned by the run-folder contract; read here only).
+COVERAGE_FILE = "p_cover_{profile}.tif"
+NIGHT_FILE = "p_cover_{profile}_night.tif"
+DEAD_ZONES_FILE = "dead_zones.gpkg"
+MASTS_FILE = "masts_used.csv"
+MANIFEST_FILE = "run.json"
+BAND_P_COVER, BAND_LIMITING, BAND_SERVER = "p_cover", "limiting", "best_server"
+BAND_N_AT_TARGET, BAND_CLASS = "n_masts_at_target", "class"
+QUERY_BANDS = (BAND_P_COVER, BAND_LIMITING, BAND_SERVER, BAND_N_AT_TARGET, BAND_CLASS)
+#: Class codes worst first, as named in answers (255: not evaluated).
+CLASS_CODES = (0, 1, 2, 3)
+NOT_EVALUATED = "not_evaluated"
+
+
+class QueryError(InvalidInputError):
+    """A request value is wrong; ``field`` names it (``lat``, ``features[3].geometry``...)."""
+
+    def __init__(self, field_name: str, message: str, status: int = 422):
+        self.field = field_name
+        self.status = status
+        self.detail = message
+        super().__init__(f"{field_name}: {message}")
+
+
+def _num(value, name: str) -> float:
+    """A finite float from a request value, or QueryError naming ``name``."""
+    if isinstance(value, bool):
+        raise QueryError(name, f"must be a number, got {value!r}")
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        raise QueryError(name, f"must be a number, got {value!r}") from None
+    if not math.isfinite(out):
+        raise QueryError(name, f"must be a finite number, got {value!r}")
+    return out
+
+
+def check_lonlat(lon, lat, lon_name: str = "lon", lat_name: str = "lat") -> tuple[float, float]:
+    """Longitude and latitude as floats within ±180 and ±90 degrees."""
+    lon_f, lat_f = _num(lon, lon_name), _num(lat, lat_name)
+    if not -90.0 <= lat_f <= 90.0:
+        raise QueryError(lat_name, f"latitude must be within -90..90 degrees, got {lat_f:g}")
+    if not -180.0 <= lon_f <= 180.0:
+        raise QueryError(lon_name, f"longitude must be within -180..180 degrees, got {lon_f:g}")
+    return lon_f, lat_f
+
+
+def _round(v: float | None, digits: int) -> float | None:
+    return None if v is None or not math.isfinite(v) else round(float(v), digits)
+
+
+@dataclass
+class _Profile:
+    name: str
+    target_pct: float
+    kind: str
+    main: rasterio.io.DatasetReader
+    night: rasterio.io.DatasetReader | None
+    bands: dict[str, int]
+    night_bands: dict[str, int]
+    zones: gpd.GeoDataFrame | None = None
+    tree: shapely.STRtree | None = None
+    class_mix: dict[int, dict[str, float]] = field(default_factory=dict)
+
+
+def _band_index(src, path: Path) -> dict[str, int]:
+    desc = list(src.descriptions)
+    missing = [b for b in QUERY_BANDS if b not in desc]
+    if missing:
+        raise InvalidInputError(f"{path.name}: no band {missing[0]!r} (bands: {desc}); "
+                                "expected a coverage GeoTIFF of `c2000cov run`")
+    return {b: desc.index(b) + 1 for b in QUERY_BANDS}
+
+
+def read_pixels(src, bands: Sequence[int], rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Values ``(len(bands), n)`` of pixels ``(rows, cols)``, read block by block.
+
+    Each raster block that holds requested pixels is read once, and only the
+    window spanning the requested pixels inside it.
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    cols = np.asarray(cols, dtype=np.int64)
+    out = np.full((len(bands), rows.size), np.nan, dtype="float64")
+    if rows.size == 0:
+        return out
+    bh, bw = src.block_shapes[0]
+    key = (rows // bh) * (src.width // bw + 2) + cols // bw
+    order = np.argsort(key, kind="stable")
+    k_sorted = key[order]
+    starts = np.flatnonzero(np.r_[True, k_sorted[1:] != k_sorted[:-1]])
+    ends = np.r_[starts[1:], k_sorted.size]
+    for s, e in zip(starts, ends, strict=True):
+        idx = order[s:e]
+        r, c = rows[idx], cols[idx]
+        r0, c0 = int(r.min()), int(c.min())
+        win = Window(c0, r0, int(c.max()) - c0 + 1, int(r.max()) - r0 + 1)
+        data = src.read(list(bands), window=win)
+        out[:, idx] = data[:, r - r0, c - c0]
+    return out
+
+
+class RunQuery:
+    """Answers from one run folder; open once, ask many times (thread-safe).
+
+    Parameters
+    ----------
+    run_dir : Path
+        Output folder of ``c2000cov run``.
+    profiles : list of str, optional
+        Profiles to answer by default (default: all, outdoor first).
+    public : bool
+        Leave out mast ids, names and positions and answer per public block.
+    """
+
+    def __init__(self, run_dir: Path, profiles: list[str] | None = None, public: bool = False):
+        run = read_run_folder(Path(run_dir), profiles)
+        self.run_dir = run.path
+        self.manifest = run.manifest
+        self.parameters = run.parameters
+        self.public = public
+        self.crs = CRS.from_user_input(run.crs.to_wkt())
+        self.profiles = list(run.profiles)
+        self._lock = threading.Lock()
+        self._to_run = Transformer.from_crs(WGS84, self.crs, always_xy=True)
+        self._to_wgs84 = Transformer.from_crs(self.crs, WGS84, always_xy=True)
+        self._rd_to_run = Transformer.from_crs(RD_NEW, self.crs, always_xy=True)
+        self._p: dict[str, _Profile] = {}
+        self.all_profiles = sorted(p.name[len("p_cover_"):-len(".tif")]
+                                   for p in self.run_dir.glob(COVERAGE_FILE.format(profile="*"))
+                                   if not p.name.endswith("_night.tif"))
+        try:
+            for name in self.all_profiles:
+                self._p[name] = self._open_profile(name, run.target_pct(name))
+        except BaseException:
+            self.close()
+            raise
+        first = self._p[self.all_profiles[0]].main
+        self.transform = first.transform
+        self.shape = (first.height, first.width)
+        self.bounds_m = tuple(first.bounds)
+        self.resolution_m = abs(first.transform.a)
+        self.blocks = (BlockGrid.of(self.shape, self.transform, PUBLIC_BLOCK_M)
+                       if public else None)
+        self.masts = None if public else self._read_masts()
+        self._zones_loaded = False
+
+    # ------------------------------------------------------------------ opening
+    def _open_profile(self, name: str, target_pct: float) -> _Profile:
+        path = self.run_dir / COVERAGE_FILE.format(profile=name)
+        main = rasterio.open(path)
+        try:
+            bands = _band_index(main, path)
+            target = float(main.tags().get("target_pct", target_pct))
+            night_path = self.run_dir / NIGHT_FILE.format(profile=name)
+            night, night_bands = None, {}
+            if night_path.is_file():
+                night = rasterio.open(night_path)
+                night_bands = _band_index(night, night_path)
+        except BaseException:
+            main.close()
+            raise
+        return _Profile(name, target, profile_kind(self.parameters, name), main, night,
+                        bands, night_bands)
+
+    def _read_masts(self) -> pd.DataFrame | None:
+        path = self.run_dir / MASTS_FILE
+        if not path.is_file():
+            return None
+        return pd.read_csv(path, dtype={"mast_id": str, "name": str}, keep_default_na=False,
+                           na_values={"x_m": [""], "y_m": [""]})
+
+    def _load_zones(self) -> None:
+        if self._zones_loaded:
+            return
+        path = self.run_dir / DEAD_ZONES_FILE
+        layers = gpd.list_layers(path)["name"].tolist() if path.is_file() else []
+        for name, prof in self._p.items():
+            if name in layers:
+                gdf = gpd.read_file(path, layer=name)
+                gdf = gdf.set_crs(self.crs) if gdf.crs is None else gdf.to_crs(self.crs)
+                prof.zones = gdf.reset_index(drop=True)
+                prof.tree = shapely.STRtree(gdf.geometry.to_numpy())
+        self._zones_loaded = True
+
+    def close(self) -> None:
+        """Close the open rasters."""
+        for prof in self._p.values():
+            prof.main.close()
+            if prof.night is not None:
+                prof.night.close()
+
+    def __enter__(self) -> RunQuery:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ coordinates
+    def check_profiles(self, profiles: Iterable[str] | None, field_name: str = "profile"
+                       ) -> list[str]:
+        """The profiles to answer, checked against the run's profiles."""
+        if not profiles:
+            return list(self.profiles)
+        out = []
+        for p in profiles:
+            if p not in self._p:
+                raise QueryError(field_name, f"unknown profile {p!r}; valid profiles: "
+                                 f"{', '.join(self.all_profiles)}")
+            out.append(p)
+        return list(dict.fromkeys(out))
+
+    def lonlat_to_xy(self, lon: float, lat: float) -> tuple[float, float]:
+        """WGS84 degrees to the run's CRS (m)."""
+        x, y = self._to_run.transform(lon, lat)
+        return float(x), float(y)
+
+    def rd_to_xy(self, x_rd: float, y_rd: float) -> tuple[float, float]:
+        """RD New (EPSG:28992) metres to the run's CRS (m)."""
+        x, y = self._rd_to_run.transform(x_rd, y_rd)
+        return float(x), float(y)
+
+    def pixel_of(self, x_m: float, y_m: float, field_name: str = "point") -> tuple[int, int]:
+        """Row and column of the pixel holding ``(x_m, y_m)``; QueryError outside the grid."""
+        col_f, row_f = ~self.transform @ (x_m, y_m)
+        h, w = self.shape
+        if not (math.isfinite(col_f) and math.isfinite(row_f)
+                and 0 <= row_f < h and 0 <= col_f < w):
+            left, bottom, right, top = self.bounds_m
+            raise QueryError(field_name, f"point ({x_m:.1f}, {y_m:.1f}) m lies outside the "
+                             f"run's grid x {left:.0f}..{right:.0f}, y {bottom:.0f}..{top:.0f} "
+                             f"({self.crs.to_string()})")
+        return int(row_f), int(col_f)
+
+    # ------------------------------------------------------------------ points
+    def point_lonlat(self, lon, lat, profiles: Iterable[str] | None = None,
+                     lon_name: str = "lon", lat_name: str = "lat",
+                     field_name: str | None = None) -> dict:
+        """Answer for a WGS84 point (degrees)."""
+        lon_f, lat_f = check_lonlat(lon, lat, lon_name, lat_name)
+        x, y = self.lonlat_to_xy(lon_f, lat_f)
+        return self.point(x, y, profiles, field_name=field_name or f"{lon_name},{lat_name}")
+
+    def point_rd(self, x_rd, y_rd, profiles: Iterable[str] | None = None) -> dict:
+        """Answer for an RD New point (m)."""
+        x, y = self.rd_to_xy(_num(x_rd, "x"), _num(y_rd, "y"))
+        return self.point(x, y, profiles, field_name="point_rd")
+
+    def point(self, x_m: float, y_m: float, profiles: Iterable[str] | None = None,
+              field_name: str = "point") -> dict:
+        """Answer for a point in the run's CRS: see the module docstring for the fields."""
+        names = self.check_profiles(profiles)
+        row, col = self.pixel_of(x_m, y_m, field_name)
+        lon, lat = self._to_wgs84.transform(x_m, y_m)
+        with self._lock:
+            self._load_zones()
+            answers = {p: self._profile_answer(self._p[p], row, col, x_m, y_m) for p in names}
+        advice_in = {p: {**a, "target_pct": self._p[p].target_pct} for p, a in answers.items()}
+        kinds = {p: self._p[p].kind for p in self._p}
+        # advice weighs every profile of the run at this point, not only the asked ones
+        others = [p for p in self._p if p not in answers]
+        if others:
+            with self._lock:
+                for p in others:
+                    a = self._profile_answer(self._p[p], row, col, x_m, y_m, zone=False)
+                    advice_in[p] = {**a, "target_pct": self._p[p].target_pct}
+        advice = point_advice(advice_in, kinds)
+        for p, a in answers.items():
+            a["advice"] = advice[p]
+        out = {"x_m": _round(x_m, M_DECIMALS), "y_m": _round(y_m, M_DECIMALS),
+               "lon_deg": _round(lon, DEG_DECIMALS), "lat_deg": _round(lat, DEG_DECIMALS),
+               "crs": self.crs.to_string(), "profiles": answers}
+        if self.public:
+            out["public_block_m"] = PUBLIC_BLOCK_M
+        return out
+
+    def _window_of_point(self, row: int, col: int) -> tuple[int, int, int, int]:
+        """(row0, col0, height, width) read for a point: one pixel, or its public block."""
+        if self.blocks is None:
+            return row, col, 1, 1
+        b = self.blocks
+        br, bc = (row + b.pad_top) // b.k, (col + b.pad_left) // b.k
+        r0, c0 = br * b.k - b.pad_top, bc * b.k - b.pad_left
+        r1, c1 = min(r0 + b.k, self.shape[0]), min(c0 + b.k, self.shape[1])
+        r0, c0 = max(r0, 0), max(c0, 0)
+        return r0, c0, r1 - r0, c1 - c0
+
+    def _read_state(self, src, bands: dict[str, int], row: int, col: int) -> dict:
+        r0, c0, h, w = self._window_of_point(row, col)
+        data = src.read([bands[b] for b in QUERY_BANDS], window=Window(c0, r0, w, h))
+        vals = {b: data[i].astype("float64") for i, b in enumerate(QUERY_BANDS)}
+        p = vals[BAND_P_COVER]
+        ev = np.isfinite(p)
+        if self.blocks is None:
+            return {b: float(v[0, 0]) for b, v in vals.items()} | {"_window": None}
+        if not ev.any():
+            return {BAND_P_COVER: math.nan, BAND_CLASS: 255.0, BAND_LIMITING: 0.0,
+                    BAND_N_AT_TARGET: 0.0, BAND_SERVER: -1.0, "_window": (r0, c0, h, w, p)}
+        cls = vals[BAND_CLASS][ev].astype(int)
+        lim = vals[BAND_LIMITING][ev].astype(int)
+        return {BAND_P_COVER: float(p[ev].mean()),
+                BAND_CLASS: float(np.bincount(cls, minlength=256)[:4].argmax()),
+                BAND_LIMITING: float(np.bincount(lim, minlength=3).argmax()),
+                BAND_N_AT_TARGET: float(vals[BAND_N_AT_TARGET][ev].min()),
+                BAND_SERVER: -1.0, "_window": (r0, c0, h, w, p)}
+
+    def _profile_answer(self, prof: _Profile, row: int, col: int, x_m: float, y_m: float,
+                        zone: bool = True) -> dict:
+        v = self._read_state(prof.main, prof.bands, row, col)
+        p = v[BAND_P_COVER]
+        evaluated = math.isfinite(p)
+        cls = int(v[BAND_CLASS]) if math.isfinite(v[BAND_CLASS]) else 255
+        ans: dict = {
+            "p_cover": _round(p, P_DECIMALS),
+            "target_pct": prof.target_pct,
+            "class": CLASS_NAMES.get(cls, NOT_EVALUATED) if evaluated else NOT_EVALUATED,
+            "limiting": LIMITING_NAMES.get(int(v[BAND_LIMITING])) if evaluated else None,
+            "n_masts_at_target": int(v[BAND_N_AT_TARGET]) if evaluated else None,
+        }
+        if prof.night is not None:
+            vn = self._read_state(prof.night, prof.night_bands, row, col)
+            ans["p_cover_night"] = _round(vn[BAND_P_COVER], P_DECIMALS)
+        if not self.public:
+            ans["best_server"] = self._mast(int(v[BAND_SERVER])) if evaluated else None
+        if zone:
+            ans["dead_zone"] = self._zone_at(prof, x_m, y_m, v["_window"])
+        return ans
+
+    def _mast(self, index: int) -> dict | None:
+        if index < 0 or self.masts is None:
+            return None if index < 0 else {"mast_index": index}
+        m = self.masts
+        row = m.loc[m["mast_index"] == index] if "mast_index" in m else m.iloc[[index]]
+        if row.empty:
+            return {"mast_index": index}
+        r = row.iloc[0]
+        return {"mast_index": index, "mast_id": str(r.get("mast_id", "")),
+                "name": str(r.get("name", "")), "x_m": _round(float(r["x_m"]), M_DECIMALS),
+                "y_m": _round(float(r["y_m"]), M_DECIMALS)}
+
+    # ------------------------------------------------------------------ dead zones
+    def _zone_at(self, prof: _Profile, x_m: float, y_m: float, window) -> dict | None:
+        if prof.tree is None or prof.zones is None or not len(prof.zones):
+            return None
+        if window is None:  # the zone holding the point
+            hits = prof.tree.query(shapely.Point(x_m, y_m), predicate="intersects")
+            if len(hits) == 0:
+                return None
+            i = int(min(hits))
+        else:  # public: the zone filling the point's block, when the block is a dead block
+            r0, c0, h, w, p = window
+            ev = np.isfinite(p)
+            with np.errstate(invalid="ignore"):
+                below = ev & (p < prof.target_pct / 100.0)
+            if not below.any() or 2 * below.sum() < ev.sum():
+                return None
+            win_tr = self.transform @ Affine.translation(c0, r0)
+            box = shapely.box(*rasterio.windows.bounds(Window(c0, r0, w, h), self.transform))
+            hits = prof.tree.query(box, predicate="intersects")
+            if len(hits) == 0:
+                return None
+            idx = rasterize(((prof.zones.geometry.iloc[int(j)], int(j) + 1) for j in hits),
+                            out_shape=(h, w), transform=win_tr, fill=0, dtype="int32")
+            counts = np.bincount(idx[below], minlength=1)
+            counts[0] = 0
+            if counts.max() == 0:
+                return None
+            i = int(counts.argmax()) - 1
+        return self._zone_dict(prof, i)
+
+    def _zone_dict(self, prof: _Profile, i: int) -> dict:
+        z = prof.zones.iloc[i]
+        out = {"zone_id": str(z.get("zone_id", i)),
+               "area_km2": _round(float(z["area_km2"]), 4),
+               "class": str(z.get("class", "")),
+               "class_mix": self._class_mix(prof, i),
+               "limiting": str(z.get("limiting", ""))}
+        if str(z.get("areas", "") or ""):
+            out["areas"] = str(z["areas"])
+        if not self.public:
+            out["p_cover_min"] = _round(float(z.get("p_cover_min", math.nan)), P_DECIMALS)
+            if str(z.get("nearest_mast_id", "")) not in ("", "nan", "None"):
+                out["nearest_mast_id"] = str(z["nearest_mast_id"])
+                out["nearest_mast_dist_m"] = _round(float(z["nearest_mast_dist_m"]), 1)
+        return out
+
+    def _class_mix(self, prof: _Profile, i: int) -> dict[str, float]:
+        """Share of the zone's pixels per class, from the zone's own window of the class band."""
+        if i in prof.class_mix:
+            return prof.class_mix[i]
+        geom = prof.zones.geometry.iloc[i]
+        xmin, ymin, xmax, ymax = geom.bounds
+        c_lo, r_lo = ~self.transform @ (xmin, ymax)
+        c_hi, r_hi = ~self.transform @ (xmax, ymin)
+        r0, c0 = max(int(math.floor(r_lo)), 0), max(int(math.floor(c_lo)), 0)
+        h = min(int(math.ceil(r_hi)), self.shape[0]) - r0
+        w = min(int(math.ceil(c_hi)), self.shape[1]) - c0
+        cls = prof.main.read(prof.bands[BAND_CLASS], window=Window(c0, r0, w, h))
+        inside = rasterize([(geom, 1)], out_shape=(h, w), fill=0, dtype="uint8",
+                           transform=self.transform @ Affine.translation(c0, r0)) > 0
+        codes = cls[inside & np.isfinite(cls)].astype(int)
+        codes = codes[(codes >= 0) & (codes <= 3)]
+        n = max(codes.size, 1)
+        counts = np.bincount(codes, minlength=4)
+        mix = {CLASS_NAMES[c]: round(float(counts[c]) / n, 4) for c in CLASS_CODES
+               if counts[c] > 0}
+        prof.class_mix[i] = mix
+        return mix
+
+    def to_run_xy(self, a: float, b: float, crs: str) -> tuple[float, float]:
+        """Coordinates in ``crs`` (WGS84 lon/lat, RD New or any CRS text) to the run's CRS."""
+        if crs == WGS84:
+            return self.lonlat_to_xy(a, b)
+        if crs == RD_NEW:
+            return self.rd_to_xy(a, b)
+        x, y = Transformer.from_crs(crs, self.crs, always_xy=True).transform(a, b)
+        return float(x), float(y)
+
+    def points(self, pts: Sequence, profiles: Iterable[str] | None = None,
+               field_name: str = "features") -> list[dict]:
+        """Answers for a batch of points (``PointIn``), one per input point, in order.
+
+        A point that cannot be answered (unreadable coordinates, outside the
+        grid) gets ``{"error": ...}`` in its place; an unknown profile fails
+        the whole batch.
+        """
+        names = self.check_profiles(profiles)
+        out = []
+        for i, pt in enumerate(pts):
+            if pt.error is not None:
+                out.append({"error": pt.error})
+                continue
+            try:
+                x, y = self.to_run_xy(pt.a, pt.b, pt.crs)
+                out.append(self.point(x, y, names, field_name=f"{field_name}[{i}]"))
+            except QueryError as exc:
+                out.append({"error": str(exc)})
+        return out
+
+    def route_in(self, route, profiles: Iterable[str] | None = None,
+                 field_name: str = "coordinates") -> dict:
+        """:meth:`route` for a ``RouteIn`` in any CRS."""
+        if len(route.xy) > MAX_ROUTE_VERTICES:
+            raise QueryError(field_name, f"a route may have at most {MAX_ROUTE_VERTICES} "
+                             f"vertices, got {len(route.xy)}", status=413)
+        if route.crs == WGS84:
+            x, y = self._to_run.transform(route.xy[:, 0], route.xy[:, 1])
+        elif route.crs == RD_NEW:
+            x, y = self._rd_to_run.transform(route.xy[:, 0], route.xy[:, 1])
+        else:
+            x, y = Transformer.from_crs(route.crs, self.crs, always_xy=True).transform(
+                route.xy[:, 0], route.xy[:, 1])
+        return self.route(np.column_stack([x, y]), profiles, field_name)
+
+    # ------------------------------------------------------------------ routes
+    def route(self, xy_m: np.ndarray, profiles: Iterable[str] | None = None,
+              field_name: str = "coordinates") -> dict:
+        """Kilometres below target along a route given in the run's CRS (m).
+
+        Returns ``{"length_km", "n_vertices", "profiles": {p: {...}}, "uncovered":
+        FeatureCollection}``; per profile ``km_below_target``,
+        ``share_below_target`` (of the evaluated length), ``km_not_evaluated``
+        (outside the grid or the model radius), ``n_uncovered_stretches`` and
+        ``longest_uncovered`` (``start_km``, ``end_km``, ``length_km``).
+        """
+        if profiles:
+            names = self.check_profiles(profiles)
+        else:  # a route is driven or walked outdoors: indoor profiles only when asked
+            names = [p for p in self.profiles if self._p[p].kind != KIND_HANDHELD_INDOOR]
+            names = names or list(self.profiles)
+        xy = np.asarray(xy_m, dtype="float64")
+        if xy.ndim != 2 or xy.shape[1] != 2 or len(xy) < 2:
+            raise QueryError(field_name, "a route needs at least 2 vertices (x, y)")
+        if len(xy) > MAX_ROUTE_VERTICES:
+            raise QueryError(field_name, f"a route may have at most {MAX_ROUTE_VERTICES} "
+                             f"vertices, got {len(xy)}", status=413)
+        if not np.isfinite(xy).all():
+            raise QueryError(field_name, "route coordinates must be finite numbers")
+        # public: cut at block edges and give each piece its block's mean probability
+        pieces = route_pieces(xy, self.transform if self.blocks is None
+                              else self.blocks.transform)
+        h, w = self.shape if self.blocks is None else self.blocks.block_shape
+        inside = ((pieces.rows >= 0) & (pieces.rows < h) & (pieces.cols >= 0)
+                  & (pieces.cols < w))
+        if not inside.any():
+            left, bottom, right, top = self.bounds_m
+            raise QueryError(field_name, "the route lies outside the run's grid x "
+                             f"{left:.0f}..{right:.0f}, y {bottom:.0f}..{top:.0f} "
+                             f"({self.crs.to_string()})")
+        total_km = float(pieces.length_m.sum() / 1000.0)
+        out_profiles, feats = {}, []
+        for name in names:
+            prof = self._p[name]
+            p = np.full(pieces.rows.size, np.nan)
+            with self._lock:
+                if self.blocks is None:
+                    p[inside] = read_pixels(prof.main, [prof.bands[BAND_P_COVER]],
+                                            pieces.rows[inside], pieces.cols[inside])[0]
+                else:
+                    p[inside] = self._block_means(prof, pieces.rows[inside],
+                                                  pieces.cols[inside])
+            ev = np.isfinite(p)
+            with np.errstate(invalid="ignore"):
+                below = ev & (p < prof.target_pct / 100.0)
+            km_below = float(pieces.length_m[below].sum() / 1000.0)
+            km_eval = float(pieces.length_m[ev].sum() / 1000.0)
+            stretches = _stretches(below, pieces, p)
+            longest = max(stretches, key=lambda s: s["length_km"], default=None)
+            out_profiles[name] = {
+                "target_pct": prof.target_pct,
+                "km_below_target": round(km_below, KM_DECIMALS),
+                "share_below_target": round(km_below / km_eval, 4) if km_eval > 0 else None,
+                "km_not_evaluated": round(total_km - km_eval, KM_DECIMALS),
+                "n_uncovered_stretches": len(stretches),
+                "longest_uncovered": None if longest is None else
+                {k: longest[k] for k in ("start_km", "end_km", "length_km")},
+            }
+            for s in stretches:
+                feats.append({"type": "Feature",
+                              "geometry": {"type": "LineString",
+                                           "coordinates": self._wgs84_coords(s["xy"])},
+                              "properties": {"profile": name,
+                                             **{k: s[k] for k in ("start_km", "end_km",
+                                                                  "length_km", "p_cover_min")}}})
+        return {"length_km": round(total_km, KM_DECIMALS), "n_vertices": int(len(xy)),
+                "crs": self.crs.to_string(), "profiles": out_profiles,
+                "uncovered": {"type": "FeatureCollection", "features": feats}}
+
+    def _block_means(self, prof: _Profile, brows: np.ndarray, bcols: np.ndarray
+                     ) -> np.ndarray:
+        """Mean p_cover of the evaluated pixels of public blocks (NaN where none)."""
+        b = self.blocks
+        out = np.full(brows.size, np.nan)
+        keys = brows * (b.block_shape[1] + 1) + bcols
+        for key in np.unique(keys):
+            sel = keys == key
+            br, bc = int(brows[sel][0]), int(bcols[sel][0])
+            row = br * b.k - b.pad_top
+            col = bc * b.k - b.pad_left
+            r0, c0, hh, ww = self._window_of_point(max(row, 0), max(col, 0))
+            p = prof.main.read(prof.bands[BAND_P_COVER], window=Window(c0, r0, ww, hh))
+            if np.isfinite(p).any():
+                out[sel] = float(np.nanmean(p))
+        return out
+
+    def _wgs84_coords(self, xy: np.ndarray) -> list[list[float]]:
+        lon, lat = self._to_wgs84.transform(xy[:, 0], xy[:, 1])
+        return [[round(float(a), DEG_DECIMALS), round(float(b), DEG_DECIMALS)]
+                for a, b in zip(np.atleast_1d(lon), np.atleast_1d(lat), strict=True)]
+
+    # ------------------------------------------------------------------ health
+    def health(self) -> dict:
+        """Run name, scenario digest, age of the run and what the service answers."""
+        params = self.manifest.get("parameters", {}) or {}
+        digest = hashlib.sha256(json.dumps(params, sort_keys=True, separators=(",", ":"),
+                                           default=str).encode()).hexdigest()
+        mtime = (self.run_dir / MANIFEST_FILE).stat().st_mtime
+        return {"status": "ok", "run": str(self.manifest.get("scenario", "")),
+                "scenario_digest_sha256": digest,
+                "run_written_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(mtime)),
+                "run_age_s": round(time.time() - mtime, 1),
+                "profiles": self.profiles,
+                "night_state": any(p.night is not None for p in self._p.values()),
+                "crs": self.crs.to_string(), "resolution_m": self.resolution_m,
+                "public": self.public}
+
+
+@dataclass
+class RoutePieces:
+    """A route cut at pixel edges: one piece per pixel crossing, in route order."""
+
+    rows: np.ndarray  # int64 pixel row of each piece (may lie outside the grid)
+    cols: np.ndarray
+    length_m: np.ndarray
+    start_m: np.ndarray  # distance along the route where each piece starts
+    xy0: np.ndarray  # (n, 2) start and end point of each piece, run CRS
+    xy1: np.ndarray
+
+
+def route_pieces(xy: np.ndarray, transform) -> RoutePieces:
+    """Cut a polyline at every pixel edge of a north-up grid.
+
+    Each segment is split at the parameters where it crosses a column or row
+    edge; each piece lies in exactly one pixel, found from its midpoint.
+    Zero-length segments are skipped.
+    """
+    inv = ~transform
+    res = abs(transform.a)
+    rows, cols, lens, x0s, x1s = [], [], [], [], []
+    for a, b in zip(xy[:-1], xy[1:], strict=True):
+        seg_len = float(math.hypot(b[0] - a[0], b[1] - a[1]))
+        if seg_len == 0.0:
+            continue
+        ca, ra = inv @ (a[0], a[1])
+        cb, rb = inv @ (b[0], b[1])
+        ts = [np.array([0.0, 1.0])]
+        for u0, u1 in ((ca, cb), (ra, rb)):
+            if u1 != u0:
+                lo, hi = min(u0, u1), max(u0, u1)
+                k = np.arange(math.floor(lo) + 1, math.ceil(hi), dtype="float64")
+                ts.append((k - u0) / (u1 - u0))
+        t = np.unique(np.clip(np.concatenate(ts), 0.0, 1.0))
+        dt = np.diff(t)
+        keep = dt * seg_len > 1e-9 * max(res, 1.0)
+        tm = ((t[:-1] + t[1:]) / 2)[keep]
+        cols.append(np.floor(ca + tm * (cb - ca)).astype(np.int64))
+        rows.append(np.floor(ra + tm * (rb - ra)).astype(np.int64))
+        lens.append(dt[keep] * seg_len)
+        t0, t1 = t[:-1][keep], t[1:][keep]
+        x0s.append(a + t0[:, None] * (b - a))
+        x1s.append(a + t1[:, None] * (b - a))
+    if not lens:
+        raise QueryError("coordinates", "the route has zero length")
+    length = np.concatenate(lens)
+    start = np.concatenate([[0.0], np.cumsum(length)[:-1]])
+    return RoutePieces(np.concatenate(rows), np.concatenate(cols), length, start,
+                       np.concatenate(x0s), np.concatenate(x1s))
+
+
+def _stretches(below: np.ndarray, pieces: RoutePieces, p: np.ndarray) -> list[dict]:
+    """Runs of consecutive below-target pieces, with start/end km and geometry."""
+    if not below.any():
+        return []
+    edges = np.diff(np.r_[0, below.astype(np.int8), 0])
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    out = []
+    for s, e in zip(starts, ends, strict=True):
+        start_m = float(pieces.start_m[s])
+        end_m = float(pieces.start_m[e - 1] + pieces.length_m[e - 1])
+        xy = np.vstack([pieces.xy0[s:e], pieces.xy1[e - 1:e]])
+        # drop interior points on straight runs: keep vertices where the direction changes
+        if len(xy) > 2:
+            d = np.diff(xy, axis=0)
+            cross = d[:-1, 0] * d[1:, 1] - d[:-1, 1] * d[1:, 0]
+            keep = np.r_[True, np.abs(cross) > 1e-9 * (np.abs(d[:-1]).sum(axis=1) + 1.0) ** 2,
+                         True]
+            xy = xy[keep]
+        out.append({"start_km": round(start_m / 1000.0, KM_DECIMALS),
+                    "end_km": round(end_m / 1000.0, KM_DECIMALS),
+                    "length_km": round((end_m - start_m) / 1000.0, KM_DECIMALS),
+                    "p_cover_min": _round(float(np.nanmin(p[s:e])), P_DECIMALS), "xy": xy})
+    return out

@@ -1,0 +1,215 @@
+"""Point answers equal the raster values read back independently, in WGS84 and in RD."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import rasterio
+from pyproj import Transformer
+
+from c2000cov.service.advice import (
+    ADVICE_OUTSIDE,
+    ADVICE_SUNNY,
+    ADVICE_UPLINK,
+    ADVICE_VEHICLE,
+    KIND_HANDHELD_INDOOR,
+    KIND_HANDHELD_OUTDOOR,
+    KIND_VEHICLE,
+    point_advice,
+    profile_kind,
+)
+from c2000cov.service.query import QueryError, RunQuery
+from tests.scenarios import run_cli
+from tests.service.conftest import (
+    CAR_STRIP_COLS,
+    COLS,
+    ROWS,
+    STRIP_COLS,
+    pixel_centre,
+)
+
+TO_WGS84 = Transformer.from_crs("EPSG:28992", "EPSG:4326", always_xy=True)
+CLASS_BY_CODE = {0: "none", 1: "poor", 2: "reduced", 3: "good"}
+LIMITING_BY_CODE = {1: "DL", 2: "UL"}
+
+
+def _bands(path):
+    with rasterio.open(path) as src:
+        return {d: src.read(i + 1) for i, d in enumerate(src.descriptions)}
+
+
+def _pixels(n=25, seed=3):
+    rng = np.random.default_rng(seed)
+    rows = rng.integers(0, ROWS, n)
+    cols = rng.integers(0, COLS, n)
+    # include the strips and a not-evaluated corner pixel
+    return list(zip(rows, cols, strict=True)) + [(50, 62), (50, 67), (3, 4), (99, 149), (0, 0)]
+
+
+def _check(ans, run, row, col):
+    for prof in ("outdoor", "in_car", "indoor"):
+        main = _bands(run / f"p_cover_{prof}.tif")
+        night = _bands(run / f"p_cover_{prof}_night.tif")
+        a = ans["profiles"][prof]
+        p = float(main["p_cover"][row, col])
+        if np.isnan(p):
+            assert a["p_cover"] is None and a["class"] == "not_evaluated"
+            assert a["n_masts_at_target"] is None and a["best_server"] is None
+            continue
+        assert a["p_cover"] == pytest.approx(p, abs=5e-5)
+        assert a["p_cover_night"] == pytest.approx(float(night["p_cover"][row, col]), abs=5e-5)
+        assert a["class"] == CLASS_BY_CODE[int(main["class"][row, col])]
+        assert a["limiting"] == LIMITING_BY_CODE[int(main["limiting"][row, col])]
+        assert a["n_masts_at_target"] == int(main["n_masts_at_target"][row, col])
+        server = int(main["best_server"][row, col])
+        assert a["best_server"]["mast_index"] == server
+        assert a["best_server"]["mast_id"] == ("M1", "M2")[server]
+
+
+def test_rd_points_equal_raster_values(synthetic_run):
+    with RunQuery(synthetic_run) as q:
+        for row, col in _pixels():
+            x, y = pixel_centre(int(row), int(col))
+            ans = q.point_rd(x, y)
+            assert (ans["x_m"], ans["y_m"]) == (x, y)
+            _check(ans, synthetic_run, int(row), int(col))
+
+
+def test_wgs84_points_equal_raster_values(synthetic_run):
+    with RunQuery(synthetic_run) as q:
+        for row, col in _pixels(seed=4):
+            x, y = pixel_centre(int(row), int(col))
+            lon, lat = TO_WGS84.transform(x, y)
+            ans = q.point_lonlat(lon, lat)
+            # back to RD within a millimetre: the same pixel
+            assert ans["x_m"] == pytest.approx(x, abs=0.01)
+            assert ans["y_m"] == pytest.approx(y, abs=0.01)
+            _check(ans, synthetic_run, int(row), int(col))
+
+
+def test_cli_point_and_point_rd_json(synthetic_run, monkeypatch, capsys):
+    x, y = pixel_centre(40, 62)
+    lon, lat = TO_WGS84.transform(x, y)
+    for args in (["--point-rd", f"{x},{y}"], ["--point", f"{lon:.9f},{lat:.9f}"]):
+        capsys.readouterr()
+        assert run_cli(monkeypatch, "query", synthetic_run, *args, "--json") == 0
+        ans = json.loads(capsys.readouterr().out)
+        _check(ans, synthetic_run, 40, 62)
+        assert set(ans) >= {"x_m", "y_m", "lon_deg", "lat_deg", "profiles"}
+        assert set(ans["profiles"]["outdoor"]) >= {"p_cover", "p_cover_night", "class",
+                                                   "limiting", "n_masts_at_target",
+                                                   "dead_zone", "advice"}
+
+
+def test_dead_zone_and_advice(synthetic_run):
+    with RunQuery(synthetic_run) as q:
+        # outdoor dead strip, in-car covered: take the mobilofoon; covered at night
+        a = q.point_rd(*pixel_centre(50, 61))["profiles"]
+        zone = a["outdoor"]["dead_zone"]
+        assert zone["zone_id"] == "outdoor-00001"
+        assert zone["area_km2"] == pytest.approx((STRIP_COLS[1] - STRIP_COLS[0]) * ROWS
+                                                 * 400 / 1e6)
+        assert zone["class_mix"] == {"poor": 1.0}
+        assert zone["limiting"] == "UL" and zone["nearest_mast_id"] == "M1"
+        assert a["outdoor"]["advice"] == ADVICE_VEHICLE + ADVICE_SUNNY
+        assert a["in_car"]["dead_zone"] is None and a["in_car"]["advice"] is None
+        # in-car below target too: the uplink advice
+        a = q.point_rd(*pixel_centre(50, CAR_STRIP_COLS[0]))["profiles"]
+        assert a["in_car"]["dead_zone"]["area_km2"] == pytest.approx(5 * ROWS * 400 / 1e6)
+        assert a["outdoor"]["advice"] == ADVICE_UPLINK + ADVICE_SUNNY
+        # indoor below target east of the strip, outdoor covered: go outside
+        a = q.point_rd(*pixel_centre(50, 100))["profiles"]
+        assert a["indoor"]["p_cover"] < 0.95 and a["outdoor"]["p_cover"] >= 0.95
+        assert a["indoor"]["advice"] == ADVICE_OUTSIDE
+        mix = a["indoor"]["dead_zone"]["class_mix"]
+        assert sum(mix.values()) == pytest.approx(1.0, abs=1e-3)
+
+
+def test_advice_rules_and_kinds():
+    params = {"profiles.a.indoor": True, "profiles.b.body_loss_db": 0.0,
+              "profiles.c.body_loss_db": 5.0}
+    assert [profile_kind(params, p) for p in "abc"] == [KIND_HANDHELD_INDOOR, KIND_VEHICLE,
+                                                        KIND_HANDHELD_OUTDOOR]
+    kinds = {"hh": KIND_HANDHELD_OUTDOOR, "car": KIND_VEHICLE}
+    none = {"p_cover": 0.1, "target_pct": 95.0, "limiting": None}
+    out = point_advice({"hh": none, "car": none}, kinds)
+    assert out["hh"].startswith("Geen mast") and out["car"].startswith("Geen mast")
+    dl = {"p_cover": 0.6, "target_pct": 95.0, "limiting": "DL"}
+    assert point_advice({"hh": dl}, kinds)["hh"].startswith("De terminal hoort de mast")
+
+
+def test_points_outside_grid_and_bad_values(synthetic_run):
+    with RunQuery(synthetic_run) as q:
+        with pytest.raises(QueryError) as exc:
+            q.point_rd(100000.0, 400000.0)
+        assert exc.value.field == "point_rd" and "outside the run's grid" in str(exc.value)
+        with pytest.raises(QueryError) as exc:
+            q.point_lonlat(5.3, 91)
+        assert exc.value.field == "lat"
+        with pytest.raises(QueryError) as exc:
+            q.point_lonlat("abc", 52)
+        assert exc.value.field == "lon"
+        with pytest.raises(QueryError) as exc:
+            q.point_rd(151000, 451000, ["nope"])
+        assert exc.value.field == "profile" and "outdoor" in str(exc.value)
+
+
+def _batch_inputs(tmp_path):
+    rows = [(10, 20), (50, 62), (99, 149), (50, 67), (70, 5)]
+    xy = [pixel_centre(r, c) for r, c in rows]
+    lonlat = [TO_WGS84.transform(x, y) for x, y in xy]
+    csv = tmp_path / "points.csv"
+    lines = ["id,lon,lat"] + [f"P{i},{lo:.9f},{la:.9f}" for i, (lo, la) in enumerate(lonlat)]
+    lines.insert(3, "BAD,oost,52.0")  # unreadable: keeps its row, with an error
+    lines.insert(5, "FAR,4.0,51.0")  # outside the grid
+    csv.write_text("\n".join(lines) + "\n")
+    gj = tmp_path / "points.geojson"
+    gj.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"id": f"P{i}"},
+         "geometry": {"type": "Point", "coordinates": [lo, la]}}
+        for i, (lo, la) in enumerate(lonlat)]}))
+    return rows, csv, gj
+
+
+def test_batch_csv_one_row_per_input_in_order(synthetic_run, tmp_path, monkeypatch, capsys):
+    rows, csv, _ = _batch_inputs(tmp_path)
+    out = tmp_path / "answers.csv"
+    assert run_cli(monkeypatch, "query", synthetic_run, "--points", csv, "--out", out) == 0
+    import pandas as pd
+
+    table = pd.read_csv(out, keep_default_na=False)
+    assert list(table["id"]) == ["P0", "P1", "BAD", "P2", "FAR", "P3", "P4"]
+    assert "lon" in table.loc[2, "error"] and table.loc[2, "outdoor_p_cover"] == ""
+    assert "outside the run's grid" in table.loc[4, "error"]
+    main = _bands(synthetic_run / "p_cover_outdoor.tif")["p_cover"]
+    good = table[table["error"] == ""]
+    for (r, c), (_, rec) in zip(rows, good.iterrows(), strict=True):
+        assert float(rec["outdoor_p_cover"]) == pytest.approx(float(main[r, c]), abs=5e-5)
+    assert good.iloc[1]["outdoor_dead_zone_id"] == "outdoor-00001"
+
+
+def test_batch_geojson_json_in_order(synthetic_run, tmp_path, monkeypatch, capsys):
+    rows, _, gj = _batch_inputs(tmp_path)
+    capsys.readouterr()
+    assert run_cli(monkeypatch, "query", synthetic_run, "--points", gj, "--json",
+                   "--profile", "in_car") == 0
+    answers = json.loads(capsys.readouterr().out)
+    assert [a["id"] for a in answers] == [f"P{i}" for i in range(len(rows))]
+    car = _bands(synthetic_run / "p_cover_in_car.tif")["p_cover"]
+    for (r, c), a in zip(rows, answers, strict=True):
+        assert list(a["profiles"]) == ["in_car"]
+        assert a["profiles"]["in_car"]["p_cover"] == pytest.approx(float(car[r, c]), abs=5e-5)
+
+
+def test_cli_errors_exit_2(synthetic_run, monkeypatch, capsys):
+    assert run_cli(monkeypatch, "query", synthetic_run, "--point", "5.3") == 2
+    assert "--point" in capsys.readouterr().err
+    assert run_cli(monkeypatch, "query", synthetic_run) == 2
+    assert "exactly one of" in capsys.readouterr().err
+    assert run_cli(monkeypatch, "query", synthetic_run, "--point-rd", "1,2") == 2
+    assert "outside the run's grid" in capsys.readouterr().err
+    assert run_cli(monkeypatch, "query", synthetic_run, "--point-rd", "151000,451000",
+                   "--profile", "boat") == 2
+    assert "boat" in capsys.readouterr().err
