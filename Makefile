@@ -40,9 +40,13 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
-## bench: propagation benchmarks, written to bench-results.json
-bench: $(STAMP) $(DEMO_DIR)/dtm.tif
+out/demo/run.json: | $(STAMP) $(DEMO_DIR)/dtm.tif
+	$(BIN)/c2000cov run data/demo.toml --out out/demo --no-map --quiet
+
+## bench: propagation benchmarks and the service load test (serve-point), to bench-results.json
+bench: $(STAMP) $(DEMO_DIR)/dtm.tif out/demo/run.json
 	$(BIN)/c2000cov bench --json bench-results.json
+	$(BIN)/c2000cov bench --workload serve-point --run-dir out/demo --json bench-results.json
 
 ## bench-national: the synthetic national scenario (180 x 230 km at 25 m, ~600 masts)
 bench-national: $(STAMP)

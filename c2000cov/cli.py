@@ -247,11 +247,13 @@ def bench(
     = Path("bench-results.json"),
     workload: Annotated[list[str] | None, typer.Option(
         help="a-single-25km-25m, b-single-25km-10m, c-demo, national-25m, map-demo, "
-             "map-50km (default: the first three).")] = None,
+             "map-50km, serve-point (default: the first three).")] = None,
     threads: Annotated[list[int] | None, typer.Option(
         help="Numba thread counts (default: 1 and all cores).")] = None,
     national_dir: Annotated[Path, typer.Option(help="Folder for the national scenario.")]
     = Path("out/national"),
+    run_dir: Annotated[Path, typer.Option(help="Run folder that serve-point serves.")]
+    = Path("out/demo"),
 ) -> None:
     """Run the propagation benchmarks and append JSON records."""
     import numba
@@ -262,7 +264,8 @@ def bench(
     counts = threads or sorted({1, numba.config.NUMBA_NUM_THREADS})
     records = []
     map_names = [n for n in names if n.startswith("map-")]
-    kernel_names = [n for n in names if n != "national-25m" and n not in map_names]
+    kernel_names = [n for n in names if n not in ("national-25m", "serve-point")
+                    and n not in map_names]
     for n_threads in counts:
         if kernel_names:
             records += run_workloads(kernel_names, n_threads)
@@ -280,6 +283,10 @@ def bench(
             raise InvalidInputError(f"bench workload(s) {unknown} unknown; valid map "
                                     f"workloads: {', '.join(MAP_WORKLOADS)}")
         records += [run_map_workload(n) for n in map_names]
+    if "serve-point" in names:
+        from c2000cov.service.loadtest import serve_point_record
+
+        records.append(serve_point_record(run_dir))
     append_records(json_path, records)
     for r in records:
         typer.echo(json.dumps(r))

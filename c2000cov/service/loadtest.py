@@ -144,3 +144,26 @@ def run_load(base_url: str, requests: list[Request], clients: int = 16,
         "p99_ms": round(float(np.percentile(lat, 99)), 2) if lat.size else None,
         "max_ms": round(float(lat.max()), 2) if lat.size else None,
     }
+
+
+def serve_point_record(run_dir, requests: int = 2000, clients: int = 16, seed: int = 18
+                       ) -> dict:
+    """Bench record ``serve-point``: the service of ``run_dir`` on a free localhost port
+    under ``requests`` mixed requests (30 % malformed) from ``clients`` clients.
+
+    The figures include the clients' own time (the clients run in this process on
+    the same cores), so they are a floor for a dedicated server.
+    """
+    import os
+    import platform
+
+    from c2000cov.service.server import build_app, serve_in_thread
+
+    with RunQuery(run_dir) as q, serve_in_thread(build_app(q)) as url:
+        run_load(url, mixed_requests(q, 100, seed=seed + 1), clients=4)  # warm caches
+        stats = run_load(url, mixed_requests(q, requests, seed=seed), clients=clients)
+        run_name = str(q.manifest.get("scenario", ""))
+    return {"workload": "serve-point", "run": run_name, **stats,
+            "errors_5xx": stats["status_5xx"], "cpu_count": os.cpu_count(),
+            "load_avg_1min": round(os.getloadavg()[0], 2), "machine": platform.node(),
+            "date_utc": time.strftime("%Y-%m-%d", time.gmtime())}

@@ -179,6 +179,7 @@ class RunQuery:
         self.parameters = run.parameters
         self.public = public
         self.crs = CRS.from_user_input(run.crs.to_wkt())
+        self.crs_text = self.crs.to_string()
         self.profiles = list(run.profiles)
         self._lock = threading.Lock()
         self._to_run = Transformer.from_crs(WGS84, self.crs, always_xy=True)
@@ -202,6 +203,13 @@ class RunQuery:
         self.blocks = (BlockGrid.of(self.shape, self.transform, PUBLIC_BLOCK_M)
                        if public else None)
         self.masts = None if public else self._read_masts()
+        self._masts_by_index = {} if self.masts is None else {
+            int(r["mast_index"]): {"mast_index": int(r["mast_index"]),
+                                   "mast_id": str(r.get("mast_id", "")),
+                                   "name": str(r.get("name", "")),
+                                   "x_m": _round(float(r["x_m"]), M_DECIMALS),
+                                   "y_m": _round(float(r["y_m"]), M_DECIMALS)}
+            for r in self.masts.to_dict("records")}
         self._zones_loaded = False
 
     # ------------------------------------------------------------------ opening
@@ -328,7 +336,7 @@ class RunQuery:
             a["advice"] = advice[p]
         out = {"x_m": _round(x_m, M_DECIMALS), "y_m": _round(y_m, M_DECIMALS),
                "lon_deg": _round(lon, DEG_DECIMALS), "lat_deg": _round(lat, DEG_DECIMALS),
-               "crs": self.crs.to_string(), "profiles": answers}
+               "crs": self.crs_text, "profiles": answers}
         if self.public:
             out["public_block_m"] = PUBLIC_BLOCK_M
         return out
@@ -386,16 +394,9 @@ class RunQuery:
         return ans
 
     def _mast(self, index: int) -> dict | None:
-        if index < 0 or self.masts is None:
-            return None if index < 0 else {"mast_index": index}
-        m = self.masts
-        row = m.loc[m["mast_index"] == index] if "mast_index" in m else m.iloc[[index]]
-        if row.empty:
-            return {"mast_index": index}
-        r = row.iloc[0]
-        return {"mast_index": index, "mast_id": str(r.get("mast_id", "")),
-                "name": str(r.get("name", "")), "x_m": _round(float(r["x_m"]), M_DECIMALS),
-                "y_m": _round(float(r["y_m"]), M_DECIMALS)}
+        if index < 0:
+            return None
+        return dict(self._masts_by_index.get(index, {"mast_index": index}))
 
     # ------------------------------------------------------------------ dead zones
     def _zone_at(self, prof: _Profile, x_m: float, y_m: float, window) -> dict | None:
@@ -432,7 +433,8 @@ class RunQuery:
         out = {"zone_id": str(z.get("zone_id", i)),
                "area_km2": _round(float(z["area_km2"]), 4),
                "class": str(z.get("class", "")),
-               "class_mix": self._class_mix(prof, i),
+               "class_mix": (mix := self._class_mix(prof, i)),
+               "class_dominant": max(mix, key=lambda c: mix[c]) if mix else None,
                "limiting": str(z.get("limiting", ""))}
         if str(z.get("areas", "") or ""):
             out["areas"] = str(z["areas"])
