@@ -213,3 +213,54 @@ def test_cli_errors_exit_2(synthetic_run, monkeypatch, capsys):
     assert run_cli(monkeypatch, "query", synthetic_run, "--point-rd", "151000,451000",
                    "--profile", "boat") == 2
     assert "boat" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def real_run(tmp_path_factory):
+    """A small run of the real pipeline (free space, two profiles)."""
+    import sys
+
+    from c2000cov.cli import main
+    from tests.scenarios import write_scenario
+
+    tmp = tmp_path_factory.mktemp("service-real")
+    profiles = ('[profiles.outdoor]\nextra_loss_db = 40.0\n\n'
+                '[profiles.car]\nbody_loss_db = 0.0\nextra_loss_db = 45.0\n')
+    scen = write_scenario(tmp, profiles=profiles, size_px=80, radius_m=1200.0)
+    mp = pytest.MonkeyPatch()
+    mp.setattr(sys, "argv", ["c2000cov", "run", str(scen), "--out", str(tmp / "out"),
+                             "--quiet", "--no-map"])
+    try:
+        main()
+    except SystemExit as exc:
+        assert exc.code in (0, None)
+    finally:
+        mp.undo()
+    return tmp / "out"
+
+
+def test_real_run_answers_equal_its_rasters(real_run):
+    bands = {p: _bands(real_run / f"p_cover_{p}.tif") for p in ("outdoor", "car")}
+    with rasterio.open(real_run / "p_cover_outdoor.tif") as src:
+        transform = src.transform
+    rng = np.random.default_rng(7)
+    with RunQuery(real_run) as q:
+        assert q.profiles == ["car", "outdoor"]
+        for row, col in zip(rng.integers(0, 80, 30), rng.integers(0, 80, 30), strict=True):
+            x, y = transform @ (col + 0.5, row + 0.5)
+            lon, lat = TO_WGS84.transform(x, y)
+            for ans in (q.point_rd(x, y), q.point_lonlat(lon, lat)):
+                for prof, b in bands.items():
+                    a = ans["profiles"][prof]
+                    p = float(b["p_cover"][row, col])
+                    if np.isnan(p):
+                        assert a["p_cover"] is None
+                        continue
+                    assert a["p_cover"] == pytest.approx(p, abs=5e-5)
+                    assert a["class"] == CLASS_BY_CODE[int(b["class"][row, col])]
+                    assert a["n_masts_at_target"] == int(b["n_masts_at_target"][row, col])
+                    assert "p_cover_night" not in a  # no PV: no night state
+                    below = p < 0.95
+                    # zones under [dead_zones] min_area_m2 are dropped: only "in a zone => below"
+                    assert a["dead_zone"] is None or below
+                    assert (a["advice"] is not None) == below
