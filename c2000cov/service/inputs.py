@@ -153,7 +153,8 @@ def points_from_csv(path: Path, strict: bool = False) -> list[PointIn]:
         except QueryError as exc:
             if strict:
                 raise InvalidInputError(f"{path.name} row {i + 1}: {exc}") from None
-            out.append(PointIn(math.nan, math.nan, crs, props, error=str(exc)))
+            out.append(PointIn(math.nan, math.nan, crs, props,
+                               error=f"{path.name} row {i + 1}: {exc}"))
     return out
 
 

@@ -45,7 +45,7 @@ def query_run(run_dir: Path, point: str | None = None, point_rd: str | None = No
             x, y = parse_pair(point_rd, "--point-rd")
             return q.point(*q.rd_to_xy(x, y), profiles, field_name="--point-rd")
         pts = read_points_file(points_file)
-        answers = q.points(pts, profiles, field_name=f"{Path(points_file).name} row")
+        answers = q.points(pts, profiles, f"{Path(points_file).name} row {{n}}")
         return [{**p.props, **a} for p, a in zip(pts, answers, strict=True)]
 
 

@@ -478,12 +478,13 @@ class RunQuery:
         return float(x), float(y)
 
     def points(self, pts: Sequence, profiles: Iterable[str] | None = None,
-               field_name: str = "features") -> list[dict]:
+               field_format: str = "features[{i}]") -> list[dict]:
         """Answers for a batch of points (``PointIn``), one per input point, in order.
 
         A point that cannot be answered (unreadable coordinates, outside the
-        grid) gets ``{"error": ...}`` in its place; an unknown profile fails
-        the whole batch.
+        grid) gets ``{"error": ...}`` in its place, naming the point with
+        ``field_format`` (``{i}``: 0-based index, ``{n}``: 1-based row); an
+        unknown profile fails the whole batch.
         """
         names = self.check_profiles(profiles)
         out = []
@@ -493,7 +494,8 @@ class RunQuery:
                 continue
             try:
                 x, y = self.to_run_xy(pt.a, pt.b, pt.crs)
-                out.append(self.point(x, y, names, field_name=f"{field_name}[{i}]"))
+                out.append(self.point(x, y, names,
+                                      field_name=field_format.format(i=i, n=i + 1)))
             except QueryError as exc:
                 out.append({"error": str(exc)})
         return out

@@ -181,7 +181,9 @@ def test_batch_csv_one_row_per_input_in_order(synthetic_run, tmp_path, monkeypat
 
     table = pd.read_csv(out, keep_default_na=False)
     assert list(table["id"]) == ["P0", "P1", "BAD", "P2", "FAR", "P3", "P4"]
-    assert "lon" in table.loc[2, "error"] and table.loc[2, "outdoor_p_cover"] == ""
+    assert table.loc[2, "error"] == "points.csv row 3: lon: must be a number, got 'oost'"
+    assert table.loc[2, "outdoor_p_cover"] == ""
+    assert table.loc[4, "error"].startswith("points.csv row 5: point")
     assert "outside the run's grid" in table.loc[4, "error"]
     main = _bands(synthetic_run / "p_cover_outdoor.tif")["p_cover"]
     good = table[table["error"] == ""]
