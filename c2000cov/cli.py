@@ -366,11 +366,12 @@ def query(
     out: Annotated[Path | None, typer.Option(help="Write a --points answer here (CSV, or "
                                              "JSON with --json) instead of printing it.")]
     = None,
+    lang: Annotated[str, typer.Option(help="Language of the advice: nl | en.")] = "nl",
 ) -> None:
     """Coverage, dead zone and advice per profile at a point or for a file of points."""
     from c2000cov.service.output import point_text, points_table, query_run
 
-    ans = query_run(run_dir, point, point_rd, points, profile, public)
+    ans = query_run(run_dir, point, point_rd, points, profile, public, lang)
     if isinstance(ans, list):
         text = (json.dumps(ans, indent=1, ensure_ascii=False) if as_json
                 else points_table(ans).to_csv(index=False, lineterminator="\n"))

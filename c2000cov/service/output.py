@@ -29,7 +29,7 @@ def parse_pair(text: str, option: str) -> tuple[float, float]:
 
 def query_run(run_dir: Path, point: str | None = None, point_rd: str | None = None,
               points_file: Path | None = None, profiles: list[str] | None = None,
-              public: bool = False) -> dict | list[dict]:
+              public: bool = False, lang: str = "nl") -> dict | list[dict]:
     """Answer one point (an object) or a batch file (a list, one item per input row)."""
     given = [n for n, v in (("--point", point), ("--point-rd", point_rd),
                             ("--points", points_file)) if v is not None]
@@ -40,12 +40,12 @@ def query_run(run_dir: Path, point: str | None = None, point_rd: str | None = No
         if point is not None:
             lon, lat = parse_pair(point, "--point")
             return q.point_lonlat(lon, lat, profiles, "--point lon", "--point lat",
-                                 field_name="--point")
+                                 field_name="--point", lang=lang)
         if point_rd is not None:
             x, y = parse_pair(point_rd, "--point-rd")
-            return q.point(*q.rd_to_xy(x, y), profiles, field_name="--point-rd")
+            return q.point(*q.rd_to_xy(x, y), profiles, field_name="--point-rd", lang=lang)
         pts = read_points_file(points_file)
-        answers = q.points(pts, profiles, f"{Path(points_file).name} row {{n}}")
+        answers = q.points(pts, profiles, f"{Path(points_file).name} row {{n}}", lang)
         return [{**p.props, **a} for p, a in zip(pts, answers, strict=True)]
 
 
@@ -76,17 +76,18 @@ def point_text(ans: dict) -> str:
              f"lon {ans['lon_deg']:.6f}, lat {ans['lat_deg']:.6f}"]
     for prof, a in ans["profiles"].items():
         night = f", night {_fmt_p(a['p_cover_night'])}" if "p_cover_night" in a else ""
-        lines.append(f"{prof}: p_cover {_fmt_p(a['p_cover'])}{night} (target "
+        lines.append(f"{prof} ({a['label']}): p_cover {_fmt_p(a['p_cover'])}{night} (target "
                      f"{a['target_pct']:g} %), class {a['class']}, limiting "
                      f"{a['limiting'] or '-'}, masts at target "
                      f"{'-' if a['n_masts_at_target'] is None else a['n_masts_at_target']}")
         z = a.get("dead_zone")
         if z:
-            mix = ", ".join(f"{k} {100 * v:.0f} %" for k, v in z["class_mix"].items())
-            lines.append(f"  dead zone {z['zone_id']}: {z['area_km2']:.3f} km2 ({mix}), "
-                         f"limiting {z['limiting']}")
+            mix = ", ".join(f"{c} {z[f'share_{c}_pct']:.0f} %" for c in ("reduced", "poor",
+                                                                          "none"))
+            lines.append(f"  dead zone {z['zone_id']}: {z['area_km2']:.3f} km2, class "
+                         f"{z['class']} ({mix}), limiting {z['limiting']}")
         if a.get("advice"):
-            lines.append(f"  advies: {a['advice']}")
+            lines.append(f"  advice: {a['advice']}")
     return "\n".join(lines)
 
 

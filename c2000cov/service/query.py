@@ -5,7 +5,10 @@ GeoTIFFs, ``dead_zones.gpkg``, ``masts_used.csv``) and answers
 
 - :meth:`RunQuery.point`: per profile the sunny-day and night location
   probability, class, limiting direction, number of masts at target, the
-  dead zone the point lies in (id, area, class mix) and advice in Dutch;
+  dead zone the point lies in (id, area, class mix) and the advice that
+  zone carries, worded by :mod:`c2000cov.products.advice` (the one owner of
+  that wording, shared with the map) from the zone's facts: in-car coverage
+  in the zone, the nearest covered point, DMO reach (Dutch, or English);
 - :meth:`RunQuery.route`: the kilometres and share of a route below target
   per profile, the uncovered stretches with their start and end distances
   and the longest one.
@@ -43,11 +46,22 @@ from affine import Affine
 from pyproj import CRS, Transformer
 from rasterio.features import rasterize
 from rasterio.windows import Window
+from scipy import ndimage
 
 from c2000cov.coverage import CLASS_NAMES, LIMITING_NAMES
 from c2000cov.errors import InvalidInputError
 from c2000cov.products.maps import PUBLIC_BLOCK_M, BlockGrid, read_run_folder
-from c2000cov.service.advice import KIND_HANDHELD_INDOOR, point_advice, profile_kind
+from c2000cov.products.advice import (
+    DEFAULT_LANG,
+    DMO_REACH_M,
+    KIND_HANDHELD_INDOOR,
+    KIND_IN_CAR,
+    check_lang,
+    profile_kind,
+    profile_labels,
+    zone_advice,
+    zone_facts,
+)
 
 WGS84 = "EPSG:4326"
 RD_NEW = "EPSG:28992"
@@ -67,8 +81,7 @@ MANIFEST_FILE = "run.json"
 BAND_P_COVER, BAND_LIMITING, BAND_SERVER = "p_cover", "limiting", "best_server"
 BAND_N_AT_TARGET, BAND_CLASS = "n_masts_at_target", "class"
 QUERY_BANDS = (BAND_P_COVER, BAND_LIMITING, BAND_SERVER, BAND_N_AT_TARGET, BAND_CLASS)
-#: Class codes worst first, as named in answers (255: not evaluated).
-CLASS_CODES = (0, 1, 2, 3)
+FOUR_CONNECTED = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]])
 NOT_EVALUATED = "not_evaluated"
 
 
@@ -105,6 +118,14 @@ def check_lonlat(lon, lat, lon_name: str = "lon", lat_name: str = "lat") -> tupl
     return lon_f, lat_f
 
 
+def check_answer_lang(lang: str | None) -> str:
+    """The language of advice (``nl`` or ``en``), or QueryError naming ``lang``."""
+    try:
+        return check_lang(lang or DEFAULT_LANG)
+    except InvalidInputError as exc:
+        raise QueryError("lang", str(exc)) from None
+
+
 def _round(v: float | None, digits: int) -> float | None:
     return None if v is None or not math.isfinite(v) else round(float(v), digits)
 
@@ -120,7 +141,7 @@ class _Profile:
     night_bands: dict[str, int]
     zones: gpd.GeoDataFrame | None = None
     tree: shapely.STRtree | None = None
-    class_mix: dict[int, dict[str, float]] = field(default_factory=dict)
+    facts: dict[int, object] = field(default_factory=dict)  # ZoneFacts per zone index
 
 
 def _band_index(src, path: Path) -> dict[str, int]:
@@ -227,7 +248,7 @@ class RunQuery:
         except BaseException:
             main.close()
             raise
-        return _Profile(name, target, profile_kind(self.parameters, name), main, night,
+        return _Profile(name, target, profile_kind(name, self.parameters), main, night,
                         bands, night_bands)
 
     def _read_masts(self) -> pd.DataFrame | None:
@@ -302,38 +323,32 @@ class RunQuery:
     # ------------------------------------------------------------------ points
     def point_lonlat(self, lon, lat, profiles: Iterable[str] | None = None,
                      lon_name: str = "lon", lat_name: str = "lat",
-                     field_name: str | None = None) -> dict:
+                     field_name: str | None = None, lang: str = DEFAULT_LANG) -> dict:
         """Answer for a WGS84 point (degrees)."""
         lon_f, lat_f = check_lonlat(lon, lat, lon_name, lat_name)
         x, y = self.lonlat_to_xy(lon_f, lat_f)
-        return self.point(x, y, profiles, field_name=field_name or f"{lon_name},{lat_name}")
+        return self.point(x, y, profiles, field_name=field_name or f"{lon_name},{lat_name}",
+                          lang=lang)
 
-    def point_rd(self, x_rd, y_rd, profiles: Iterable[str] | None = None) -> dict:
+    def point_rd(self, x_rd, y_rd, profiles: Iterable[str] | None = None,
+                 lang: str = DEFAULT_LANG) -> dict:
         """Answer for an RD New point (m)."""
         x, y = self.rd_to_xy(_num(x_rd, "x"), _num(y_rd, "y"))
-        return self.point(x, y, profiles, field_name="point_rd")
+        return self.point(x, y, profiles, field_name="point_rd", lang=lang)
 
     def point(self, x_m: float, y_m: float, profiles: Iterable[str] | None = None,
-              field_name: str = "point") -> dict:
+              field_name: str = "point", lang: str = DEFAULT_LANG) -> dict:
         """Answer for a point in the run's CRS: see the module docstring for the fields."""
         names = self.check_profiles(profiles)
+        lang = check_answer_lang(lang)
         row, col = self.pixel_of(x_m, y_m, field_name)
         lon, lat = self._to_wgs84.transform(x_m, y_m)
+        labels = profile_labels(self.all_profiles, self.parameters, lang)
         with self._lock:
             self._load_zones()
-            answers = {p: self._profile_answer(self._p[p], row, col, x_m, y_m) for p in names}
-        advice_in = {p: {**a, "target_pct": self._p[p].target_pct} for p, a in answers.items()}
-        kinds = {p: self._p[p].kind for p in self._p}
-        # advice weighs every profile of the run at this point, not only the asked ones
-        others = [p for p in self._p if p not in answers]
-        if others:
-            with self._lock:
-                for p in others:
-                    a = self._profile_answer(self._p[p], row, col, x_m, y_m, zone=False)
-                    advice_in[p] = {**a, "target_pct": self._p[p].target_pct}
-        advice = point_advice(advice_in, kinds)
-        for p, a in answers.items():
-            a["advice"] = advice[p]
+            answers = {p: {"label": labels[p],
+                           **self._profile_answer(self._p[p], row, col, x_m, y_m, lang)}
+                       for p in names}
         out = {"x_m": _round(x_m, M_DECIMALS), "y_m": _round(y_m, M_DECIMALS),
                "lon_deg": _round(lon, DEG_DECIMALS), "lat_deg": _round(lat, DEG_DECIMALS),
                "crs": self.crs_text, "profiles": answers}
@@ -372,7 +387,7 @@ class RunQuery:
                 BAND_SERVER: -1.0, "_window": (r0, c0, h, w, p)}
 
     def _profile_answer(self, prof: _Profile, row: int, col: int, x_m: float, y_m: float,
-                        zone: bool = True) -> dict:
+                        lang: str) -> dict:
         v = self._read_state(prof.main, prof.bands, row, col)
         p = v[BAND_P_COVER]
         evaluated = math.isfinite(p)
@@ -389,8 +404,13 @@ class RunQuery:
             ans["p_cover_night"] = _round(vn[BAND_P_COVER], P_DECIMALS)
         if not self.public:
             ans["best_server"] = self._mast(int(v[BAND_SERVER])) if evaluated else None
-        if zone:
-            ans["dead_zone"] = self._zone_at(prof, x_m, y_m, v["_window"])
+        i = self._zone_at(prof, x_m, y_m, v["_window"])
+        ans["dead_zone"] = None if i is None else self._zone_dict(prof, i)
+        ans["advice"] = None
+        if evaluated and p < prof.target_pct / 100.0:
+            facts = (self._zone_facts(prof, i) if i is not None
+                     else self._point_facts(prof, row, col, ans["limiting"]))
+            ans["advice"] = " ".join(zone_advice(facts, lang))
         return ans
 
     def _mast(self, index: int) -> dict | None:
@@ -399,7 +419,8 @@ class RunQuery:
         return dict(self._masts_by_index.get(index, {"mast_index": index}))
 
     # ------------------------------------------------------------------ dead zones
-    def _zone_at(self, prof: _Profile, x_m: float, y_m: float, window) -> dict | None:
+    def _zone_at(self, prof: _Profile, x_m: float, y_m: float, window) -> int | None:
+        """Index of the dead zone holding the point (public: filling its block), or None."""
         if prof.tree is None or prof.zones is None or not len(prof.zones):
             return None
         if window is None:  # the zone holding the point
@@ -426,16 +447,22 @@ class RunQuery:
             if counts.max() == 0:
                 return None
             i = int(counts.argmax()) - 1
-        return self._zone_dict(prof, i)
+        return i
 
     def _zone_dict(self, prof: _Profile, i: int) -> dict:
         z = prof.zones.iloc[i]
+        facts = self._zone_facts(prof, i)
         out = {"zone_id": str(z.get("zone_id", i)),
                "area_km2": _round(float(z["area_km2"]), 4),
-               "class": str(z.get("class", "")),
-               "class_mix": (mix := self._class_mix(prof, i)),
-               "class_dominant": max(mix, key=lambda c: mix[c]) if mix else None,
-               "limiting": str(z.get("limiting", ""))}
+               "class": facts.dominant_class, "limiting": str(z.get("limiting", ""))}
+        # the class mix as dead_zones.gpkg holds it; from the raster for older run folders
+        for key in ("share_reduced_pct", "share_poor_pct", "share_none_pct"):
+            value = z.get(key)
+            if value is None or not math.isfinite(float(value)):
+                value = getattr(facts, key)
+            out[key] = _round(float(value), 2)
+        if "class_worst" in z and str(z["class_worst"]):
+            out["class_worst"] = str(z["class_worst"])
         if str(z.get("areas", "") or ""):
             out["areas"] = str(z["areas"])
         if not self.public:
@@ -445,28 +472,71 @@ class RunQuery:
                 out["nearest_mast_dist_m"] = _round(float(z["nearest_mast_dist_m"]), 1)
         return out
 
-    def _class_mix(self, prof: _Profile, i: int) -> dict[str, float]:
-        """Share of the zone's pixels per class, from the zone's own window of the class band."""
-        if i in prof.class_mix:
-            return prof.class_mix[i]
-        geom = prof.zones.geometry.iloc[i]
-        xmin, ymin, xmax, ymax = geom.bounds
+    def _window_around(self, xmin: float, ymin: float, xmax: float, ymax: float
+                       ) -> tuple[int, int, int, int]:
+        """(row0, col0, height, width) of the pixels covering a box, clipped to the grid."""
         c_lo, r_lo = ~self.transform @ (xmin, ymax)
         c_hi, r_hi = ~self.transform @ (xmax, ymin)
         r0, c0 = max(int(math.floor(r_lo)), 0), max(int(math.floor(c_lo)), 0)
         h = min(int(math.ceil(r_hi)), self.shape[0]) - r0
         w = min(int(math.ceil(c_hi)), self.shape[1]) - c0
-        cls = prof.main.read(prof.bands[BAND_CLASS], window=Window(c0, r0, w, h))
-        inside = rasterize([(geom, 1)], out_shape=(h, w), fill=0, dtype="uint8",
-                           transform=self.transform @ Affine.translation(c0, r0)) > 0
-        codes = cls[inside & np.isfinite(cls)].astype(int)
-        codes = codes[(codes >= 0) & (codes <= 3)]
-        n = max(codes.size, 1)
-        counts = np.bincount(codes, minlength=4)
-        mix = {CLASS_NAMES[c]: round(float(counts[c]) / n, 4) for c in CLASS_CODES
-               if counts[c] > 0}
-        prof.class_mix[i] = mix
-        return mix
+        return r0, c0, h, w
+
+    def _incar(self, prof: _Profile) -> _Profile | None:
+        if prof.kind == KIND_IN_CAR:
+            return None
+        return next((q for q in self._p.values() if q.kind == KIND_IN_CAR), None)
+
+    def _facts(self, prof: _Profile, r0: int, c0: int, h: int, w: int, zone: np.ndarray,
+               p: np.ndarray, ref_rc: tuple[int, int], limiting: str):
+        car = self._incar(prof)
+        car_p = None if car is None else car.main.read(car.bands[BAND_P_COVER],
+                                                       window=Window(c0, r0, w, h))
+        params = self.parameters
+        return zone_facts(zone, p, prof.target_pct, self.resolution_m, ref_rc, kind=prof.kind,
+                          limiting=limiting,
+                          reduced_pct=float(params.get("classes.reduced_pct", 80.0)),
+                          poor_pct=float(params.get("classes.poor_pct", 50.0)),
+                          incar_p_cover=car_p,
+                          incar_target_pct=95.0 if car is None else car.target_pct)
+
+    def _zone_facts(self, prof: _Profile, i: int):
+        """The advice facts of a dead zone (products.advice), from a window reaching
+        DMO reach beyond the zone; computed once per zone."""
+        if i in prof.facts:
+            return prof.facts[i]
+        geom = prof.zones.geometry.iloc[i]
+        margin = DMO_REACH_M + 2 * self.resolution_m
+        xmin, ymin, xmax, ymax = geom.bounds
+        r0, c0, h, w = self._window_around(xmin - margin, ymin - margin, xmax + margin,
+                                           ymax + margin)
+        tr = self.transform @ Affine.translation(c0, r0)
+        zone = rasterize([(geom, 1)], out_shape=(h, w), fill=0, dtype="uint8",
+                         transform=tr) > 0
+        p = prof.main.read(prof.bands[BAND_P_COVER], window=Window(c0, r0, w, h))
+        ref = shapely.point_on_surface(geom)
+        col_f, row_f = ~tr @ (ref.x, ref.y)
+        ref_rc = (min(max(int(row_f), 0), h - 1), min(max(int(col_f), 0), w - 1))
+        z = prof.zones.iloc[i]
+        facts = self._facts(prof, r0, c0, h, w, zone, p, ref_rc, str(z.get("limiting",
+                                                                           "unreached")))
+        prof.facts[i] = facts
+        return facts
+
+    def _point_facts(self, prof: _Profile, row: int, col: int, limiting: str | None):
+        """Advice facts for a below-target point outside every listed zone (a zone under
+        the run's minimum area): its own below-target patch within DMO reach."""
+        x, y = self.transform @ (col + 0.5, row + 0.5)
+        margin = DMO_REACH_M + 2 * self.resolution_m
+        r0, c0, h, w = self._window_around(x - margin, y - margin, x + margin, y + margin)
+        p = prof.main.read(prof.bands[BAND_P_COVER], window=Window(c0, r0, w, h))
+        with np.errstate(invalid="ignore"):
+            below = np.isfinite(p) & (p < prof.target_pct / 100.0)
+        ref_rc = (row - r0, col - c0)
+        labels, _ = ndimage.label(below, structure=FOUR_CONNECTED)
+        zone = (labels == labels[ref_rc]) if labels[ref_rc] > 0 else np.zeros_like(below)
+        zone[ref_rc] = True
+        return self._facts(prof, r0, c0, h, w, zone, p, ref_rc, limiting or "unreached")
 
     def to_run_xy(self, a: float, b: float, crs: str) -> tuple[float, float]:
         """Coordinates in ``crs`` (WGS84 lon/lat, RD New or any CRS text) to the run's CRS."""
@@ -478,7 +548,7 @@ class RunQuery:
         return float(x), float(y)
 
     def points(self, pts: Sequence, profiles: Iterable[str] | None = None,
-               field_format: str = "features[{i}]") -> list[dict]:
+               field_format: str = "features[{i}]", lang: str = DEFAULT_LANG) -> list[dict]:
         """Answers for a batch of points (``PointIn``), one per input point, in order.
 
         A point that cannot be answered (unreadable coordinates, outside the
@@ -495,7 +565,8 @@ class RunQuery:
             try:
                 x, y = self.to_run_xy(pt.a, pt.b, pt.crs)
                 out.append(self.point(x, y, names,
-                                      field_name=field_format.format(i=i, n=i + 1)))
+                                      field_name=field_format.format(i=i, n=i + 1),
+                                      lang=lang))
             except QueryError as exc:
                 out.append({"error": str(exc)})
         return out

@@ -3,8 +3,8 @@
 Endpoints (all ``GET``/``POST`` JSON, answers as :mod:`c2000cov.service.query`):
 
 - ``GET /v1/health``: run name, scenario digest, age of the run;
-- ``GET /v1/point?lat=..&lon=..[&profile=..]``: one point;
-- ``POST /v1/points[?profile=..]``: a GeoJSON FeatureCollection of Points,
+- ``GET /v1/point?lat=..&lon=..[&profile=..][&lang=nl|en]``: one point;
+- ``POST /v1/points[?profile=..][&lang=..]``: a GeoJSON FeatureCollection of Points,
   answered as a FeatureCollection in the same order;
 - ``POST /v1/route[?profile=..]``: a GeoJSON LineString (geometry or Feature).
 
@@ -40,7 +40,7 @@ from starlette.routing import Route
 
 from c2000cov.errors import InputNotFoundError, InvalidInputError
 from c2000cov.service.inputs import points_from_geojson, route_from_geojson
-from c2000cov.service.query import QueryError, RunQuery
+from c2000cov.service.query import QueryError, RunQuery, check_answer_lang
 
 LOG = logging.getLogger("c2000cov.service")
 #: Largest request body (bytes): about 10,000 route vertices or points as GeoJSON.
@@ -155,14 +155,15 @@ def build_app(query: RunQuery, token: str | None = None,
                 raise QueryError(name, "missing; give lat and lon in WGS84 degrees", 400)
         profiles = _profiles(request)
         return JSONResponse(await run_in_threadpool(query.point_lonlat, qp["lon"], qp["lat"],
-                                                    profiles))
+                                                    profiles, lang=qp.get("lang", "nl")))
 
     @endpoint
     async def points(request: Request):
         body = await _json_body(request, max_body_bytes)
         pts = points_from_geojson(body)
         profiles = query.check_profiles(_profiles(request))
-        answers = await run_in_threadpool(query.points, pts, profiles)
+        lang = check_answer_lang(request.query_params.get("lang", "nl"))
+        answers = await run_in_threadpool(query.points, pts, profiles, lang=lang)
         feats = []
         for pt, ans in zip(pts, answers, strict=True):
             if "lon_deg" in ans:

@@ -1,12 +1,12 @@
 """A synthetic run folder written with the pipeline's own writers, with known dead zones.
 
 Grid: RD New, 20 m pixels, 100 rows x 150 columns, top-left (150000, 452000).
-Profiles (kinds from their terminal terms, as in a scenario):
+Profiles (kinds from their terminal terms, as products.advice.profile_kind reads them):
 
-- ``outdoor`` (handheld, body loss 5 dB): p_cover 0.99 everywhere but a
+- ``outdoor`` (handheld: body loss 5 dB, gain -3 dBi): p_cover 0.99 everywhere but a
   vertical strip of columns 60-74 (300 m wide) at 0.50, uplink-limited,
   no mast at target there; night state: the strip is at 0.97 (covered);
-- ``in_car`` (body loss 0 dB): 0.99 everywhere but columns 65-69 at 0.90;
+- ``in_car`` (roof antenna: no body loss, gain 2 dBi): 0.99 everywhere but columns 65-69 at 0.90;
 - ``indoor`` (indoor): a smooth gradient 0.2-1.0 over the columns.
 
 The top-left 10 x 10 pixels are not evaluated in every profile. Two masts:
@@ -35,9 +35,9 @@ CAR_STRIP_COLS = (65, 70)
 MASTS = pd.DataFrame({"mast_index": [0, 1], "mast_id": ["M1", "M2"],
                       "name": ["Noord", "Zuid"], "x_m": [150617.3, 152733.9],
                       "y_m": [451012.7, 450128.1], "h_agl_m": [40.0, 40.0]})
-PROFILE_PARAMS = {"outdoor": {"body_loss_db": 5.0, "indoor": False},
-                  "in_car": {"body_loss_db": 0.0, "indoor": False},
-                  "indoor": {"body_loss_db": 5.0, "indoor": True}}
+PROFILE_PARAMS = {"outdoor": {"body_loss_db": 5.0, "ms_gain_dbi": -3.0, "indoor": False},
+                  "in_car": {"body_loss_db": 0.0, "ms_gain_dbi": 2.0, "indoor": False},
+                  "indoor": {"body_loss_db": 5.0, "ms_gain_dbi": -3.0, "indoor": True}}
 
 
 def grid() -> Grid:

@@ -9,17 +9,6 @@ import pytest
 import rasterio
 from pyproj import Transformer
 
-from c2000cov.service.advice import (
-    ADVICE_OUTSIDE,
-    ADVICE_SUNNY,
-    ADVICE_UPLINK,
-    ADVICE_VEHICLE,
-    KIND_HANDHELD_INDOOR,
-    KIND_HANDHELD_OUTDOOR,
-    KIND_VEHICLE,
-    point_advice,
-    profile_kind,
-)
 from c2000cov.service.query import QueryError, RunQuery
 from tests.scenarios import run_cli
 from tests.service.conftest import (
@@ -105,39 +94,40 @@ def test_cli_point_and_point_rd_json(synthetic_run, monkeypatch, capsys):
 
 def test_dead_zone_and_advice(synthetic_run):
     with RunQuery(synthetic_run) as q:
-        # outdoor dead strip, in-car covered: take the mobilofoon; covered at night
+        # outdoor dead strip (15 columns, 300 m), in-car below target on 5 of its columns
         a = q.point_rd(*pixel_centre(50, 61))["profiles"]
+        assert a["outdoor"]["label"] == "portofoon buiten"
         zone = a["outdoor"]["dead_zone"]
         assert zone["zone_id"] == "outdoor-00001"
         assert zone["area_km2"] == pytest.approx((STRIP_COLS[1] - STRIP_COLS[0]) * ROWS
                                                  * 400 / 1e6)
-        assert zone["class_mix"] == {"poor": 1.0}
-        assert zone["limiting"] == "UL" and zone["nearest_mast_id"] == "M1"
-        assert a["outdoor"]["advice"] == ADVICE_VEHICLE + ADVICE_SUNNY
+        assert (zone["share_reduced_pct"], zone["share_poor_pct"], zone["share_none_pct"]) \
+            == (0.0, 100.0, 0.0)
+        assert zone["class"] == "poor" and zone["limiting"] == "UL"
+        assert zone["nearest_mast_id"] == "M1"
+        advice = a["outdoor"]["advice"]
+        # the sentences of products.advice, from this zone's numbers: in-car covers 10 of 15
+        # columns; the farthest pixel (column 67) is 8 pixels = 160 m from covered ground
+        assert advice.startswith("Mobilofoon (in voertuig) heeft dekking op 67 % van de zone")
+        assert "Elk punt ligt binnen 160 m van dekking" in advice
+        assert "Beperkend is de uplink" in advice
         assert a["in_car"]["dead_zone"] is None and a["in_car"]["advice"] is None
-        # in-car below target too: the uplink advice
+        # the in-car zone: even the mobilofoon misses the target
         a = q.point_rd(*pixel_centre(50, CAR_STRIP_COLS[0]))["profiles"]
         assert a["in_car"]["dead_zone"]["area_km2"] == pytest.approx(5 * ROWS * 400 / 1e6)
-        assert a["outdoor"]["advice"] == ADVICE_UPLINK + ADVICE_SUNNY
-        # indoor below target east of the strip, outdoor covered: go outside
-        a = q.point_rd(*pixel_centre(50, 100))["profiles"]
+        assert a["in_car"]["advice"].startswith("Ook de mobilofoon haalt hier de doelwaarde "
+                                                "niet")
+        # indoor below target east of the strip: go outside first; English on request
+        a = q.point_rd(*pixel_centre(50, 100), lang="en")["profiles"]
         assert a["indoor"]["p_cover"] < 0.95 and a["outdoor"]["p_cover"] >= 0.95
-        assert a["indoor"]["advice"] == ADVICE_OUTSIDE
-        mix = a["indoor"]["dead_zone"]["class_mix"]
-        assert sum(mix.values()) == pytest.approx(1.0, abs=1e-3)
-
-
-def test_advice_rules_and_kinds():
-    params = {"profiles.a.indoor": True, "profiles.b.body_loss_db": 0.0,
-              "profiles.c.body_loss_db": 5.0}
-    assert [profile_kind(params, p) for p in "abc"] == [KIND_HANDHELD_INDOOR, KIND_VEHICLE,
-                                                        KIND_HANDHELD_OUTDOOR]
-    kinds = {"hh": KIND_HANDHELD_OUTDOOR, "car": KIND_VEHICLE}
-    none = {"p_cover": 0.1, "target_pct": 95.0, "limiting": None}
-    out = point_advice({"hh": none, "car": none}, kinds)
-    assert out["hh"].startswith("Geen mast") and out["car"].startswith("Geen mast")
-    dl = {"p_cover": 0.6, "target_pct": 95.0, "limiting": "DL"}
-    assert point_advice({"hh": dl}, kinds)["hh"].startswith("De terminal hoort de mast")
+        assert a["indoor"]["label"] == "handheld indoors"
+        assert a["indoor"]["advice"].endswith("Indoors: go outside or to a window first.")
+        z = a["indoor"]["dead_zone"]
+        assert z["share_reduced_pct"] + z["share_poor_pct"] + z["share_none_pct"] \
+            == pytest.approx(100.0, abs=0.05)
+        with pytest.raises(QueryError) as exc:
+            q.point_rd(*pixel_centre(50, 100), lang="fr")
+        assert exc.value.field == "lang"
 
 
 def test_points_outside_grid_and_bad_values(synthetic_run):
