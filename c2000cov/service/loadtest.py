@@ -159,7 +159,7 @@ def serve_point_record(run_dir, requests: int = 2000, clients: int = 16, seed: i
 
     from c2000cov.service.server import build_app, serve_in_thread
 
-    with RunQuery(run_dir) as q, serve_in_thread(build_app(q)) as url:
+    with RunQuery(run_dir) as q, serve_in_thread(build_app(q.warm())) as url:
         run_load(url, mixed_requests(q, 100, seed=seed + 1), clients=4)  # warm caches
         stats = run_load(url, mixed_requests(q, requests, seed=seed), clients=clients)
         run_name = str(q.manifest.get("scenario", ""))

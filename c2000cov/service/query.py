@@ -271,6 +271,12 @@ class RunQuery:
                 prof.tree = shapely.STRtree(gdf.geometry.to_numpy())
         self._zones_loaded = True
 
+    def warm(self) -> RunQuery:
+        """Read the dead-zone layers now rather than on the first request."""
+        with self._lock:
+            self._load_zones()
+        return self
+
     def close(self) -> None:
         """Close the open rasters."""
         for prof in self._p.values():

@@ -212,6 +212,10 @@ def serve(run_dir: Path, host: str = "127.0.0.1", port: int = 8080, public: bool
     check_bind(host, token)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     with RunQuery(run_dir, profiles, public=public) as query:
+        query.warm()
+        LOG.info("serving run %s (%s) on %s:%d%s%s", query.manifest.get("scenario", ""),
+                 query.run_dir, host, port, ", public" if public else "",
+                 ", bearer token required" if token else "")
         server = uvicorn.Server(uvicorn_config(build_app(query, token), host, port))
         server.run()
 

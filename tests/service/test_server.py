@@ -278,3 +278,41 @@ def test_bounded_load_no_5xx_no_lost_request(query, base):
     assert stats["status_5xx"] == 0 and stats["not_json"] == 0, stats
     assert stats["valid_rejected"] == 0 and stats["invalid_accepted"] == 0, stats
     assert stats["status_4xx"] == sum(not r.valid for r in reqs)
+
+
+def test_cli_serve_answers_with_a_token(synthetic_run, tmp_path):
+    """`c2000cov serve` as a process: binds, requires the token, stops on SIGTERM."""
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    token_file = tmp_path / "token.txt"
+    token_file.write_text(TOKEN + "\n")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "c2000cov.cli", "serve", str(synthetic_run),
+                             "--port", str(port), "--token-file", str(token_file)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        url, deadline = f"http://127.0.0.1:{port}", time.monotonic() + 120
+        while True:
+            try:
+                status, body, _ = call(url, "/v1/health", token=TOKEN)
+                break
+            except urllib.error.URLError:
+                assert proc.poll() is None and time.monotonic() < deadline, proc.stdout.read()
+                time.sleep(0.2)
+        assert status == 200 and body["run"] == "synthetic-service"
+        assert call(url, "/v1/health")[0] == 401
+        lon, lat = _lonlat(50, 62)
+        status, body, _ = call(url, f"/v1/point?lat={lat}&lon={lon}", token=TOKEN)
+        assert status == 200 and body["profiles"]["outdoor"]["p_cover"] == 0.5
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=30)
+    # uvicorn shuts down cleanly, then re-raises the signal it caught
+    assert proc.returncode in (0, -signal.SIGTERM), out
+    assert "Finished server process" in out and "bearer token required" in out
