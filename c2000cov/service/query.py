@@ -28,6 +28,7 @@ zone is the one that fills the block, so coverage peaks cannot be traced.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -50,10 +51,8 @@ from scipy import ndimage
 
 from c2000cov.coverage import CLASS_NAMES, LIMITING_NAMES
 from c2000cov.errors import InvalidInputError
-from c2000cov.products.maps import PUBLIC_BLOCK_M, BlockGrid, read_run_folder
 from c2000cov.products.advice import (
     DEFAULT_LANG,
-    DMO_REACH_M,
     KIND_HANDHELD_INDOOR,
     KIND_IN_CAR,
     check_lang,
@@ -62,6 +61,8 @@ from c2000cov.products.advice import (
     zone_advice,
     zone_facts,
 )
+from c2000cov.products.maps import PUBLIC_BLOCK_M, BlockGrid, read_run_folder
+from c2000cov.products.maps.build import SHARE_COLUMNS, ZONE_MARGIN_PX
 
 WGS84 = "EPSG:4326"
 RD_NEW = "EPSG:28992"
@@ -461,12 +462,9 @@ class RunQuery:
         out = {"zone_id": str(z.get("zone_id", i)),
                "area_km2": _round(float(z["area_km2"]), 4),
                "class": facts.dominant_class, "limiting": str(z.get("limiting", ""))}
-        # the class mix as dead_zones.gpkg holds it; from the raster for older run folders
-        for key in ("share_reduced_pct", "share_poor_pct", "share_none_pct"):
-            value = z.get(key)
-            if value is None or not math.isfinite(float(value)):
-                value = getattr(facts, key)
-            out[key] = _round(float(value), 2)
+        # the class mix as dead_zones.gpkg holds it (from the raster for older run folders)
+        for key in SHARE_COLUMNS:
+            out[key] = _round(float(getattr(facts, key)), 2)
         if "class_worst" in z and str(z["class_worst"]):
             out["class_worst"] = str(z["class_worst"])
         if str(z.get("areas", "") or ""):
@@ -507,12 +505,13 @@ class RunQuery:
                           incar_target_pct=95.0 if car is None else car.target_pct)
 
     def _zone_facts(self, prof: _Profile, i: int):
-        """The advice facts of a dead zone (products.advice), from a window reaching
-        DMO reach beyond the zone; computed once per zone."""
+        """The advice facts of a dead zone (products.advice), computed once per zone
+        from a window around it, the way the map computes them (same margin,
+        reference pixel and class mix), so that both say the same words."""
         if i in prof.facts:
             return prof.facts[i]
         geom = prof.zones.geometry.iloc[i]
-        margin = DMO_REACH_M + 2 * self.resolution_m
+        margin = ZONE_MARGIN_PX * self.resolution_m  # as the map searches, for the same words
         xmin, ymin, xmax, ymax = geom.bounds
         r0, c0, h, w = self._window_around(xmin - margin, ymin - margin, xmax + margin,
                                            ymax + margin)
@@ -522,18 +521,26 @@ class RunQuery:
         p = prof.main.read(prof.bands[BAND_P_COVER], window=Window(c0, r0, w, h))
         ref = shapely.point_on_surface(geom)
         col_f, row_f = ~tr @ (ref.x, ref.y)
-        ref_rc = (min(max(int(row_f), 0), h - 1), min(max(int(col_f), 0), w - 1))
+        ref_rc = (min(max(int(math.floor(row_f)), 0), h - 1),
+                  min(max(int(math.floor(col_f)), 0), w - 1))
+        if not zone[ref_rc] and zone.any():  # as the map: the nearest pixel of the zone
+            rs, cs = np.nonzero(zone)
+            k = int(np.argmin((rs - ref_rc[0]) ** 2 + (cs - ref_rc[1]) ** 2))
+            ref_rc = (int(rs[k]), int(cs[k]))
         z = prof.zones.iloc[i]
         facts = self._facts(prof, r0, c0, h, w, zone, p, ref_rc, str(z.get("limiting",
                                                                            "unreached")))
+        if all(c in z and math.isfinite(float(z[c])) for c in SHARE_COLUMNS):
+            # the run's class mix (from unrounded probabilities) wins, as on the map
+            facts = dataclasses.replace(facts, **{c: float(z[c]) for c in SHARE_COLUMNS})
         prof.facts[i] = facts
         return facts
 
     def _point_facts(self, prof: _Profile, row: int, col: int, limiting: str | None):
         """Advice facts for a below-target point outside every listed zone (a zone under
-        the run's minimum area): its own below-target patch within DMO reach."""
+        the run's minimum area): its own below-target patch around it."""
         x, y = self.transform @ (col + 0.5, row + 0.5)
-        margin = DMO_REACH_M + 2 * self.resolution_m
+        margin = ZONE_MARGIN_PX * self.resolution_m
         r0, c0, h, w = self._window_around(x - margin, y - margin, x + margin, y + margin)
         p = prof.main.read(prof.bands[BAND_P_COVER], window=Window(c0, r0, w, h))
         with np.errstate(invalid="ignore"):

@@ -51,7 +51,7 @@ def test_route_km_equal_hand_computed(synthetic_run):
     total_km, (w_km, a_km, b_km), (wc_km, ac_km, bc_km) = _hand()
     with RunQuery(synthetic_run) as q:
         ans = q.route(np.array([START, END]))
-    assert list(ans["profiles"]) == ["in_car", "outdoor"]  # indoor only when asked
+    assert list(ans["profiles"]) == ["outdoor", "in_car"]  # indoor only when asked
     assert ans["length_km"] == pytest.approx(total_km, abs=5e-4)
     out = ans["profiles"]["outdoor"]
     assert out["km_below_target"] == pytest.approx(w_km, abs=5e-4)
@@ -64,8 +64,8 @@ def test_route_km_equal_hand_computed(synthetic_run):
     assert car["km_below_target"] == pytest.approx(wc_km, abs=5e-4)
     assert car["longest_uncovered"]["start_km"] == pytest.approx(ac_km, abs=5e-4)
     feats = ans["uncovered"]["features"]
-    assert [f["properties"]["profile"] for f in feats] == ["in_car", "outdoor"]
-    line = feats[1]["geometry"]["coordinates"]
+    assert [f["properties"]["profile"] for f in feats] == ["outdoor", "in_car"]
+    line = feats[0]["geometry"]["coordinates"]
     assert len(line) == 2  # a straight stretch keeps only its ends
     x_in, _ = Transformer.from_crs("EPSG:4326", "EPSG:28992", always_xy=True).transform(*line[0])
     assert x_in == pytest.approx(X0_M + STRIP_COLS[0] * RES_M, abs=0.2)

@@ -65,7 +65,7 @@ def test_health(base):
     status, body, _ = call(base, "/v1/health")
     assert status == 200 and body["run"] == "synthetic-service"
     assert len(body["scenario_digest_sha256"]) == 64 and body["run_age_s"] >= 0
-    assert body["night_state"] is True and body["profiles"] == ["in_car", "outdoor", "indoor"]
+    assert body["night_state"] is True and body["profiles"] == ["outdoor", "indoor", "in_car"]
 
 
 def test_point_equals_library_and_raster(base, query, synthetic_run):
