@@ -67,10 +67,10 @@ def run(
                                          "evidence bundle with inputs and manifest.")] = False,
 ) -> None:
     """Compute coverage for every mast and profile, and write rasters, dead zones and a map."""
-    from c2000cov.config import load_scenario
-    from c2000cov.executor import make_executor
+    from c2000cov.pipeline.executor import make_executor
+    from c2000cov.pipeline.run import run_scenario
     from c2000cov.products.maps import build_map
-    from c2000cov.run import run_scenario
+    from c2000cov.scenario.config import load_scenario
 
     overrides = {}
     if model:
@@ -95,8 +95,9 @@ def run(
         target = map_path or scen.output.map or Path("maps") / f"{scen.scenario.name}.html"
         result.files.append(build_map(result, target))
     if bundle:
-        from c2000cov.bundle import make_bundle, verify_bundle
-        from c2000cov.report import build_report, bundle_report_path
+        from c2000cov.products.bundle import make_bundle
+        from c2000cov.products.report import build_report, bundle_report_path
+        from c2000cov.products.verify import verify_bundle
 
         zip_path = make_bundle(out_dir)
         checked = verify_bundle(zip_path)
@@ -109,9 +110,9 @@ def run(
         err_console.print(f"wrote {len(result.files)} files to {out_dir} "
                           f"in {time.perf_counter() - t0:.1f} s")
         for name, cov in result.coverage.items():
-            from c2000cov.run import _covered_pct
+            from c2000cov.analysis.coverage import covered_pct
 
-            err_console.print(f"  {name}: {_covered_pct(cov):.1f} % of evaluated area "
+            err_console.print(f"  {name}: {covered_pct(cov):.1f} % of evaluated area "
                               f"reaches {cov.target_pct:g} % location probability")
 
 
@@ -127,8 +128,8 @@ def whatif(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
     """Apply changes to a base scenario; write the new coverage and its gains and losses."""
-    from c2000cov.config import load_scenario
-    from c2000cov.whatif import run_whatif
+    from c2000cov.pipeline.whatif import run_whatif
+    from c2000cov.scenario.config import load_scenario
 
     scen = load_scenario(base)
     out_dir = out or Path(f"{scen.output.dir}-whatif")
@@ -217,8 +218,8 @@ def link(
 ) -> None:
     """Point-to-point ITU-R P.1812 link report for a path profile."""
     from c2000cov.errors import InvalidInputError
-    from c2000cov.io import require_file
-    from c2000cov.link import evaluate_profile_csv, evaluate_sg3
+    from c2000cov.files.atomic import require_file
+    from c2000cov.radio.link import evaluate_profile_csv, evaluate_sg3
 
     require_file(profile, "path profile")
     if "{Begin of Profile}" in profile.read_text(encoding="utf-8", errors="replace"):
@@ -258,7 +259,7 @@ def bench(
     """Run the propagation benchmarks and append JSON records."""
     import numba
 
-    from c2000cov.bench import WORKLOADS, append_records, run_workloads
+    from c2000cov.devtools.bench import WORKLOADS, append_records, run_workloads
 
     names = workload or list(WORKLOADS)
     counts = threads or sorted({1, numba.config.NUMBA_NUM_THREADS})
@@ -270,7 +271,7 @@ def bench(
         if kernel_names:
             records += run_workloads(kernel_names, n_threads)
     if "national-25m" in names:
-        from c2000cov.national import run_national
+        from c2000cov.devtools.national import run_national
 
         prog, update = _progress(False)
         with prog:
@@ -303,7 +304,7 @@ def report(
         "stated in the report.")] = None,
 ) -> None:
     """Write the HTML compliance report of a run folder."""
-    from c2000cov.report import build_report
+    from c2000cov.products.report import build_report
 
     typer.echo(f"wrote {build_report(run_dir, out, lang=lang, bundle=bundle_zip)}")
 
@@ -315,8 +316,9 @@ def bundle(
                                              "the folder).")] = None,
 ) -> None:
     """Pack a run folder and its report into a verifiable evidence zip."""
-    from c2000cov.bundle import make_bundle, verify_bundle
-    from c2000cov.report import build_report, bundle_report_path
+    from c2000cov.products.bundle import make_bundle
+    from c2000cov.products.report import build_report, bundle_report_path
+    from c2000cov.products.verify import verify_bundle
 
     path = make_bundle(run_dir, out)
     checked = verify_bundle(path)
@@ -336,7 +338,9 @@ def verify(
                                         "inputs and compare the outputs bit for bit.")] = False,
 ) -> None:
     """Check an evidence bundle: exit 0 and print OK <manifest sha256>, else exit 2."""
-    from c2000cov.bundle import BundleError, rerun_bundle, verify_bundle
+    from c2000cov.pipeline.rerun import rerun_bundle
+    from c2000cov.products.bundle_format import BundleError
+    from c2000cov.products.verify import verify_bundle
 
     checked = verify_bundle(bundle_zip, manifest_sha256)
     checked.raise_for_problems()
@@ -378,7 +382,7 @@ def query(
     else:
         text = json.dumps(ans, indent=1, ensure_ascii=False) if as_json else point_text(ans)
     if out is not None:
-        from c2000cov.io import atomic_path
+        from c2000cov.files.atomic import atomic_path
 
         with atomic_path(out) as tmp:
             tmp.write_text(text.rstrip("\n") + "\n", encoding="utf-8")

@@ -38,7 +38,7 @@ from rasterio.transform import Affine
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
-from c2000cov.io import MAST_COLUMNS
+from c2000cov.files.masts import MAST_COLUMNS
 
 # --------------------------------------------------------------------------------------
 # Region and file constants

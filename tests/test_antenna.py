@@ -13,18 +13,15 @@ The test pattern is made here, written into tmp_path and read back:
 import numpy as np
 import pytest
 
-from c2000cov.antenna import (
-    DBD_TO_DBI_DB,
-    AntennaPattern,
+from c2000cov.errors import InputNotFoundError, InvalidInputError
+from c2000cov.files.msi import DBD_TO_DBI_DB, AntennaPattern, read_msi, write_msi
+from c2000cov.radio.antenna import (
     antenna_frame_angles_deg,
     bearing_deg,
     elevation_deg,
     gain_toward_dbi,
     omni_gain_dbi,
-    read_msi,
-    write_msi,
 )
-from c2000cov.errors import InputNotFoundError, InvalidInputError
 
 TOL_DB = 1e-6  # table values are written with 4 decimals, compared against the same table
 TOL_FILE_DB = 5e-5  # written-to-file rounding

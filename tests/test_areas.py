@@ -17,15 +17,15 @@ import shapely
 from affine import Affine
 from shapely.geometry import LineString, Point, box
 
-from c2000cov.areas import (
+from c2000cov.analysis.areas import (
     area_statistics,
     area_weights,
     line_length_grid,
     pixel_fractions,
     population_to_grid,
 )
-from c2000cov.coverage import LIMITING_DL, LIMITING_UL, ProfileCoverage
-from c2000cov.grid import Grid, Window
+from c2000cov.analysis.coverage import LIMITING_DL, LIMITING_UL, ProfileCoverage
+from c2000cov.geo.grid import Grid, Window
 
 DATA = Path(__file__).parent / "data" / "nl"
 RD = "EPSG:28992"

@@ -11,15 +11,11 @@ import zipfile
 
 import pytest
 
-from c2000cov.bundle import (
-    MANIFEST_NAME,
-    BundleError,
-    entry_name_problem,
-    make_bundle,
-    rerun_bundle,
-    verify_bundle,
-)
 from c2000cov.errors import C2000CovError, InputNotFoundError
+from c2000cov.pipeline.rerun import rerun_bundle
+from c2000cov.products.bundle import make_bundle
+from c2000cov.products.bundle_format import MANIFEST_NAME, BundleError, entry_name_problem
+from c2000cov.products.verify import verify_bundle
 from tests.scenarios import run_cli as cli
 from tests.scenarios import write_scenario
 

@@ -8,16 +8,12 @@ import numpy as np
 import pytest
 from scipy.special import ndtr
 
-from c2000cov.config import ProfileConfig, load_scenario
-from c2000cov.coverage import (
-    LIMITING_DL,
-    LIMITING_UL,
-    Terminal,
-    downlink_signal_dbm,
-    uplink_signal_dbm,
-)
-from c2000cov.itu import p2109
-from c2000cov.run import compute_coverage, load_inputs
+from c2000cov.analysis.coverage import LIMITING_DL, LIMITING_UL
+from c2000cov.pipeline.compute import compute_coverage
+from c2000cov.pipeline.inputs import load_inputs
+from c2000cov.radio.budget import Terminal, downlink_signal_dbm, uplink_signal_dbm
+from c2000cov.radio.itu import p2109
+from c2000cov.scenario.config import ProfileConfig, load_scenario
 from tests.scenarios import write_scenario
 
 #: Tolerance of hand-worked budgets (dB) and probabilities.
@@ -109,7 +105,7 @@ def test_flat_free_space_disc(tmp_path, case):
 def test_sector_pattern_steers_coverage(tmp_path):
     """A sector facing east (90 deg): the east side gains the masts-file gain, the back loses
     the pattern's front-to-back ratio (25 dB), both directions alike."""
-    from c2000cov.antenna import AntennaPattern, write_msi
+    from c2000cov.files.msi import AntennaPattern, write_msi
 
     az = np.arange(360)
     h_att = np.minimum(12.0 * (np.minimum(az, 360 - az) / 65.0) ** 2, 25.0)
@@ -130,7 +126,7 @@ def test_sector_pattern_steers_coverage(tmp_path):
 
 def test_p2108_clutter_correction_lowers_every_margin(tmp_path):
     """[model] clutter_correction adds the P.2108 3.1 height-gain loss of the clutter type."""
-    from c2000cov.itu.p2108 import height_gain_correction_db
+    from c2000cov.radio.itu.p2108 import height_gain_correction_db
 
     plain = compute_coverage(load_inputs(load_scenario(
         write_scenario(tmp_path / "a", profiles="[profiles.hh]\n"))))["main"]["hh"]

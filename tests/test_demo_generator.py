@@ -13,7 +13,7 @@ import pytest
 import rasterio
 import shapely
 
-from c2000cov.io import MAST_COLUMNS
+from c2000cov.files.masts import MAST_COLUMNS
 
 GENERATOR = Path(__file__).resolve().parents[1] / "data" / "generate_demo.py"
 REGION = (140000.0, 440000.0, 160000.0, 456000.0)  # RD New: x_min, y_min, x_max, y_max

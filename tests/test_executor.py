@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from c2000cov.cache import LossCache
-from c2000cov.config import load_scenario
 from c2000cov.errors import InvalidInputError
-from c2000cov.executor import DaskExecutor, Executor, LocalExecutor, make_executor
-from c2000cov.run import run_scenario
+from c2000cov.pipeline.cache import LossCache
+from c2000cov.pipeline.executor import DaskExecutor, Executor, LocalExecutor, make_executor
+from c2000cov.pipeline.run import run_scenario
+from c2000cov.scenario.config import load_scenario
 from tests.scenarios import write_scenario
 
 OUTPUTS = ("p_cover_hh.tif", "dead_zones.gpkg", "areas_coverage.csv", "n1_outage.csv")

@@ -15,14 +15,19 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point, box
 
-from c2000cov import interference as itf
-from c2000cov.config import InterferenceConfig, ModelConfig, RadioConfig, scenario_from_dict
 from c2000cov.errors import InvalidInputError, ScenarioError
-from c2000cov.grid import Grid
-from c2000cov.io import read_pv
+from c2000cov.files.pv import read_pv
+from c2000cov.geo.grid import Grid
+from c2000cov.geo.surface import Surface
 from c2000cov.kernels.diffraction import fresnel_j_db
-from c2000cov.propagation import MastGeometry, path_loss_db, point_loss_db
-from c2000cov.surface import Surface
+from c2000cov.radio import interference as itf
+from c2000cov.radio.models import MastGeometry, path_loss_db, point_loss_db
+from c2000cov.scenario.config import (
+    InterferenceConfig,
+    ModelConfig,
+    RadioConfig,
+    scenario_from_dict,
+)
 
 TOL_DB = 0.01
 RD = "EPSG:28992"
@@ -331,7 +336,7 @@ def test_mitigating_the_top_contributor_lowers_i_by_its_excess_share():
 
 
 def test_pattern_gain_toward_the_source():
-    from c2000cov.antenna import AntennaPattern
+    from c2000cov.files.msi import AntennaPattern
 
     h_att = np.full(360, 25.0)
     h_att[:60] = 0.0
@@ -418,7 +423,7 @@ def test_point_loss_behind_a_wall_is_knife_edge_diffraction():
 
 
 def test_point_loss_hata_uses_the_mast_as_base():
-    from c2000cov.itu import hata
+    from c2000cov.radio.itu import hata
 
     s = flat(150, res=20.0)
     x0, y0 = centre(s, 75, 10)

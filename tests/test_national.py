@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import rasterio
 
-from c2000cov.national import generate_national, run_national
+from c2000cov.devtools.national import generate_national, run_national
 
 RECORD_KEYS = {"workload", "pixels", "masts", "threads", "seconds", "px_per_s", "compile_s",
                "peak_rss_mb", "cache_mb"}

@@ -29,7 +29,7 @@ def test_wheel_contains_and_imports_the_kernels(tmp_path):
                      "c2000cov/kernels/diffraction.py", "c2000cov/kernels/profile.py",
                      "c2000cov/templates/report.html.j2", "c2000cov/assets/PROVENANCE.md",
                      "c2000cov/data/DOMAIN.md",
-                     "c2000cov/itu/p1812.py"):
+                     "c2000cov/radio/itu/p1812.py"):
         assert required in names, required
     assert not any(n.startswith("kernels/") or n.startswith("tests/") for n in names)
     target = tmp_path / "site"

@@ -4,7 +4,12 @@ import numpy as np
 import pytest
 
 from c2000cov.errors import InvalidInputError
-from c2000cov.probability import combine_sigma_db, coverage_probability, fade_margin_db, q_function
+from c2000cov.radio.probability import (
+    combine_sigma_db,
+    coverage_probability,
+    fade_margin_db,
+    q_function,
+)
 
 TOL = 1e-3
 

@@ -25,7 +25,7 @@ import pytest
 import rasterio
 
 from c2000cov.errors import InputNotFoundError, InvalidInputError
-from c2000cov.report import (
+from c2000cov.products.report import (
     CLASS_COLOURS,
     block_worst_class,
     build_report,
@@ -37,8 +37,8 @@ from c2000cov.report import (
     plot_class_map,
     shift_thresholds,
 )
-from c2000cov.report_text import TEXT
-from c2000cov.sources import DOMAIN_PATH, NO_SOURCE, is_assumed, parameter_source
+from c2000cov.products.report_text import TEXT
+from c2000cov.scenario.sources import DOMAIN_PATH, NO_SOURCE, is_assumed, parameter_source
 from tests.scenarios import run_cli as cli
 from tests.scenarios import write_scenario
 
@@ -202,7 +202,7 @@ def test_run_time_and_bundle_hash(fresh, tmp_path, monkeypatch):
     assert "niet gebundeld" in html  # a report inside a bundle cannot hold its hash
     zip_path = tmp_path / "evidence.zip"
     assert cli(monkeypatch, "bundle", fresh, "--out", zip_path) == 0
-    from c2000cov.bundle import verify_bundle
+    from c2000cov.products.verify import verify_bundle
 
     sha = verify_bundle(zip_path).manifest_sha256
     beside = bundle_report_path(zip_path)
@@ -582,7 +582,7 @@ def _scenario(tmp_path, report_toml: str) -> Path:
 
 
 def test_required_covered_pct_number_table_and_default(tmp_path):
-    from c2000cov.config import load_scenario, scenario_parameters, scenario_to_toml
+    from c2000cov.scenario.config import load_scenario, scenario_parameters, scenario_to_toml
 
     scen = load_scenario(_scenario(tmp_path, "[report]\nrequired_covered_pct = 90\n"))
     assert scen.report.required_covered_pct == {"a": 90.0, "b": 90.0}
@@ -616,15 +616,15 @@ def test_required_covered_pct_number_table_and_default(tmp_path):
      r"\[report\] are: required_covered_pct, sensitivity_db"),
 ])
 def test_report_keys_are_checked(tmp_path, toml, message):
-    from c2000cov.config import load_scenario
     from c2000cov.errors import ScenarioError
+    from c2000cov.scenario.config import load_scenario
 
     with pytest.raises(ScenarioError, match=message):
         load_scenario(_scenario(tmp_path, toml))
 
 
 def test_default_values():
-    from c2000cov.config import default_value
+    from c2000cov.scenario.config import default_value
 
     assert default_value("profiles.in_car.body_loss_db") == (True, 5.0)
     assert default_value("model.k_factor") == (True, 4.0 / 3.0)

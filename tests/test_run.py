@@ -112,8 +112,8 @@ def test_reruns_are_bit_identical(run_dirs):
 def test_roads_and_population_layers_add_columns(tmp_path):
     from shapely.geometry import LineString, Point
 
-    from c2000cov.config import load_scenario
-    from c2000cov.run import run_scenario
+    from c2000cov.pipeline.run import run_scenario
+    from c2000cov.scenario.config import load_scenario
 
     roads = gpd.GeoDataFrame({"road_id": ["N1"]},
                              geometry=[LineString([(150000, 452010), (154000, 452010)])],

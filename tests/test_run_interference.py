@@ -11,11 +11,12 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point
 
-from c2000cov import interference as itf
-from c2000cov.cache import LossCache
-from c2000cov.config import load_scenario
-from c2000cov.executor import Executor
-from c2000cov.run import compute_result, load_inputs, run_scenario
+from c2000cov.pipeline.cache import LossCache
+from c2000cov.pipeline.executor import Executor
+from c2000cov.pipeline.inputs import load_inputs
+from c2000cov.pipeline.run import compute_result, run_scenario
+from c2000cov.radio import interference as itf
+from c2000cov.scenario.config import load_scenario
 from tests.scenarios import write_scenario
 
 MASTS = ["M01,West,151010,451990,30,44,11,8,3", "M02,East,152810,451990,30,44,11,8,3"]
@@ -43,12 +44,12 @@ def test_sun_factor_zero_is_exactly_the_night_baseline(tmp_path):
     result = _result(_scenario(tmp_path, 25.0, sun=0.0))
     for name, cov in result.coverage.items():
         np.testing.assert_array_equal(cov.p_cover, result.night[name].p_cover)
-    assert (result.interference.d_ul_db == 0).all()
+    assert (result.interference.uplink.d_ul_db == 0).all()
 
 
 def test_sunny_day_costs_coverage_and_reports_it(tmp_path):
     result = _result(_scenario(tmp_path, 25.0))
-    d_ul = result.interference.d_ul_db
+    d_ul = result.interference.uplink.d_ul_db
     assert (d_ul > 1.0).all()  # a source 25 dB over the limit within 600 m of each mast
     table = result.area_table.set_index("profile")
     assert (table["sunny_loss_pp"] > 0).all()
@@ -64,7 +65,7 @@ def test_more_emission_never_gives_more_coverage(tmp_path, low, high):
         ok = np.isfinite(pa)
         assert (pb[ok] <= pa[ok]).all(), name
         assert (pb[ok] < pa[ok]).any(), name  # and it does cost something
-    assert (b.interference.d_ul_db >= a.interference.d_ul_db).all()
+    assert (b.interference.uplink.d_ul_db >= a.interference.uplink.d_ul_db).all()
 
 
 def test_run_writes_interference_outputs(tmp_path):

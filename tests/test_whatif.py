@@ -7,18 +7,16 @@ import pandas as pd
 import pytest
 import rasterio
 
-from c2000cov.cache import LossCache
-from c2000cov.config import load_scenario
+from c2000cov.analysis.coverage import covered_mask
+from c2000cov.analysis.outage import without_mast_p_cover
 from c2000cov.errors import InvalidInputError, ScenarioError
-from c2000cov.executor import Executor
-from c2000cov.run import compute_result, load_inputs
-from c2000cov.whatif import (
-    apply_changes,
-    covered,
-    load_changes,
-    run_whatif,
-    without_mast_p_cover,
-)
+from c2000cov.pipeline.cache import LossCache
+from c2000cov.pipeline.executor import Executor
+from c2000cov.pipeline.inputs import load_inputs
+from c2000cov.pipeline.run import compute_result
+from c2000cov.pipeline.whatif import apply_changes, run_whatif
+from c2000cov.scenario.changes import load_changes
+from c2000cov.scenario.config import load_scenario
 from tests.scenarios import write_scenario
 
 MASTS = ["M01,West,151010,451990,30,44,11,8,3",
@@ -85,11 +83,11 @@ def test_n1_equals_removal_whatif(base, tmp_path, mast_id):
     after = compute_result(removed, cache, Executor()).coverage["hh"]
     np.testing.assert_array_equal(p_n1, after.p_cover)
     row = baseline.n1_table.query("mast_id == @mast_id and profile == 'hh'").iloc[0]
-    lost = covered(baseline.coverage["hh"]) & ~covered(after)
+    lost = covered_mask(baseline.coverage["hh"]) & ~covered_mask(after)
     assert row["lost_km2"] == pytest.approx(lost.sum() * 400 / 1e6)
     # the lost pixels are exactly those where this mast is the only one at target
     cov = baseline.coverage["hh"]
-    sole = covered(cov) & (cov.server == k) & (cov.n_at_target == 1)
+    sole = covered_mask(cov) & (cov.server == k) & (cov.n_at_target == 1)
     np.testing.assert_array_equal(lost, sole)
     assert cache.hits >= 2  # the removal what-if reused the base run's windows
 
@@ -101,7 +99,7 @@ def test_n1_ranking_and_areas(base):
     assert table["lost_km2"].is_monotonic_decreasing
     # each disc (~1.1 km radius, ~3.8 km2) is partly shared or clipped by the grid edge
     assert (table["lost_km2"] > 1.5).all()
-    assert table["lost_km2"].sum() <= covered(result.coverage["hh"]).sum() * 400 / 1e6
+    assert table["lost_km2"].sum() <= covered_mask(result.coverage["hh"]).sum() * 400 / 1e6
     assert table["areas_affected"].str.contains("km2").all()
 
 

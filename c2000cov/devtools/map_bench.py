@@ -9,7 +9,7 @@ Workloads:
   case that made pixel-edge polygons heavy). Its coverage is synthetic:
   a log-distance margin from jittered masts on a coarse 50 m grid,
   upsampled, plus value noise at 2 km, 400 m, 100 m and 30 m; the dead zones
-  are computed by :func:`c2000cov.deadzones.dead_zones` as in a real run.
+  are computed by :func:`c2000cov.analysis.deadzones.dead_zones` as in a real run.
 
 Each record holds ``html_mb`` (the file), ``build_s`` (writing the map),
 ``ready_s`` (median over 3 fresh chromium pages of the time from navigation
@@ -36,7 +36,7 @@ import rasterio
 import shapely
 from affine import Affine
 
-from c2000cov.coverage import (
+from c2000cov.analysis.coverage import (
     CLASS_GOOD,
     CLASS_NONE,
     CLASS_POOR,
@@ -45,12 +45,14 @@ from c2000cov.coverage import (
     LIMITING_UL,
     ProfileCoverage,
 )
-from c2000cov.deadzones import dead_zones
+from c2000cov.analysis.deadzones import dead_zones
 from c2000cov.errors import InputNotFoundError
-from c2000cov.grid import Grid
-from c2000cov.io import atomic_path, write_gpkg
-from c2000cov.probability import q_function
+from c2000cov.files.atomic import atomic_path
+from c2000cov.files.vectors import write_gpkg
+from c2000cov.geo.grid import Grid
+from c2000cov.products import runfolder as rf
 from c2000cov.products.maps import build_map_from_run
+from c2000cov.radio.probability import q_function
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
@@ -131,7 +133,7 @@ def synthetic_run(out_dir: Path, region_m: float = REGION_M, pixel_m: float = PI
         profile = {"driver": "GTiff", "height": n, "width": n, "count": 1, "dtype": "float32",
                    "crs": "EPSG:28992", "transform": transform, "nodata": np.nan,
                    "compress": "deflate", "tiled": True}
-        path = out_dir / f"p_cover_{name}.tif"
+        path = out_dir / rf.coverage_name(name)
         with atomic_path(path) as tmp, rasterio.open(tmp, "w", **profile) as dst:
             dst.write(p, 1)
             dst.set_band_description(1, "p_cover")
@@ -148,9 +150,9 @@ def synthetic_run(out_dir: Path, region_m: float = REGION_M, pixel_m: float = PI
         ignore_index=True)
     zones = {name: dead_zones(cov, masts, areas, min_area_m2=2500.0)
              for name, cov in covs.items()}
-    write_gpkg(out_dir / "dead_zones.gpkg", zones)
-    write_gpkg(out_dir / "areas_used.gpkg", {"areas": areas})
-    masts.to_csv(out_dir / "masts_used.csv", index=False)
+    write_gpkg(out_dir / rf.DEAD_ZONES, zones)
+    write_gpkg(out_dir / rf.AREAS_USED, {rf.AREAS_LAYER: areas})
+    masts.to_csv(out_dir / rf.MASTS_USED, index=False)
     params = {"classes.reduced_pct": 80.0, "classes.poor_pct": 50.0,
               "dead_zones.min_area_m2": 2500.0,
               "profiles.handheld_outdoor.body_loss_db": 5.0,
@@ -164,7 +166,7 @@ def synthetic_run(out_dir: Path, region_m: float = REGION_M, pixel_m: float = PI
         "bounds_m": [x0, y0, x0 + region_m, y0 + region_m], "crs": "EPSG:28992",
         "resolution_m": pixel_m, "shape": [n, n]}, "parameters": params,
         "covered_pct": covered, "model": {"name": "synthetic", "source": "map benchmark"}}
-    with atomic_path(out_dir / "run.json") as tmp:
+    with atomic_path(out_dir / rf.MANIFEST) as tmp:
         tmp.write_text(json.dumps(manifest, indent=1))
     return out_dir
 
@@ -199,7 +201,7 @@ def run_map_workload(name: str, work_dir: Path = Path("out/bench-maps"),
     gen_s = 0.0
     if name == "map-demo":
         run_dir = Path(demo_dir)
-        if not (run_dir / "run.json").is_file():
+        if not (run_dir / rf.MANIFEST).is_file():
             raise InputNotFoundError(f"{run_dir}/run.json does not exist; run `make demo` first")
     else:
         t0 = time.perf_counter()
@@ -210,9 +212,9 @@ def run_map_workload(name: str, work_dir: Path = Path("out/bench-maps"),
     build_map_from_run(run_dir, html)
     build_s = time.perf_counter() - t0
     ready_s, painted_s = load_times(html)
-    zones = {str(layer): len(gpd.read_file(run_dir / "dead_zones.gpkg", layer=layer))
-             for layer in gpd.list_layers(run_dir / "dead_zones.gpkg")["name"]}
-    manifest = json.loads((run_dir / "run.json").read_text())
+    zones = {str(layer): len(gpd.read_file(run_dir / rf.DEAD_ZONES, layer=layer))
+             for layer in gpd.list_layers(run_dir / rf.DEAD_ZONES)["name"]}
+    manifest = json.loads((run_dir / rf.MANIFEST).read_text())
     return {"workload": name, "grid_shape": manifest["grid"]["shape"],
             "resolution_m": manifest["grid"]["resolution_m"], "profiles": len(zones),
             "zones": zones, "html_mb": html.stat().st_size / 1e6, "build_s": build_s,

@@ -29,17 +29,14 @@ import pyogrio
 import shapely
 from rasterio.features import shapes
 
-from c2000cov.coverage import CLASS_GOOD, CLASS_NONE, CLASS_POOR, CLASS_REDUCED
-from c2000cov.io import atomic_path
+from c2000cov.analysis.coverage import CLASS_GOOD, CLASS_NONE, CLASS_POOR, CLASS_REDUCED
+from c2000cov.files.atomic import atomic_path
 from c2000cov.products import advice
-from c2000cov.products.maps.build import (
-    SIMPLIFY_PX,
-    profile_zones,
-    read_coverage,
-    read_run_folder,
-)
+from c2000cov.products import runfolder as rf
+from c2000cov.products.maps.build import SIMPLIFY_PX, profile_zones
 from c2000cov.products.maps.layers import CLASS_COLOURS, CLASS_KEYS, LIMITING_DASH, WGS84
 from c2000cov.products.maps.public import PUBLIC_BLOCK_M, BlockGrid, block_majority
+from c2000cov.products.runfolder import read_coverage, read_run_folder
 
 #: Largest number of class cells along a side: finer class rasters are
 #: aggregated (block majority) before polygonising, to keep the KMZ small.
@@ -61,7 +58,7 @@ def _kml_colour(rgba: tuple[int, int, int, int]) -> str:
 
 def class_layer(run, profile: str, public: bool, lang: str) -> gpd.GeoDataFrame:
     """One multipolygon per coverage class of a profile, in WGS84, with its style."""
-    cov = read_coverage(run.file(f"p_cover_{profile}.tif"), run.target_pct(profile),
+    cov = read_coverage(run.file(rf.coverage_name(profile)), run.target_pct(profile),
                         run.reduced_pct, run.poor_pct)
     h, w = cov.coverage_class.shape
     cell_m = cov.pixel_m
@@ -158,7 +155,7 @@ def export_kmz(run_dir: Path, out_path: Path, profiles: list[str] | None = None,
     run = read_run_folder(Path(run_dir), profiles)
     words = LAYER_WORDS[lang]
     labels = run.labels(lang)
-    covs = {p: read_coverage(run.file(f"p_cover_{p}.tif"), run.target_pct(p), run.reduced_pct,
+    covs = {p: read_coverage(run.file(rf.coverage_name(p)), run.target_pct(p), run.reduced_pct,
                              run.poor_pct) for p in run.profiles}
     scen = html.escape(str(run.manifest.get("scenario", run.path.name)))
     links, members = [], []

@@ -101,7 +101,7 @@ def route_run(run_dir: Path, route_file: Path, profiles: list[str] | None = None
         except InvalidInputError as exc:
             raise InvalidInputError(f"{Path(route_file).name}: {exc}") from None
     if out is not None:
-        from c2000cov.io import atomic_path
+        from c2000cov.files.atomic import atomic_path
 
         with atomic_path(Path(out)) as tmp:
             tmp.write_text(json.dumps(ans["uncovered"], indent=1) + "\n", encoding="utf-8")

@@ -49,8 +49,9 @@ from rasterio.features import rasterize
 from rasterio.windows import Window
 from scipy import ndimage
 
-from c2000cov.coverage import CLASS_NAMES, LIMITING_NAMES
+from c2000cov.analysis.coverage import CLASS_NAMES, LIMITING_NAMES
 from c2000cov.errors import InvalidInputError
+from c2000cov.products import runfolder as rf
 from c2000cov.products.advice import (
     DEFAULT_LANG,
     KIND_HANDHELD_INDOOR,
@@ -61,8 +62,9 @@ from c2000cov.products.advice import (
     zone_advice,
     zone_facts,
 )
-from c2000cov.products.maps import PUBLIC_BLOCK_M, BlockGrid, read_run_folder
+from c2000cov.products.maps import PUBLIC_BLOCK_M, BlockGrid
 from c2000cov.products.maps.build import SHARE_COLUMNS, ZONE_MARGIN_PX
+from c2000cov.products.runfolder import read_run_folder
 
 WGS84 = "EPSG:4326"
 RD_NEW = "EPSG:28992"
@@ -73,14 +75,9 @@ MAX_BATCH_POINTS = 10_000
 #: Decimals of answers: probabilities 1e-4 (as stored), coordinates 1e-6 deg / 0.01 m, km 1 m.
 P_DECIMALS, DEG_DECIMALS, M_DECIMALS, KM_DECIMALS = 4, 6, 2, 3
 
-# Run-folder names (owned by the run-folder contract; read here only).
-COVERAGE_FILE = "p_cover_{profile}.tif"
-NIGHT_FILE = "p_cover_{profile}_night.tif"
-DEAD_ZONES_FILE = "dead_zones.gpkg"
-MASTS_FILE = "masts_used.csv"
-MANIFEST_FILE = "run.json"
-BAND_P_COVER, BAND_LIMITING, BAND_SERVER = "p_cover", "limiting", "best_server"
-BAND_N_AT_TARGET, BAND_CLASS = "n_masts_at_target", "class"
+# Run-folder names come from the run-folder contract.
+BAND_P_COVER, BAND_LIMITING, BAND_SERVER = rf.P_COVER_BAND, rf.LIMITING_BAND, rf.SERVER_BAND
+BAND_N_AT_TARGET, BAND_CLASS = rf.N_AT_TARGET_BAND, rf.CLASS_BAND
 QUERY_BANDS = (BAND_P_COVER, BAND_LIMITING, BAND_SERVER, BAND_N_AT_TARGET, BAND_CLASS)
 FOUR_CONNECTED = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]])
 NOT_EVALUATED = "not_evaluated"
@@ -208,9 +205,7 @@ class RunQuery:
         self._to_wgs84 = Transformer.from_crs(self.crs, WGS84, always_xy=True)
         self._rd_to_run = Transformer.from_crs(RD_NEW, self.crs, always_xy=True)
         self._p: dict[str, _Profile] = {}
-        self.all_profiles = sorted(p.name[len("p_cover_"):-len(".tif")]
-                                   for p in self.run_dir.glob(COVERAGE_FILE.format(profile="*"))
-                                   if not p.name.endswith("_night.tif"))
+        self.all_profiles = rf.coverage_profiles(self.run_dir)
         try:
             for name in self.all_profiles:
                 self._p[name] = self._open_profile(name, run.target_pct(name))
@@ -236,12 +231,12 @@ class RunQuery:
 
     # ------------------------------------------------------------------ opening
     def _open_profile(self, name: str, target_pct: float) -> _Profile:
-        path = self.run_dir / COVERAGE_FILE.format(profile=name)
+        path = self.run_dir / rf.coverage_name(name)
         main = rasterio.open(path)
         try:
             bands = _band_index(main, path)
             target = float(main.tags().get("target_pct", target_pct))
-            night_path = self.run_dir / NIGHT_FILE.format(profile=name)
+            night_path = self.run_dir / rf.coverage_name(name, night=True)
             night, night_bands = None, {}
             if night_path.is_file():
                 night = rasterio.open(night_path)
@@ -253,7 +248,7 @@ class RunQuery:
                         bands, night_bands)
 
     def _read_masts(self) -> pd.DataFrame | None:
-        path = self.run_dir / MASTS_FILE
+        path = self.run_dir / rf.MASTS_USED
         if not path.is_file():
             return None
         return pd.read_csv(path, dtype={"mast_id": str, "name": str}, keep_default_na=False,
@@ -262,7 +257,7 @@ class RunQuery:
     def _load_zones(self) -> None:
         if self._zones_loaded:
             return
-        path = self.run_dir / DEAD_ZONES_FILE
+        path = self.run_dir / rf.DEAD_ZONES
         layers = gpd.list_layers(path)["name"].tolist() if path.is_file() else []
         for name, prof in self._p.items():
             if name in layers:
@@ -701,7 +696,7 @@ class RunQuery:
         params = self.manifest.get("parameters", {}) or {}
         digest = hashlib.sha256(json.dumps(params, sort_keys=True, separators=(",", ":"),
                                            default=str).encode()).hexdigest()
-        mtime = (self.run_dir / MANIFEST_FILE).stat().st_mtime
+        mtime = (self.run_dir / rf.MANIFEST).stat().st_mtime
         return {"status": "ok", "run": str(self.manifest.get("scenario", "")),
                 "scenario_digest_sha256": digest,
                 "run_written_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(mtime)),

@@ -10,9 +10,11 @@ import rasterio
 from rasterio.crs import CRS
 
 from c2000cov.errors import CRSError, InvalidInputError
-from c2000cov.grid import Grid
-from c2000cov.io import read_areas, read_buildings, read_masts, read_raster_to_grid
-from c2000cov.surface import rasterize_buildings
+from c2000cov.files.masts import read_masts
+from c2000cov.files.rasters import read_raster_to_grid
+from c2000cov.files.vectors import read_areas, read_buildings
+from c2000cov.geo.grid import Grid
+from c2000cov.geo.surface import rasterize_buildings
 from tests.scenarios import write_dtm
 
 NL = Path(__file__).parents[1] / "data" / "nl"

@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 from c2000cov.errors import InvalidInputError, OutsideValidityWarning
-from c2000cov.itu import hata
+from c2000cov.radio.itu import hata
 
 TOL_DB = 1e-3
 

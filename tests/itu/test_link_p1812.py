@@ -1,4 +1,4 @@
-"""c2000cov.link: P.1812-8 over SG3 files and plain profile CSVs."""
+"""c2000cov.radio.link: P.1812-8 over SG3 files and plain profile CSVs."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import math
 import pytest
 
 from c2000cov.errors import InputNotFoundError, InvalidInputError
-from c2000cov.link import evaluate_profile_csv, evaluate_sg3
-from c2000cov.validation import P1812_DATA_DIR
+from c2000cov.radio.link import evaluate_profile_csv, evaluate_sg3
+from c2000cov.radio.validation import P1812_DATA_DIR
 
 DATA_DIR = P1812_DATA_DIR
 RBURG = DATA_DIR / "validation_profiles" / "rburg_urban_with_clutter.csv"

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 from c2000cov.errors import InvalidInputError, OutsideValidityWarning
-from c2000cov.itu.p1812 import ITU_REC, beta0_pct, inv_cum_norm, p1812
-from c2000cov.itu.sg3 import read_sg3, read_validation_log
-from c2000cov.link import evaluate_sg3
-from c2000cov.validation import P1812_DATA_DIR
+from c2000cov.files.sg3 import read_sg3, read_validation_log
+from c2000cov.radio.itu.p1812 import ITU_REC, beta0_pct, inv_cum_norm, p1812
+from c2000cov.radio.link import evaluate_sg3
+from c2000cov.radio.validation import P1812_DATA_DIR
 
 DATA_DIR = P1812_DATA_DIR
 PROFILE_DIR = DATA_DIR / "validation_profiles"

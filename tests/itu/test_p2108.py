@@ -26,7 +26,7 @@ import numpy as np
 import pytest
 
 from c2000cov.errors import InvalidInputError, OutsideValidityWarning
-from c2000cov.itu import p2108
+from c2000cov.radio.itu import p2108
 
 TOL_HAND_DB = 1e-4
 TOL_NTIA_DB = 0.051  # the NTIA vectors are rounded to 0.1 dB

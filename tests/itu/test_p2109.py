@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from c2000cov.errors import InvalidInputError, OutsideValidityWarning
-from c2000cov.itu import p2109
+from c2000cov.radio.itu import p2109
 
 TOL_DOMAIN_DB = 0.1
 TOL_SG3_DB = 0.01

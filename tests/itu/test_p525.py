@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from c2000cov.errors import InvalidInputError
-from c2000cov.itu import p525
+from c2000cov.radio.itu import p525
 
 TOL_DB = 1e-3
 

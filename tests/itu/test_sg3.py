@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from c2000cov.errors import InputNotFoundError, InvalidInputError
-from c2000cov.itu.sg3 import read_sg3, read_validation_log
-from c2000cov.validation import P1812_DATA_DIR
+from c2000cov.files.sg3 import read_sg3, read_validation_log
+from c2000cov.radio.validation import P1812_DATA_DIR
 
 DATA_DIR = P1812_DATA_DIR
 PROFILE_DIR = DATA_DIR / "validation_profiles"

@@ -21,7 +21,7 @@ import numba
 import numpy as np
 import pytest
 
-from c2000cov.bench import synthetic_surface
+from c2000cov.devtools.bench import synthetic_surface
 from c2000cov.kernels.area import area_loss_db, area_loss_multi_db
 from c2000cov.kernels.constants import LBULL_TAB_ERR_DB, MIN_DIST_PIXELS
 from c2000cov.kernels.diffraction import fresnel_j_db, sph_earth_diffraction_db
@@ -33,7 +33,7 @@ from c2000cov.kernels.tables import (
     make_sph_table,
     make_sph_tables,
 )
-from c2000cov.validation import P1812_DATA_DIR
+from c2000cov.resources import P1812_DATA_DIR
 
 _spec = importlib.util.spec_from_file_location("area_twins", Path(__file__).with_name("twins.py"))
 twins = importlib.util.module_from_spec(_spec)

@@ -10,10 +10,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from c2000cov.itu.p1812 import p1812
-from c2000cov.itu.sg3 import read_sg3
+from c2000cov.files.sg3 import read_sg3
 from c2000cov.kernels.area import ray_loss_db
-from c2000cov.validation import P1812_DATA_DIR
+from c2000cov.radio.itu.p1812 import p1812
+from c2000cov.radio.validation import P1812_DATA_DIR
 
 TOL_DB = 0.1
 PROFILES = P1812_DATA_DIR / "validation_profiles"

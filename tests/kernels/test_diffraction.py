@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pytest
 
-from c2000cov.itu.sg3 import read_sg3, read_validation_log
+from c2000cov.files.sg3 import read_sg3, read_validation_log
 from c2000cov.kernels.diffraction import (
     bullington_db,
     delta_bullington_db,
@@ -18,7 +18,7 @@ from c2000cov.kernels.diffraction import (
     sph_earth_diffraction_db,
     wavelength_p1812_m,
 )
-from c2000cov.validation import P1812_DATA_DIR
+from c2000cov.radio.validation import P1812_DATA_DIR
 
 DATA_DIR = P1812_DATA_DIR
 

@@ -21,12 +21,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from c2000cov.config import ClassesConfig
-from c2000cov.coverage import LIMITING_DL, LIMITING_UL, ProfileCoverage
-from c2000cov.deadzones import dead_zones
-from c2000cov.grid import Grid
-from c2000cov.io import write_cog, write_csv, write_gpkg
-from c2000cov.run import coverage_bands
+from c2000cov.analysis.coverage import LIMITING_DL, LIMITING_UL, ProfileCoverage
+from c2000cov.analysis.deadzones import dead_zones
+from c2000cov.files.rasters import write_cog
+from c2000cov.files.vectors import write_csv, write_gpkg
+from c2000cov.geo.grid import Grid
+from c2000cov.products.runfolder import coverage_bands
+from c2000cov.scenario.schema import ClassesConfig
 
 X0_M, Y_TOP_M, RES_M = 150000.0, 452000.0, 20.0
 ROWS, COLS = 100, 150

@@ -9,18 +9,13 @@
 
 from c2000cov.products.maps.build import (
     BASEMAPS,
-    CoverageRaster,
-    RunFolder,
     build_map,
     build_map_from_run,
     map_data,
     profile_zones,
-    read_coverage,
-    read_run_folder,
 )
 from c2000cov.products.maps.layers import CLASS_COLOURS, overlay_rgba
 from c2000cov.products.maps.public import PUBLIC_BLOCK_M, BlockGrid, block_majority
 
-__all__ = ["BASEMAPS", "CLASS_COLOURS", "PUBLIC_BLOCK_M", "BlockGrid", "CoverageRaster",
-           "RunFolder", "block_majority", "build_map", "build_map_from_run", "map_data",
-           "overlay_rgba", "profile_zones", "read_coverage", "read_run_folder"]
+__all__ = ["BASEMAPS", "CLASS_COLOURS", "PUBLIC_BLOCK_M", "BlockGrid", "block_majority",
+           "build_map", "build_map_from_run", "map_data", "overlay_rgba", "profile_zones"]

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
@@ -25,16 +24,22 @@ import numpy as np
 import pandas as pd
 import rasterio
 import shapely
-from affine import Affine
-from rasterio.crs import CRS
 from rasterio.features import rasterize
 from rasterio.warp import transform_bounds
 from scipy import ndimage
 
-from c2000cov.coverage import CLASS_GOOD, CLASS_NODATA, CLASS_NONE, CLASS_POOR, CLASS_REDUCED
+from c2000cov.analysis.coverage import (
+    CLASS_GOOD,
+    CLASS_NODATA,
+    CLASS_NONE,
+    CLASS_POOR,
+    CLASS_REDUCED,
+)
+from c2000cov.analysis.delta import DELTA_GAINED, DELTA_LOST
 from c2000cov.errors import InvalidInputError
-from c2000cov.io import atomic_path, read_run_manifest
+from c2000cov.files.atomic import atomic_path
 from c2000cov.products import advice
+from c2000cov.products import runfolder as rf
 from c2000cov.products.maps import html, layers
 from c2000cov.products.maps.public import (
     PUBLIC_BLOCK_M,
@@ -44,6 +49,12 @@ from c2000cov.products.maps.public import (
     public_dead_zones,
 )
 from c2000cov.products.maps.words import WORDS
+from c2000cov.products.runfolder import (
+    CoverageRaster,
+    RunFolder,
+    read_coverage,
+    read_run_folder,
+)
 
 BASEMAPS = ("none", "osm", "brt")
 TILE_LAYERS = {
@@ -63,144 +74,9 @@ ZONE_MARGIN_PX = 20
 SIMPLIFY_PX = 1.5
 
 
-# --------------------------------------------------------------------------- run folder
-
-
-@dataclass
-class RunFolder:
-    """What a map needs from a run folder, read from its files."""
-
-    path: Path
-    manifest: dict
-    profiles: list[str]
-    crs: CRS
-    parameters: dict = field(default_factory=dict)
-
-    def file(self, name: str) -> Path:
-        """Path of a file in the run folder."""
-        return self.path / name
-
-    def has(self, name: str) -> bool:
-        """Whether the run folder holds this file."""
-        return (self.path / name).is_file()
-
-    def target_pct(self, profile: str) -> float:
-        """Target location probability (%) of a profile."""
-        return float(self.parameters.get(f"profiles.{profile}.target_pct", 95.0))
-
-    def indoor(self, profile: str) -> bool:
-        """Whether a profile is an indoor profile."""
-        return bool(self.parameters.get(f"profiles.{profile}.indoor", False))
-
-    @property
-    def reduced_pct(self) -> float:
-        """Lower limit (%) of the *reduced* class."""
-        return float(self.parameters.get("classes.reduced_pct", 80.0))
-
-    @property
-    def poor_pct(self) -> float:
-        """Lower limit (%) of the *poor* class."""
-        return float(self.parameters.get("classes.poor_pct", 50.0))
-
-    def labels(self, lang: str) -> dict[str, str]:
-        """Plain labels of the profiles shown ("portofoon buiten", ...)."""
-        return advice.profile_labels(self.profiles, self.parameters, lang)
-
-
-def read_run_folder(run_dir: Path, profiles: list[str] | None = None) -> RunFolder:
-    """Read and check ``run.json`` and the profiles of a run folder.
-
-    Parameters
-    ----------
-    run_dir : Path
-        The run output folder.
-    profiles : list of str, optional
-        Profiles to show, in this order; default all profiles with a
-        ``p_cover_<profile>.tif``, outdoor profiles first.
-    """
-    run_dir = Path(run_dir)
-    manifest = read_run_manifest(run_dir)
-    available = sorted(p.name[len("p_cover_"):-len(".tif")] for p in run_dir.glob("p_cover_*.tif")
-                       if not p.name.endswith("_night.tif"))
-    if not available:
-        raise InvalidInputError(f"{run_dir}: no p_cover_<profile>.tif files; expected the "
-                                "output folder of `c2000cov run`")
-    if profiles:
-        unknown = [p for p in profiles if p not in available]
-        if unknown:
-            raise InvalidInputError(f"--profile {unknown[0]!r} is not in {run_dir}; valid "
-                                    f"profiles: {', '.join(available)}")
-        chosen = list(dict.fromkeys(profiles))
-    else:
-        params = manifest.get("parameters", {}) or {}
-        # handheld outdoors first (the basic service), then indoors, then in-car
-        order = (advice.KIND_HANDHELD_OUTDOOR, advice.KIND_HANDHELD_INDOOR, advice.KIND_IN_CAR)
-        chosen = sorted(available, key=lambda n: (order.index(advice.profile_kind(n, params)), n))
-    crs_text = manifest.get("grid", {}).get("crs")
-    if crs_text:
-        crs = CRS.from_user_input(crs_text)
-    else:
-        with rasterio.open(run_dir / f"p_cover_{chosen[0]}.tif") as src:
-            crs = src.crs
-    return RunFolder(run_dir, manifest, chosen, crs, manifest.get("parameters", {}) or {})
-
-
-@dataclass
-class CoverageRaster:
-    """The coverage of one profile as a map uses it."""
-
-    p_cover: np.ndarray
-    coverage_class: np.ndarray  # uint8, CLASS_NODATA where not evaluated
-    transform: Affine
-    crs: CRS
-    target_pct: float
-
-    @property
-    def evaluated(self) -> np.ndarray:
-        """Pixels with a coverage probability."""
-        return np.isfinite(self.p_cover)
-
-    @property
-    def pixel_area_m2(self) -> float:
-        """Area of one pixel (m^2)."""
-        return abs(self.transform.a * self.transform.e)
-
-    @property
-    def pixel_m(self) -> float:
-        """Pixel side (m)."""
-        return abs(self.transform.a)
-
-
-def classify(p_cover: np.ndarray, target_pct: float, reduced_pct: float,
-             poor_pct: float) -> np.ndarray:
-    """Class codes of location probabilities (the run's ``class`` band rule)."""
-    codes = np.full(p_cover.shape, CLASS_NODATA, dtype="uint8")
-    ok = np.isfinite(p_cover)
-    codes[ok] = CLASS_NONE
-    with np.errstate(invalid="ignore"):
-        codes[ok & (p_cover >= poor_pct / 100.0)] = CLASS_POOR
-        codes[ok & (p_cover >= reduced_pct / 100.0)] = CLASS_REDUCED
-        codes[ok & (p_cover >= target_pct / 100.0)] = CLASS_GOOD
-    return codes
-
-
-def read_coverage(path: Path, default_target_pct: float = 95.0, reduced_pct: float = 80.0,
-                  poor_pct: float = 50.0) -> CoverageRaster:
-    """Read the ``p_cover`` band of a coverage GeoTIFF and classify it."""
-    with rasterio.open(path) as src:
-        desc = list(src.descriptions)
-        if "p_cover" not in desc:
-            raise InvalidInputError(f"{path.name}: no band 'p_cover' (bands: {desc}); "
-                                    "expected a p_cover_<profile>.tif of `c2000cov run`")
-        p = src.read(desc.index("p_cover") + 1).astype("float32")
-        target = float(src.tags().get("target_pct", default_target_pct))
-        transform, crs = src.transform, src.crs
-    return CoverageRaster(p, classify(p, target, reduced_pct, poor_pct), transform, crs, target)
-
-
 def read_dead_zones(run: RunFolder, profile: str) -> gpd.GeoDataFrame | None:
     """The dead zones of a profile from ``dead_zones.gpkg``; None when absent."""
-    path = run.file("dead_zones.gpkg")
+    path = run.file(rf.DEAD_ZONES)
     if not path.is_file():
         return None
     if profile not in gpd.list_layers(path)["name"].tolist():
@@ -298,8 +174,8 @@ def profile_zones(run: RunFolder, profile: str, covs: dict[str, CoverageRaster],
 
 def area_geoms(run: RunFolder) -> gpd.GeoDataFrame:
     """The run's reporting areas (``areas_used.gpkg``), or the grid extent as one area."""
-    if run.has("areas_used.gpkg"):
-        areas = gpd.read_file(run.file("areas_used.gpkg"), layer="areas")
+    if run.has(rf.AREAS_USED):
+        areas = gpd.read_file(run.file(rf.AREAS_USED), layer=rf.AREAS_LAYER)
         if areas.crs is None:
             areas = areas.set_crs(run.crs)
         return areas.to_crs(run.crs)[["area_name", "geometry"]]
@@ -322,9 +198,9 @@ def read_roads(run: RunFolder) -> gpd.GeoDataFrame | None:
 
 
 def _area_table(run: RunFolder) -> pd.DataFrame | None:
-    if not run.has("areas_coverage.csv"):
+    if not run.has(rf.AREA_TABLE):
         return None
-    return pd.read_csv(run.file("areas_coverage.csv"),
+    return pd.read_csv(run.file(rf.AREA_TABLE),
                        dtype={"area_name": str, "profile": str}, keep_default_na=False,
                        na_values={c: ["", "nan", "NaN"] for c in (
                            "covered_pct", "dead_zone_km2", "ul_limited_pct", "sunny_loss_pp",
@@ -332,9 +208,9 @@ def _area_table(run: RunFolder) -> pd.DataFrame | None:
 
 
 def _masts(run: RunFolder) -> pd.DataFrame | None:
-    if not run.has("masts_used.csv"):
+    if not run.has(rf.MASTS_USED):
         return None
-    return pd.read_csv(run.file("masts_used.csv"),
+    return pd.read_csv(run.file(rf.MASTS_USED),
                        dtype={"mast_id": str, "name": str, "pattern": str},
                        keep_default_na=False, na_values={c: [""] for c in (
                            "x_m", "y_m", "h_agl_m", "tx_power_dbm", "gain_dbi",
@@ -342,9 +218,9 @@ def _masts(run: RunFolder) -> pd.DataFrame | None:
 
 
 def _interference(run: RunFolder) -> dict[str, float]:
-    if not run.has("masts_interference.csv"):
+    if not run.has(rf.MASTS_INTERFERENCE):
         return {}
-    mi = pd.read_csv(run.file("masts_interference.csv"), dtype={"mast_id": str},
+    mi = pd.read_csv(run.file(rf.MASTS_INTERFERENCE), dtype={"mast_id": str},
                      keep_default_na=False)
     if "d_ul_db" not in mi:
         return {}
@@ -353,7 +229,7 @@ def _interference(run: RunFolder) -> dict[str, float]:
 
 def _sunny(run: RunFolder, profile: str, cov: CoverageRaster, blocks: BlockGrid | None
            ) -> tuple[list, list[float]] | None:
-    night_path = run.file(f"p_cover_{profile}_night.tif")
+    night_path = run.file(rf.coverage_name(profile, night=True))
     if not night_path.is_file():
         return None
     night = read_coverage(night_path, cov.target_pct, run.reduced_pct, run.poor_pct)
@@ -403,8 +279,10 @@ def _legend(run: RunFolder, labels: dict[str, str], w: dict, lang: str, extra: d
                      "items": items})
     if extra.get("delta"):
         secs.append({"theme": "delta", "title": w["leg_delta"], "items": [
-            [layers.rgba_css(layers.DELTA_COLOURS[layers.DELTA_GAINED]), w["gained"], "box"],
-            [layers.rgba_css(layers.DELTA_COLOURS[layers.DELTA_LOST]), w["lost"], "box"]]})
+            [layers.rgba_css(layers.DELTA_COLOURS[layers.DELTA_OVERLAY[DELTA_GAINED]]),
+             w["gained"], "box"],
+            [layers.rgba_css(layers.DELTA_COLOURS[layers.DELTA_OVERLAY[DELTA_LOST]]),
+             w["lost"], "box"]]})
     if extra.get("sunny"):
         secs.append({"theme": "sunny", "title": w["leg_sunny"], "items": [
             [{"colour": layers.SUNNY_COLOUR, "style": "dashed"}, w["sunny_item"], "line"]]})
@@ -427,7 +305,7 @@ def map_data(run: RunFolder, public: bool = False, basemap: str = "none",
     """Everything the page shows, as one JSON-ready document."""
     w = WORDS[advice.check_lang(lang)]
     labels = run.labels(lang)
-    covs = {p: read_coverage(run.file(f"p_cover_{p}.tif"), run.target_pct(p), run.reduced_pct,
+    covs = {p: read_coverage(run.file(rf.coverage_name(p)), run.target_pct(p), run.reduced_pct,
                              run.poor_pct) for p in run.profiles}
     first = covs[run.profiles[0]]
     h, wd = first.p_cover.shape
@@ -446,16 +324,15 @@ def map_data(run: RunFolder, public: bool = False, basemap: str = "none",
             codes, transform, over = block_majority(codes, blocks), blocks.transform, 8.0
         per["coverage"][prof] = layers.overlay_png(codes, transform, cov.crs,
                                                    layers.CLASS_COLOURS, oversample=over)
-        path = run.file(f"delta_{prof}.tif")
+        path = run.file(rf.delta_name(prof))
         if path.is_file():
             with rasterio.open(path) as src:
                 d = src.read(1)
                 d_tr, d_crs = src.transform, src.crs or run.crs
             dc = np.full(d.shape, CLASS_NODATA, dtype="uint8")
             fin = np.isfinite(d)
-            dc[fin & (d == 0)] = layers.DELTA_SAME
-            dc[fin & (d > 0)] = layers.DELTA_GAINED
-            dc[fin & (d < 0)] = layers.DELTA_LOST
+            for code, overlay in layers.DELTA_OVERLAY.items():
+                dc[fin & (d == code)] = overlay
             over = 1.0
             if blocks is not None:
                 dc, d_tr, over = block_majority(dc, blocks), blocks.transform, 8.0
@@ -489,8 +366,8 @@ def map_data(run: RunFolder, public: bool = False, basemap: str = "none",
         static["roads"] = layers.collection(layers.road_features(
             roads, run.crs, max(first.pixel_m, extent_m / 4000.0)))
     # PV installations never in a public map: a rooftop point identifies a household
-    if not public and run.has("pv_used.gpkg"):
-        pv = gpd.read_file(run.file("pv_used.gpkg"), layer="pv")
+    if not public and run.has(rf.PV_USED):
+        pv = gpd.read_file(run.file(rf.PV_USED), layer=rf.PV_LAYER)
         static["pv"] = layers.collection(layers.pv_features(
             pv if pv.crs is not None else pv.set_crs(run.crs), w))
     if masts is not None and len(masts):
@@ -574,7 +451,7 @@ def build_map_from_run(run_dir: Path, out_path: Path, profiles: list[str] | None
 
 def build_map(result, out_path: Path, lang: str = advice.DEFAULT_LANG) -> Path:
     """Map of a written run: :func:`build_map_from_run` on the folder of its ``run.json``."""
-    manifests = [Path(p) for p in result.files if Path(p).name == "run.json"]
+    manifests = [Path(p) for p in result.files if Path(p).name == rf.MANIFEST]
     if not manifests:
         raise InvalidInputError("the run has not been written (no run.json among its files); "
                                 "write its outputs before building the map")

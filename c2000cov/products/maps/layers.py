@@ -26,7 +26,14 @@ from rasterio.crs import CRS
 from rasterio.enums import Resampling
 from rasterio.warp import calculate_default_transform, reproject, transform_bounds
 
-from c2000cov.coverage import CLASS_GOOD, CLASS_NODATA, CLASS_NONE, CLASS_POOR, CLASS_REDUCED
+from c2000cov.analysis.coverage import (
+    CLASS_GOOD,
+    CLASS_NODATA,
+    CLASS_NONE,
+    CLASS_POOR,
+    CLASS_REDUCED,
+)
+from c2000cov.analysis.delta import DELTA_GAINED, DELTA_LOST, DELTA_SAME
 from c2000cov.products import advice
 
 WEB_MERCATOR = CRS.from_epsg(3857)
@@ -49,8 +56,10 @@ CLASS_COLOURS = {
 CLASS_KEYS = {CLASS_GOOD: "good", CLASS_REDUCED: "reduced", CLASS_POOR: "poor",
               CLASS_NONE: "none"}
 #: Codes and RGBA of the what-if delta overlay.
-DELTA_GAINED, DELTA_LOST, DELTA_SAME = 1, 2, 0
-DELTA_COLOURS = {DELTA_GAINED: (33, 102, 172, 210), DELTA_LOST: (179, 88, 6, 220)}
+#: uint8 overlay code of each delta code (the colour lookup cannot index -1).
+DELTA_OVERLAY = {DELTA_SAME: 0, DELTA_GAINED: 1, DELTA_LOST: 2}
+DELTA_COLOURS = {DELTA_OVERLAY[DELTA_GAINED]: (33, 102, 172, 210),
+                 DELTA_OVERLAY[DELTA_LOST]: (179, 88, 6, 220)}
 #: Dash pattern of a zone outline per limiting direction (colour-blind safe).
 ZONE_OUTLINE = "#1a1a1a"
 LIMITING_DASH = {"UL": None, "DL": "7 5", "both": "2 4", "unreached": "12 4 2 4"}

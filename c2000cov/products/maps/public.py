@@ -20,7 +20,7 @@ from affine import Affine
 from rasterio.features import rasterize, shapes
 from scipy import ndimage
 
-from c2000cov.coverage import CLASS_NODATA
+from c2000cov.analysis.coverage import CLASS_NODATA
 from c2000cov.products.advice import dominant_class
 
 #: Block size (m) of rasters and zones in a public map.

@@ -1,0 +1,171 @@
+"""A synthetic national-scale scenario and its benchmark (``make bench-national``).
+
+The region is 180 km x 230 km at 25 m (7200 x 9200 pixels, about the land
+extent of the Netherlands) in RD New, with Dutch-like relief: low polders
+(-5 to 0 m NAP) in the west, river valleys, a sandy east at 5-40 m, push
+moraines of 50-100 m and a hilly south-east corner up to about 300 m. About
+600 synthetic masts stand on a jittered grid (30-80 m, omni, DOMAIN.md
+powers), each computed within 25 km: the C2000 network's scale, with no real
+site data. ``scale`` shrinks both sides (0.25 gives the 1/16-size test).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import resource
+import time
+from pathlib import Path
+
+import numpy as np
+import rasterio
+from affine import Affine
+from scipy import ndimage
+
+from c2000cov.devtools.bench import compile_seconds
+from c2000cov.files.atomic import atomic_path
+from c2000cov.pipeline.executor import LocalExecutor
+from c2000cov.pipeline.run import run_scenario
+from c2000cov.scenario.config import load_scenario
+
+NATIONAL_SEED = 2023
+FULL_WIDTH_M = 180_000.0
+FULL_HEIGHT_M = 230_000.0
+ORIGIN_X_M, ORIGIN_Y_M = 13_000.0, 306_000.0  # south-west corner, RD New
+RESOLUTION_M = 25.0
+COARSE_M = 500.0
+N_MASTS_FULL = 600
+RADIUS_M = 25_000.0
+
+
+def national_relief(width_px: int, height_px: int, res_m: float, rng) -> np.ndarray:
+    """Dutch-like terrain (m NAP), float32, row 0 = north."""
+    cw = max(4, int(round(width_px * res_m / COARSE_M)))
+    ch = max(4, int(round(height_px * res_m / COARSE_M)))
+    x = np.linspace(0.0, 1.0, cw)[None, :]
+    y = np.linspace(1.0, 0.0, ch)[:, None]  # 0 = south
+    # west-east tilt: polders in the west, higher sandy east and south-east
+    base = -4.0 + 30.0 * x ** 1.5 + 25.0 * (1 - y) * x
+    hills = np.clip((x - 0.7) / 0.3, 0, 1) * np.clip((0.25 - y) / 0.25, 0, 1)
+    base += 260.0 * hills ** 2  # the south-east corner (Limburg-like)
+    noise = ndimage.gaussian_filter(rng.standard_normal((ch, cw)), 6.0)
+    noise /= np.abs(noise).max() + 1e-9
+    base += 8.0 * noise * (0.3 + x)
+    ridges = ndimage.gaussian_filter(rng.standard_normal((ch, cw)), 3.0)
+    ridges = np.clip(ridges / (np.abs(ridges).max() + 1e-9) - 0.45, 0, None)
+    base += 160.0 * ridges * (x > 0.35)  # push moraines in the centre and east
+    rivers = np.abs(np.sin(6.0 * x + 2.0 * y) + 0.6 * np.sin(9.0 * y)) < 0.04
+    base = np.where(rivers, np.minimum(base, 0.5), base)
+    base = np.where(x < 0.3, np.minimum(base, 0.5 + 10 * x), base)  # the western polders
+    fine = ndimage.zoom(base, (height_px / ch, width_px / cw), order=1)
+    fine = fine[:height_px, :width_px]
+    fine = np.pad(fine, ((0, height_px - fine.shape[0]), (0, width_px - fine.shape[1])),
+                  mode="edge")
+    fine += rng.normal(0.0, 0.3, fine.shape)  # ditches, fields, dikes below the coarse scale
+    return fine.astype("float32")
+
+
+def generate_national(out_dir: Path, scale: float = 1.0, seed: int = NATIONAL_SEED,
+                      radius_m: float = RADIUS_M) -> Path:
+    """Write the national (or scaled) scenario into ``out_dir``; return the TOML path."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    width_px = int(round(FULL_WIDTH_M * scale / RESOLUTION_M))
+    height_px = int(round(FULL_HEIGHT_M * scale / RESOLUTION_M))
+    dtm = national_relief(width_px, height_px, RESOLUTION_M, rng)
+    transform = Affine(RESOLUTION_M, 0, ORIGIN_X_M, 0, -RESOLUTION_M,
+                       ORIGIN_Y_M + height_px * RESOLUTION_M)
+    with atomic_path(out_dir / "dtm.tif") as tmp:
+        with rasterio.open(tmp, "w", driver="GTiff", width=width_px, height=height_px, count=1,
+                           dtype="float32", crs="EPSG:28992", transform=transform,
+                           nodata=-9999.0, tiled=True, compress="deflate") as dst:
+            dst.write(dtm, 1)
+    n_masts = max(4, int(round(N_MASTS_FULL * scale * scale)))
+    spacing_m = math.sqrt(FULL_WIDTH_M * FULL_HEIGHT_M / N_MASTS_FULL)
+    nx = max(1, int(round(width_px * RESOLUTION_M / spacing_m)))
+    ny = max(1, int(math.ceil(n_masts / nx)))
+    rows = ["mast_id,x_m,y_m,h_agl_m,tx_power_dbm,gain_dbi,tx_loss_db,rx_loss_db"]
+    k = 0
+    for j in range(ny):
+        for i in range(nx):
+            if k >= n_masts:
+                break
+            x = ORIGIN_X_M + (i + 0.5 + rng.uniform(-0.3, 0.3)) * width_px * RESOLUTION_M / nx
+            y = ORIGIN_Y_M + (j + 0.5 + rng.uniform(-0.3, 0.3)) * height_px * RESOLUTION_M / ny
+            h = float(rng.choice([30.0, 40.0, 45.0, 60.0, 80.0]))
+            rows.append(f"N{k:04d},{x:.1f},{y:.1f},{h:.0f},44,11,8,3")
+            k += 1
+    (out_dir / "masts.csv").write_text("\n".join(rows) + "\n")
+    toml = out_dir / "national.toml"
+    toml.write_text(f"""[scenario]
+name = "national-25m"
+resolution_m = {RESOLUTION_M}
+
+[terrain]
+dtm = "dtm.tif"
+
+[masts]
+path = "masts.csv"
+
+[model]
+name = "p1812"
+radius_m = {radius_m}
+
+[profiles.handheld_outdoor]
+
+[dead_zones]
+min_area_m2 = 62500.0
+
+[output]
+dir = "out"
+""")
+    return toml
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process (MB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def run_national(out_dir: Path, scale: float = 1.0, threads: int | None = None,
+                 workload: str = "national-25m", progress=None) -> dict:
+    """Generate and run the national scenario; return a benchmark record.
+
+    Keys: those of the propagation benchmark (``workload``, ``pixels``,
+    ``masts``, ``threads``, ``seconds``, ``px_per_s``, ``compile_s``,
+    ``peak_rss_mb``) plus ``cache_mb`` and the stage times.
+    """
+    import numba
+
+    if threads:
+        numba.set_num_threads(threads)
+    t0 = time.perf_counter()
+    toml = generate_national(out_dir, scale)
+    gen_s = time.perf_counter() - t0
+    compile_s = compile_seconds()
+    scen = load_scenario(toml)
+    t1 = time.perf_counter()
+    result = run_scenario(scen, Path(out_dir) / "out", progress=progress,
+                          executor=LocalExecutor())
+    seconds = time.perf_counter() - t1
+    grid = result.inputs.grid
+    n_masts = len(result.inputs.masts)
+    window_px = (2 * math.ceil(scen.model.radius_m / grid.resolution_m) + 1) ** 2
+    mast_px = n_masts * window_px * 2  # DL and UL windows
+    return {
+        "workload": workload,
+        "pixels": int(grid.width * grid.height),
+        "masts": n_masts,
+        "threads": int(numba.get_num_threads()),
+        "seconds": round(seconds, 3),
+        "px_per_s": round(mast_px / result.timings_s["compute_s"], 1),
+        "compile_s": round(compile_s, 3),
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+        "cache_mb": round(result.cache.size_mb(), 1),
+        "generate_s": round(gen_s, 3),
+        "stage_s": {k: round(v, 3) for k, v in result.timings_s.items()},
+        "covered_pct": json.loads(json.dumps(
+            {n: float(100.0 * (np.nan_to_num(c.p_cover) >= c.target_pct / 100).mean())
+             for n, c in result.coverage.items()})),
+    }

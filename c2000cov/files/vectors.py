@@ -1,0 +1,152 @@
+"""Vector layers (GeoPackage, GeoJSON, Shapefile) and CSV tables: reading with checks that
+name the file, row and column, and atomic writing."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+from rasterio.crs import CRS
+from shapely import is_empty, is_valid, is_valid_reason
+
+from c2000cov.errors import CRSError, InvalidInputError
+from c2000cov.files.atomic import atomic_path, require_file
+
+#: Fixed timestamp written into GeoPackages so that reruns are bit-identical.
+GPKG_FIXED_DATE = "2000-01-01T00:00:00.000Z"
+
+VECTOR_SUFFIXES = (".gpkg", ".geojson", ".json", ".shp", ".fgb")
+
+def read_vector(path: Path, what: str, layer: str | None, crs: CRS) -> gpd.GeoDataFrame:
+    """Read a vector layer (GeoPackage, GeoJSON, Shapefile), reprojected to ``crs``.
+
+    Layers without a CRS are rejected; invalid or empty geometries are errors that
+    name the feature's row (1-based).
+    """
+    path = require_file(path, what)
+    try:
+        gdf = gpd.read_file(path, layer=layer) if layer else gpd.read_file(path)
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        raise InvalidInputError(f"{path.name}: cannot read the {what} layer: {exc}") from None
+    if gdf.crs is None:
+        raise CRSError(f"{path.name}: the {what} layer has no CRS; set one (e.g. EPSG:28992)")
+    if len(gdf) == 0:
+        raise InvalidInputError(f"{path.name}: the {what} layer holds no features")
+    geoms = gdf.geometry.values
+    empty = is_empty(geoms) | pd.isna(geoms)
+    if empty.any():
+        i = int(np.flatnonzero(empty)[0])
+        raise InvalidInputError(f"{path.name} row {i + 1}: empty geometry in the {what} layer; "
+                                "remove the feature or give it a geometry")
+    valid = is_valid(geoms)
+    if not valid.all():
+        i = int(np.flatnonzero(~valid)[0])
+        raise InvalidInputError(
+            f"{path.name} row {i + 1}: invalid geometry in the {what} layer "
+            f"({is_valid_reason(geoms[i])}); repair it (e.g. shapely.make_valid or QGIS "
+            "'Fix geometries')")
+    if gdf.crs != crs:
+        gdf = gdf.to_crs(crs)
+    return gdf
+
+
+def require_columns(df: pd.DataFrame, columns: Sequence[str], path: Path, what: str) -> None:
+    """Raise naming the missing columns and the ones present."""
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise InvalidInputError(
+            f"{Path(path).name}: the {what} layer lacks column(s) {', '.join(missing)}; "
+            f"found: {', '.join(str(c) for c in df.columns if c != 'geometry')}")
+
+
+def numeric_column(df: pd.DataFrame, column: str, path: Path, what: str,
+                   id_column: str | None = None, required: bool = True) -> np.ndarray:
+    """A column as float64, raising on the first non-numeric (or missing) value."""
+    values = pd.to_numeric(df[column], errors="coerce").to_numpy(dtype=float)
+    raw = df[column].to_numpy()
+    bad = np.isnan(values) & ~pd.isna(raw) if not required else np.isnan(values)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        ident = f" ({id_column} {df[id_column].iloc[i]})" if id_column else ""
+        raise InvalidInputError(
+            f"{Path(path).name} row {i + 1}{ident}: {column} must be a number, got "
+            f"{raw[i]!r}")
+    return values
+
+
+def write_gpkg(path: Path, layers: dict[str, gpd.GeoDataFrame]) -> Path:
+    """Write one or more layers to a GeoPackage atomically, with a fixed timestamp."""
+    path = Path(path)
+    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": GPKG_FIXED_DATE})
+    with atomic_path(path) as tmp:
+        for name, gdf in layers.items():
+            gdf.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio",
+                        append=tmp.exists())
+    return path
+
+
+def write_csv(path: Path, df: pd.DataFrame, float_format: str = "%.6g") -> Path:
+    """Write a DataFrame as CSV atomically (no index)."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        df.to_csv(tmp, index=False, float_format=float_format, lineterminator="\n")
+    return path
+
+
+def read_areas(path: Path, name_column: str, crs: CRS,
+               layer: str | None = None) -> gpd.GeoDataFrame:
+    """Read the reporting areas (polygons) with their names, in the scenario CRS."""
+    gdf = read_vector(path, "areas", layer, crs)
+    require_columns(gdf, [name_column], path, "areas")
+    poly = gdf.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()
+    if not poly.all():
+        i = int(np.flatnonzero(~poly)[0])
+        raise InvalidInputError(f"{Path(path).name} row {i + 1}: areas must be polygons, got "
+                                f"{gdf.geom_type.iloc[i]}")
+    out = gpd.GeoDataFrame({"area_name": gdf[name_column].astype(str).to_numpy()},
+                           geometry=gdf.geometry.to_numpy(), crs=gdf.crs)
+    return out
+
+
+def read_buildings(path: Path, crs: CRS, layer: str | None, height_column: str | None,
+                   roof_column: str | None, ground_column: str | None,
+                   year_column: str | None) -> gpd.GeoDataFrame:
+    """Read building footprints with heights, as ``height_m`` (above ground) and/or roof NAP.
+
+    Returns columns ``roof_nap_m`` (NaN when only a height is given),
+    ``height_m`` (NaN when only levels are given), ``year`` (0 when unknown).
+    Buildings without a usable height are dropped with a warning naming the count.
+    """
+    gdf = read_vector(path, "buildings", layer, crs)
+    cols = [c for c in (height_column, roof_column, ground_column, year_column) if c]
+    require_columns(gdf, cols, path, "buildings")
+    out = gpd.GeoDataFrame(geometry=gdf.geometry.to_numpy(), crs=gdf.crs)
+    if height_column:
+        h = pd.to_numeric(gdf[height_column], errors="coerce").to_numpy(float)
+        out["height_m"] = h
+        out["roof_nap_m"] = np.nan
+        usable = h > 0
+    else:
+        roof = pd.to_numeric(gdf[roof_column], errors="coerce").to_numpy(float)
+        ground = pd.to_numeric(gdf[ground_column], errors="coerce").to_numpy(float)
+        out["roof_nap_m"] = roof
+        out["height_m"] = roof - ground
+        usable = np.isfinite(roof) & (roof - ground > 0)
+    if year_column:
+        year = pd.to_numeric(gdf[year_column], errors="coerce").to_numpy(float)
+        out["year"] = np.where(np.isfinite(year), year, 0).astype("int32")
+    else:
+        out["year"] = np.zeros(len(out), dtype="int32")
+    dropped = int((~usable).sum())
+    if dropped:
+        warnings.warn(f"{Path(path).name}: {dropped} of {len(out)} buildings have no usable "
+                      "height and are left out of the surface", stacklevel=2)
+    out = out[usable].reset_index(drop=True)
+    if len(out) == 0:
+        raise InvalidInputError(f"{Path(path).name}: no building has a usable height")
+    return out

@@ -1,0 +1,238 @@
+"""Stages 2 and 3 of a run: noise states, then per-mast loss and the best-server reduction.
+
+:func:`noise_states` turns solar installations into an uplink noise rise per
+mast and a downlink noise raster (sunny day and night). :func:`compute_coverage`
+runs the propagation model per mast (cached, on the chosen executor) and folds
+each mast into the per-profile best-server reduction of every noise state.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from c2000cov.analysis.coverage import BestServer, ProfileCoverage, finish
+from c2000cov.analysis.result import InterferenceOutputs
+from c2000cov.pipeline.cache import LossCache, array_key, loss_key
+from c2000cov.pipeline.executor import Executor
+from c2000cov.pipeline.inputs import Inputs
+from c2000cov.radio import interference as itf
+from c2000cov.radio.antenna import mast_gain_dbi
+from c2000cov.radio.budget import Terminal, downlink_signal_dbm, plan_profiles, uplink_signal_dbm
+from c2000cov.radio.models import KERNEL_VERSION, clutter_loss_db, mast_geometry, window_losses_db
+from c2000cov.scenario.config import ModelConfig
+
+ProgressFn = Callable[[str, int, int], None]
+
+
+def _window_of(arr, window):
+    return arr[window.slices] if isinstance(arr, np.ndarray) else arr
+
+
+@dataclass(frozen=True)
+class NoiseState:
+    """One interference state: uplink noise rise per mast and downlink per pixel (dB)."""
+
+    name: str
+    d_ul_db: np.ndarray | None = None
+    d_dl_db: np.ndarray | dict[str, np.ndarray] | None = None  # per pixel, or per profile
+
+
+@dataclass(frozen=True)
+class MastJob:
+    """A work unit: one mast's loss windows at each (frequency, receiver height)."""
+
+    index: int
+    model: ModelConfig
+    surface_win: np.ndarray
+    ground_win: np.ndarray
+    tx_row: int
+    tx_col: int
+    h_agl_m: float
+    res_m: float
+    combos: tuple[tuple[float, float], ...]  # (freq_mhz, h_rx_m) still to compute
+
+
+def run_mast_job(job: MastJob) -> dict[tuple[float, float], np.ndarray]:
+    """Compute a mast's loss windows (pure function: safe on any executor).
+
+    One call of :func:`window_losses_db` per receiver height computes all its
+    frequencies (one kernel sweep for ``p1812``).
+    """
+    freqs_by_h: dict[float, list[float]] = {}
+    for f, h in job.combos:
+        freqs_by_h.setdefault(h, []).append(f)
+    out = {}
+    for h, freqs in freqs_by_h.items():
+        losses = window_losses_db(job.model, job.surface_win, job.ground_win, job.tx_row,
+                                  job.tx_col, job.h_agl_m, h, job.res_m, freqs)
+        for f in freqs:
+            out[(f, h)] = losses[float(f)]
+    return {c: out[c] for c in job.combos}
+
+
+def mast_losses(inputs: Inputs, combos: list[tuple[float, float]], cache: LossCache,
+                executor: Executor, progress: ProgressFn | None = None):
+    """Yield ``(i, geom, window, {(freq, h_rx): loss})`` per mast, in masts-file order.
+
+    Cached windows are read from ``cache`` when their mast's turn comes; the
+    rest run on ``executor`` and are stored in the cache as they arrive. Only
+    the mast being folded (plus the executor's in-flight units) is held in
+    memory, so memory does not grow with the number of masts.
+    """
+    scen, surf, masts = inputs.scenario, inputs.surface, inputs.masts
+    grid = surf.grid
+    n = len(masts)
+    prepared = []
+    for i in range(n):
+        mast = masts.iloc[i]
+        geom = mast_geometry(surf, mast["x_m"], mast["y_m"], mast["h_agl_m"])
+        window = grid.window_around(geom.row, geom.col, scen.model.radius_m)
+        s_win, g_win = surf.surface_m[window.slices], surf.ground_m[window.slices]
+        keys = {c: loss_key(s_win, g_win, grid.window_transform(window),
+                            geom.row - window.row_off, geom.col - window.col_off, geom.h_agl_m,
+                            scen.model, c[0], c[1], KERNEL_VERSION) for c in combos}
+        todo = tuple(c for c in combos if not cache.has(keys[c]))
+        job = MastJob(i, scen.model, s_win, g_win, geom.row - window.row_off,
+                      geom.col - window.col_off, geom.h_agl_m, grid.resolution_m, todo)
+        prepared.append((geom, window, keys, job))
+    results = executor.map_ordered(run_mast_job, (p[3] for p in prepared if p[3].combos))
+    for i, (geom, window, keys, job) in enumerate(prepared):
+        losses: dict[tuple[float, float], np.ndarray] = {}
+        if job.combos:
+            for c, loss in next(results).items():
+                cache.put(keys[c], loss)
+                losses[c] = loss
+        for c in combos:
+            if c not in losses:
+                loss = cache.get(keys[c])
+                if loss is None:  # removed since the check: compute it here
+                    loss = run_mast_job(replace(job, combos=(c,)))[c]
+                    cache.put(keys[c], loss)
+                losses[c] = loss
+        if progress:
+            progress("masts", i + 1, n)
+        yield i, geom, window, losses
+        del losses
+
+
+def compute_coverage(inputs: Inputs, states: list[NoiseState] | None = None,
+                     progress: ProgressFn | None = None, cache: LossCache | None = None,
+                     executor: Executor | None = None,
+                     ) -> dict[str, dict[str, ProfileCoverage]]:
+    """Run the model for every mast and reduce to per-profile coverage, per noise state.
+
+    Parameters
+    ----------
+    inputs : Inputs
+        Validated inputs.
+    states : list of NoiseState, optional
+        Interference states; default one state ``main`` without noise rise.
+        Path losses are computed once and shared by all states.
+    progress : callable, optional
+        Called as ``progress(stage, done, total)``.
+    cache : LossCache, optional
+        Per-mast loss cache.
+    executor : Executor, optional
+        How the per-mast work runs (default: serial).
+
+    Returns
+    -------
+    dict
+        ``{state name: {profile name: ProfileCoverage}}``.
+    """
+    scen, surf, masts = inputs.scenario, inputs.surface, inputs.masts
+    states = states or [NoiseState("main")]
+    plans = plan_profiles(scen, surf)
+    best = {(st.name, p.name): BestServer.empty(surf.grid.shape) for st in states for p in plans}
+    freqs = {"dl": scen.radio.dl_freq_mhz, "ul": scen.radio.ul_freq_mhz}
+    combos = sorted({(f, p.h_rx_m) for p in plans for f in freqs.values()})
+    cache = cache or LossCache(None)
+    executor = executor or Executor()
+    clutter_db = {c: clutter_loss_db(scen.model, *c) for c in combos}
+    for i, geom, window, losses in mast_losses(inputs, combos, cache, executor, progress):
+        mast = masts.iloc[i]
+        gains: dict[float, np.ndarray | float] = {}
+        for plan in plans:
+            loss_dl = losses[(freqs["dl"], plan.h_rx_m)] + clutter_db[(freqs["dl"], plan.h_rx_m)]
+            loss_ul = losses[(freqs["ul"], plan.h_rx_m)] + clutter_db[(freqs["ul"], plan.h_rx_m)]
+            if plan.h_rx_m not in gains:
+                gains[plan.h_rx_m] = mast_gain_dbi(mast, geom, window, surf, plan.h_rx_m,
+                                                   inputs.patterns)
+            gain = gains[plan.h_rx_m]
+            s_dl = downlink_signal_dbm(mast["tx_power_dbm"], gain, mast["tx_loss_db"], loss_dl,
+                                       plan.terminal, _window_of(plan.bel_dl_db, window))
+            s_ul = uplink_signal_dbm(gain, mast["rx_loss_db"], loss_ul, plan.terminal,
+                                     _window_of(plan.bel_ul_db, window))
+            ev = plan.evaluated[window.slices]
+            for st in states:
+                d_dl = st.d_dl_db.get(plan.name) if isinstance(st.d_dl_db, dict) else st.d_dl_db
+                req_dl = plan.terminal.ms_sensitivity_dbm + (
+                    0.0 if d_dl is None else d_dl[window.slices])
+                req_ul = plan.terminal.bs_sensitivity_dbm + (
+                    0.0 if st.d_ul_db is None else float(st.d_ul_db[i]))
+                m_dl = np.where(ev, s_dl - req_dl, np.nan)
+                m_ul = np.where(ev, s_ul - req_ul, np.nan)
+                best[(st.name, plan.name)].update(i, window, m_dl, m_ul, s_dl,
+                                                  _window_of(plan.margin_needed_db, window))
+    return {st.name: {p.name: finish(p.name, surf.grid, best[(st.name, p.name)],
+                                     p.sigma_total_db, p.target_pct, scen.classes, p.evaluated)
+                      for p in plans}
+            for st in states}
+
+
+def noise_states(inputs: Inputs, progress: ProgressFn | None = None,
+                 cache: LossCache | None = None
+                 ) -> tuple[list[NoiseState], InterferenceOutputs | None]:
+    """Interference states (the configured one first) and the interference outputs.
+
+    Without a PV layer there is one state without noise rise and no outputs.
+    With one, the configured ``sun_factor`` state comes first and a night
+    state (no emission) second.
+
+    The downlink noise rise is computed once per receiver height as the
+    interference-to-noise ratio of an isotropic 0 dB terminal, then scaled to
+    each profile's terminal gain (``ms_gain_dbi - body_loss_db -
+    extra_loss_db``): ``D = 10 log10(1 + (I/N) g)``. Indoors the interference
+    is not reduced by the entry loss (conservative: the emitter is usually on
+    the same roof). The raster is cached like the path-loss windows, keyed by
+    the emitters, the surface and the model, so a what-if that changes only
+    masts reuses it.
+    """
+    if inputs.pv is None:
+        return [NoiseState("main")], None
+    scen, surf = inputs.scenario, inputs.surface
+    cfg = scen.interference
+    area = (itf.read_mitigation_area(cfg.mitigate_within, inputs.grid.crs)
+            if cfg.mitigate_within else None)
+    eff = itf.effective_pv(inputs.pv, cfg, scen.radio, area)
+    sources = itf.pv_sources(eff, surf, cfg)
+    up = itf.uplink_interference(sources, inputs.masts, surf, scen.model, scen.radio, cfg,
+                                 inputs.patterns, progress=progress)
+    in_db: dict[float, np.ndarray] = {}
+    d_dl: dict[str, np.ndarray] = {}
+    for name, prof in scen.profiles.items():
+        if prof.h_rx_m not in in_db:
+            key = array_key("noise_rise_dl", KERNEL_VERSION, surf.surface_m, surf.ground_m,
+                            list(inputs.grid.transform)[:6], sources.x_m, sources.y_m,
+                            sources.h_agl_m, sources.eirp_mw, dataclasses.asdict(scen.model),
+                            dataclasses.asdict(scen.radio), dataclasses.asdict(cfg),
+                            prof.h_rx_m)
+            d0 = cache.get(key) if cache is not None else None
+            if d0 is None:
+                d0 = itf.downlink_noise_rise_db(sources, surf, scen.model, scen.radio, cfg,
+                                                h_rx_m=prof.h_rx_m, rx_gain_db=0.0,
+                                                progress=progress)
+                if cache is not None:
+                    cache.put(key, d0)
+            in_db[prof.h_rx_m] = np.expm1(np.log(10.0) * np.nan_to_num(d0) / 10.0)
+        gain = Terminal.from_profile(prof).dl_terminal_db
+        d_dl[name] = (10.0 * np.log10(1.0 + in_db[prof.h_rx_m] * 10.0 ** (gain / 10.0))
+                      ).astype("float32")
+    first = next(iter(scen.profiles))
+    outputs = InterferenceOutputs(cfg.sun_factor, up.masts, d_dl, itf.pv_table(eff),
+                                  itf.noise_rise_summary(up, d_dl[first]), up)
+    return [NoiseState("main", up.d_ul_db, d_dl), NoiseState("night")], outputs

@@ -1,0 +1,120 @@
+"""The main job: a scenario in, coverage rasters, dead zones, tables and a map out.
+
+The only place that knows the order of the stages:
+
+1. :func:`c2000cov.pipeline.inputs.load_inputs` reads and validates every
+   input (nothing is written before all inputs are known to be good);
+2. :func:`c2000cov.pipeline.compute.noise_states` turns solar installations
+   into uplink noise rise per mast and a downlink noise raster (sunny day and
+   night);
+3. :func:`c2000cov.pipeline.compute.compute_coverage` runs the propagation
+   model per mast (cached, on the chosen executor) and folds each mast into
+   the per-profile best-server reduction of every noise state;
+4. :func:`summarise` derives dead-zone polygons, per-area statistics and the
+   N-1 ranking;
+5. :func:`c2000cov.products.runfolder.write_run_folder` writes every file
+   atomically, then :func:`c2000cov.products.report.build_report` the report.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from c2000cov.analysis.areas import area_statistics, area_weights
+from c2000cov.analysis.deadzones import dead_zones
+from c2000cov.analysis.outage import n1_outage
+from c2000cov.analysis.result import RunResult
+from c2000cov.pipeline.cache import LossCache
+from c2000cov.pipeline.compute import ProgressFn, compute_coverage, noise_states
+from c2000cov.pipeline.executor import Executor, LocalExecutor
+from c2000cov.pipeline.inputs import Inputs, load_inputs
+from c2000cov.products.report import build_report
+from c2000cov.products.runfolder import write_run_folder
+from c2000cov.scenario.config import Scenario
+
+
+def summarise(result: RunResult, progress: ProgressFn | None = None) -> RunResult:
+    """Dead zones, per-area statistics and the N-1 ranking of a computed run."""
+    inputs = result.inputs
+    if progress:
+        progress("dead zones, areas, N-1", 0, 3)
+    dz = inputs.scenario.dead_zones
+    result.dead_zones = {name: dead_zones(cov, inputs.masts, inputs.areas, dz.min_area_m2,
+                                          dz.simplify_m)
+                         for name, cov in result.coverage.items()}
+    weights = area_weights(inputs.areas, inputs.grid)
+    extra = {"population": inputs.population, "roads": inputs.roads, "weights": weights}
+    if inputs.scenario.population is not None:
+        extra["population_column"] = inputs.scenario.population.column
+    if progress:
+        progress("dead zones, areas, N-1", 1, 3)
+    result.area_table = area_statistics(list(result.coverage.values()), inputs.areas,
+                                        dead_zones=result.dead_zones, **extra)
+    if result.night is not None:
+        night = area_statistics(list(result.night.values()), inputs.areas, **extra)
+        table = result.area_table
+        table["covered_pct_night"] = night["covered_pct"].to_numpy()
+        table["sunny_loss_pp"] = table["covered_pct_night"] - table["covered_pct"]
+    if progress:
+        progress("dead zones, areas, N-1", 2, 3)
+    result.n1_table = n1_outage(result.coverage, inputs.masts, inputs.areas)
+    if progress:
+        progress("dead zones, areas, N-1", 3, 3)
+    return result
+
+
+def default_cache_dir(scen: Scenario, out_dir: Path) -> Path:
+    """Per-mast loss cache folder: ``[output] cache_dir`` or ``<out_dir>/.cache``."""
+    return scen.output.cache_dir or Path(out_dir) / ".cache"
+
+
+def compute_result(inputs: Inputs, cache: LossCache, executor: Executor,
+                   progress: ProgressFn | None = None) -> RunResult:
+    """Coverage (configured state, plus night when there is PV), summarised."""
+    states, interference = noise_states(inputs, progress, cache)
+    covs = compute_coverage(inputs, states, progress, cache, executor)
+    result = RunResult(inputs, covs[states[0].name], interference=interference)
+    if len(states) > 1:
+        result.night = covs[states[1].name]
+    return summarise(result, progress)
+
+
+def write_products(result: RunResult, out_dir: Path) -> RunResult:
+    """Write the run folder, then the report that reads it."""
+    write_run_folder(result, out_dir)
+    result.files.append(build_report(out_dir))
+    return result
+
+
+def run_scenario(scen: Scenario, out_dir: Path | None = None,
+                 progress: ProgressFn | None = None, executor: Executor | None = None,
+                 cache_dir: Path | None | bool = None) -> RunResult:
+    """Load, compute, summarise and write one scenario.
+
+    Parameters
+    ----------
+    scen : Scenario
+        A validated scenario.
+    out_dir : Path, optional
+        Output folder; default the scenario's ``[output] dir``.
+    progress : callable, optional
+        ``progress(stage, done, total)``.
+    executor : Executor, optional
+        Serial, local or Dask (default: local).
+    cache_dir : Path, False or None
+        Per-mast loss cache folder; None: the default, False: no cache.
+    """
+    out_dir = Path(out_dir or scen.output.dir)
+    t0 = time.perf_counter()
+    inputs = load_inputs(scen)
+    cache = LossCache(None if cache_dir is False else
+                      (cache_dir or default_cache_dir(scen, out_dir)))
+    t1 = time.perf_counter()
+    result = compute_result(inputs, cache, executor or LocalExecutor(), progress)
+    t2 = time.perf_counter()
+    write_products(result, out_dir)
+    t3 = time.perf_counter()
+    result.timings_s = {"load_s": t1 - t0, "compute_s": t2 - t1, "write_s": t3 - t2}
+    result.cache = cache
+    return result

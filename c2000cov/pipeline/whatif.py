@@ -1,0 +1,164 @@
+"""What-if runs: a base scenario with a CHANGES file applied, and what it changes.
+
+Only what changed is recomputed: path-loss windows come from the per-mast
+cache of the base run, so a new or moved mast costs one mast's propagation.
+The CHANGES file is read by :mod:`c2000cov.scenario.changes`; the deltas are
+computed by :mod:`c2000cov.analysis.delta`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from c2000cov.analysis.coverage import covered_pct
+from c2000cov.analysis.delta import delta_area_table, delta_polygons, delta_raster
+from c2000cov.analysis.result import WhatIfOutputs
+from c2000cov.errors import InvalidInputError
+from c2000cov.files.masts import check_masts_inside, validate_masts
+from c2000cov.files.msi import read_msi
+from c2000cov.files.pv import KWP_PER_DEVICE
+from c2000cov.files.vectors import read_vector
+from c2000cov.pipeline.cache import LossCache
+from c2000cov.pipeline.executor import LocalExecutor
+from c2000cov.pipeline.inputs import load_inputs
+from c2000cov.pipeline.run import compute_result, default_cache_dir, write_products
+from c2000cov.scenario.changes import CHANGE_KINDS, Changes, load_changes
+
+
+def apply_mast_changes(masts: pd.DataFrame, changes: Changes, crs) -> pd.DataFrame:
+    """The masts table after removals, moves and additions (additions validated)."""
+    name = changes.source.name
+    out = masts.copy()
+    ids = set(out["mast_id"])
+    for k, entry in enumerate(changes.remove_mast, 1):
+        if entry["mast_id"] not in ids:
+            raise InvalidInputError(f"{name} [[remove_mast]] #{k}: no mast with mast_id "
+                                    f"{entry['mast_id']!r} in the base scenario")
+        out = out[out["mast_id"] != entry["mast_id"]]
+    for k, entry in enumerate(changes.move_mast, 1):
+        hit = out["mast_id"] == entry["mast_id"]
+        if not hit.any():
+            raise InvalidInputError(f"{name} [[move_mast]] #{k}: no mast with mast_id "
+                                    f"{entry['mast_id']!r} in the base scenario")
+        for key in ("x_m", "y_m", "h_agl_m"):
+            if key in entry:
+                value = entry[key]
+                if isinstance(value, bool) or not isinstance(value, int | float):
+                    raise InvalidInputError(f"{name} [[move_mast]] #{k}: {key} must be a number, "
+                                            f"got {value!r}")
+                if key == "h_agl_m" and not value > 0:
+                    raise InvalidInputError(f"{name} [[move_mast]] #{k}: h_agl_m must be > 0, "
+                                            f"got {value}")
+                out.loc[hit, key] = float(value)
+    if changes.add_mast:
+        added = pd.DataFrame([{k: (None if v == "" else v) for k, v in e.items()}
+                              for e in changes.add_mast])
+        added = validate_masts(added, f"{name} [[add_mast]]", crs, changes.source.parent)
+        dup = sorted(set(added["mast_id"]) & set(out["mast_id"]))
+        if dup:
+            raise InvalidInputError(f"{name} [[add_mast]]: mast_id {dup[0]!r} already exists in "
+                                    "the base scenario; use [[move_mast]] or another id")
+        out = pd.concat([out, added], ignore_index=True)
+    return out.reset_index(drop=True)
+
+
+def apply_pv_changes(pv: gpd.GeoDataFrame | None, changes: Changes, crs):
+    """The PV layer after mitigations and additions."""
+    name = changes.source.name
+    if pv is None and (changes.mitigate_pv or changes.add_pv):
+        if changes.mitigate_pv:
+            raise InvalidInputError(f"{name}: [[mitigate_pv]] needs a [pv] layer in the base "
+                                    "scenario")
+    out = pv.copy() if pv is not None else None
+    for k, entry in enumerate(changes.mitigate_pv, 1):
+        if "pv_id" in entry:
+            hit = out["pv_id"] == str(entry["pv_id"])
+            if not hit.any():
+                raise InvalidInputError(f"{name} [[mitigate_pv]] #{k}: no installation with "
+                                        f"pv_id {entry['pv_id']!r}")
+        else:
+            poly_path = (changes.source.parent / entry["within"]).resolve()
+            polys = read_vector(poly_path, "mitigation polygon", None, crs)
+            hit = shapely.intersects(out.geometry.to_numpy()[:, None],
+                                     polys.geometry.to_numpy()[None, :]).any(axis=1)
+        out.loc[hit, "mitigated"] = True
+    if changes.add_pv:
+        rows = []
+        for k, entry in enumerate(changes.add_pv, 1):
+            for key in ("x_m", "y_m", "kwp", "emission_db_over_limit"):
+                v = entry[key]
+                if isinstance(v, bool) or not isinstance(v, int | float):
+                    raise InvalidInputError(f"{name} [[add_pv]] #{k}: {key} must be a number, "
+                                            f"got {v!r}")
+            if not entry["kwp"] > 0:
+                raise InvalidInputError(f"{name} [[add_pv]] #{k}: kwp must be > 0, got "
+                                        f"{entry['kwp']}")
+            rows.append({"pv_id": str(entry["pv_id"]), "kwp": float(entry["kwp"]),
+                         "emission_db_over_limit": float(entry["emission_db_over_limit"]),
+                         "n_devices": float(entry.get("n_devices",
+                                                      max(1.0, round(entry["kwp"]
+                                                                     / KWP_PER_DEVICE)))),
+                         "eirp_dbm_per_25khz": float(entry.get("eirp_dbm_per_25khz", np.nan)),
+                         "h_agl_m": float(entry.get("h_agl_m", np.nan)), "mitigated": False,
+                         "geometry": shapely.Point(entry["x_m"], entry["y_m"])})
+        added = gpd.GeoDataFrame(rows, geometry="geometry", crs=crs)
+        out = added if out is None else gpd.GeoDataFrame(pd.concat([out, added],
+                                                                   ignore_index=True), crs=crs)
+        if out["pv_id"].duplicated().any():
+            dup = out["pv_id"][out["pv_id"].duplicated()].iloc[0]
+            raise InvalidInputError(f"{name} [[add_pv]]: pv_id {dup!r} already exists")
+    return out
+
+
+def apply_changes(inputs, changes: Changes):
+    """New :class:`~c2000cov.pipeline.run.Inputs` with the changes applied (validated)."""
+    masts = apply_mast_changes(inputs.masts, changes, inputs.grid.crs)
+    check_masts_inside(masts, inputs.grid, inputs.surface.ground_m, changes.source.name)
+    patterns = dict(inputs.patterns)
+    for p in sorted(set(masts["pattern"].dropna()) - set(patterns)):
+        patterns[p] = read_msi(Path(p))
+    pv = apply_pv_changes(inputs.pv, changes, inputs.grid.crs)
+    return replace(inputs, masts=masts, patterns=patterns, pv=pv)
+
+
+def run_whatif(scen, changes_path: Path, out_dir: Path, progress=None, executor=None,
+               cache_dir: Path | None = None):
+    """Run a what-if: the base scenario with CHANGES applied, plus its deltas.
+
+    The base run's per-mast loss cache (``[output] cache_dir`` or
+    ``<base out>/.cache``) is reused, so unchanged masts cost no propagation.
+    Writes the changed run's outputs into ``out_dir`` plus ``delta_<profile>.tif``
+    (1 gained, -1 lost, 0 unchanged), ``delta.gpkg`` (gained and lost polygons per
+    profile) and ``delta_areas.csv``.
+    """
+    changes = load_changes(changes_path)
+    base_inputs = load_inputs(scen)
+    new_inputs = apply_changes(base_inputs, changes)
+    cache = LossCache(cache_dir or default_cache_dir(scen, scen.output.dir))
+    executor = executor or LocalExecutor()
+
+    def staged(prefix):
+        if progress is None:
+            return None
+        return lambda stage, done, total: progress(f"{prefix} {stage}", done, total)
+
+    base = compute_result(base_inputs, cache, executor, staged("base"))
+    new = compute_result(new_inputs, cache, executor, staged("what-if"))
+    grid = new_inputs.grid
+    deltas = {p: delta_raster(base.coverage[p], new.coverage[p]) for p in new.coverage}
+    new.delta_table = delta_area_table(base.area_table, new.area_table)
+
+    new.whatif = WhatIfOutputs(
+        delta=deltas, polygons={p: delta_polygons(d, grid, p) for p, d in deltas.items()},
+        changes_file=Path(changes_path),
+        changes={k: len(getattr(changes, k)) for k in CHANGE_KINDS},
+        base_covered_pct={p: covered_pct(c) for p, c in base.coverage.items()})
+    write_products(new, out_dir)
+    new.cache = cache
+    return new

@@ -1,0 +1,114 @@
+"""TETRA link budgets per pixel, per mast and per direction, and coverage probability.
+
+For each service profile and mast (DOMAIN.md; ETSI EN 300 392-2 defaults):
+
+- downlink: ``S_dl = tx_power_dbm + G(pixel) - tx_loss_db - L_dl + ms_gain_dbi
+  - body_loss_db - extra_loss_db - BEL``, required ``ms_sensitivity_dbm + D_dl(pixel)``;
+- uplink: ``S_ul = ms_tx_power_dbm + ms_gain_dbi - body_loss_db - extra_loss_db - BEL
+  - L_ul + G(pixel) - rx_loss_db``, required ``bs_sensitivity_dbm + D_ul(mast)``;
+
+where G is the mast antenna gain toward the pixel, L the path loss at the
+DL/UL frequency, BEL the median building entry loss (ITU-R P.2109, indoor
+profiles only) and D the noise rise from solar-panel interference (0 dB when
+no PV layer is given).
+
+The shadowing of a path is the same in both directions, so a pixel is
+covered by a mast when both margins exceed the same lognormal fade X ~ N(0,
+sigma): ``P = Q(-min(m_dl, m_ul) / sigma_total) = Q((S_req - S_median) / sigma)``
+for the limiting direction, with ``sigma_total`` the root-sum-square of the
+location variability and the entry-loss spread. The best server is the mast
+with the largest limiting margin (ties: the earlier mast in the masts file).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from c2000cov.geo.surface import Surface
+from c2000cov.radio.itu import p2109
+from c2000cov.radio.probability import combine_sigma_db, fade_margin_db
+from c2000cov.scenario.config import ProfileConfig, RadioConfig, Scenario
+from c2000cov.units import thermal_noise_dbm
+
+
+@dataclass(frozen=True)
+class Terminal:
+    """The terminal-side terms of one profile, in dB, shared by all masts."""
+
+    dl_terminal_db: float  # ms_gain - body - extra (added to DL)
+    ul_eirp_dbm: float  # ms_tx_power + ms_gain - body - extra
+    ms_sensitivity_dbm: float
+    bs_sensitivity_dbm: float
+
+    @classmethod
+    def from_profile(cls, prof: ProfileConfig) -> Terminal:
+        """Terminal terms of a service profile."""
+        common = prof.ms_gain_dbi - prof.body_loss_db - prof.extra_loss_db
+        return cls(common, prof.ms_tx_power_dbm + common, prof.ms_sensitivity_dbm,
+                   prof.bs_sensitivity_dbm)
+
+
+def downlink_signal_dbm(tx_power_dbm, gain_dbi, tx_loss_db, loss_db, terminal: Terminal,
+                        entry_loss_db=0.0):
+    """Median downlink signal at the terminal receiver input (dBm)."""
+    return tx_power_dbm + gain_dbi - tx_loss_db - loss_db + terminal.dl_terminal_db - entry_loss_db
+
+
+def uplink_signal_dbm(gain_dbi, rx_loss_db, loss_db, terminal: Terminal, entry_loss_db=0.0):
+    """Median uplink signal at the mast receiver input (dBm)."""
+    return terminal.ul_eirp_dbm - entry_loss_db - loss_db + gain_dbi - rx_loss_db
+
+
+def noise_floor_dbm(radio: RadioConfig, noise_figure_db: float) -> float:
+    """Receiver noise floor kTB + NF in the channel bandwidth (dBm)."""
+    return thermal_noise_dbm(radio.bandwidth_khz * 1e3, noise_figure_db)
+
+
+@dataclass(frozen=True)
+class ProfilePlan:
+    """Per-profile constants for the link budget."""
+
+    name: str
+    terminal: Terminal
+    h_rx_m: float
+    evaluated: np.ndarray  # bool: pixels evaluated (all, or buildings for indoor)
+    bel_dl_db: np.ndarray | float
+    bel_ul_db: np.ndarray | float
+    sigma_total_db: np.ndarray | float
+    margin_needed_db: np.ndarray | float
+    target_pct: float
+
+
+def plan_profiles(scen: Scenario, surf: Surface) -> list[ProfilePlan]:
+    """Terminal terms, evaluated pixels and entry losses of every profile."""
+    plans = []
+    for name, prof in scen.profiles.items():
+        valid = np.isfinite(surf.ground_m)
+        if prof.indoor:
+            evaluated = valid & surf.building_mask
+            if prof.building_class == "by_year":
+                efficient = surf.building_year >= prof.year_threshold
+                efficient &= surf.building_year > 0
+            else:
+                efficient = np.full(surf.grid.shape,
+                                    prof.building_class == "thermally_efficient")
+            bel = {}
+            for key, freq in (("dl", scen.radio.dl_freq_mhz), ("ul", scen.radio.ul_freq_mhz)):
+                trad_med, trad_sig = p2109.entry_loss_median_and_sigma_db(freq, "traditional")
+                eff_med, eff_sig = p2109.entry_loss_median_and_sigma_db(freq,
+                                                                        "thermally_efficient")
+                bel[key] = np.where(efficient, eff_med, trad_med).astype("float32")
+                if key == "dl":
+                    bel_sigma = np.where(efficient, eff_sig, trad_sig).astype("float32")
+            sigma_total = np.asarray(combine_sigma_db(prof.sigma_db, bel_sigma), dtype="float32")
+            bel_dl, bel_ul = bel["dl"], bel["ul"]
+        else:
+            evaluated = valid
+            bel_dl = bel_ul = 0.0
+            sigma_total = prof.sigma_db
+        plans.append(ProfilePlan(name, Terminal.from_profile(prof), prof.h_rx_m, evaluated,
+                                 bel_dl, bel_ul, sigma_total,
+                                 fade_margin_db(sigma_total, prof.target_pct), prof.target_pct))
+    return plans

@@ -1,0 +1,300 @@
+"""Path loss from one mast to every pixel of its window, for the chosen model.
+
+Models (``[model] name``):
+
+- ``fspl``: free space, ITU-R P.525 over the 3-D distance;
+- ``hata``: Okumura-Hata (Hata 1980 / ITU-R P.529), 2-D distance;
+- ``p1812``: free space + delta-Bullington diffraction over the path profile of
+  terrain and buildings, ITU-R P.1812 section 4.3, by the radial-sweep area
+  kernel in :mod:`c2000cov.kernels.area`.
+
+Each follows the same steps: take the mast's window out of the surface, call
+the model, return the window and a float32 loss array (NaN outside the
+radius or where the terrain has no data). Loss is reciprocal: the same array
+serves downlink and uplink at a given frequency.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from c2000cov.errors import InvalidInputError
+from c2000cov.geo.grid import Window
+from c2000cov.geo.surface import Surface
+from c2000cov.kernels.area import area_loss_multi_db
+from c2000cov.kernels.profile import p1812_point_losses_db
+from c2000cov.radio.itu import hata, p525
+from c2000cov.radio.itu.p2108 import height_gain_correction_db
+from c2000cov.scenario.config import ModelConfig
+from c2000cov.units import effective_earth_radius_km
+
+#: Model source strings that outputs and reports repeat.
+MODEL_SOURCES = {
+    "fspl": p525.ITU_REC,
+    "hata": hata.ITU_REC,
+    "p1812": "ITU-R P.1812-8 section 4.3 (delta-Bullington) area kernel",
+}
+
+
+@dataclass(frozen=True)
+class MastGeometry:
+    """Where a mast sits on the grid."""
+
+    row: int
+    col: int
+    ground_m: float
+    h_agl_m: float
+
+    @property
+    def h_amsl_m(self) -> float:
+        """Antenna height above mean sea level (m)."""
+        return self.ground_m + self.h_agl_m
+
+
+def mast_geometry(surface: Surface, x_m: float, y_m: float, h_agl_m: float) -> MastGeometry:
+    """Pixel and ground height of a mast position."""
+    row, col = surface.grid.rowcol(x_m, y_m)
+    row, col = int(row), int(col)
+    return MastGeometry(row, col, float(surface.ground_m[row, col]), float(h_agl_m))
+
+
+#: Version of the loss computation; part of every cache key. Bump when a kernel changes.
+KERNEL_VERSION = "area-3"
+
+
+def window_distances_m(shape: tuple[int, int], tx_row: int, tx_col: int, res_m: float):
+    """Horizontal distance (m) from pixel (tx_row, tx_col) to each pixel centre of a window."""
+    rows = (np.arange(shape[0]) - tx_row) * res_m
+    cols = (np.arange(shape[1]) - tx_col) * res_m
+    return np.hypot(rows[:, None], cols[None, :])
+
+
+def window_loss_db(model: ModelConfig, surface_win: np.ndarray, ground_win: np.ndarray,
+                   tx_row: int, tx_col: int, h_tx_agl_m: float, h_rx_m: float, res_m: float,
+                   freq_mhz: float) -> np.ndarray:
+    """Basic transmission loss (dB, float32) over one window; NaN outside the radius.
+
+    Parameters
+    ----------
+    model : ModelConfig
+        Model name, radius (m), k-factor.
+    surface_win, ground_win : 2-D float32 arrays
+        Surface (terrain + buildings) and terrain heights of the window (m amsl).
+    tx_row, tx_col : int
+        Transmitter pixel inside the window.
+    h_tx_agl_m, h_rx_m : float
+        Antenna heights above ground (m) of transmitter and receivers.
+    res_m : float
+        Pixel size (m).
+    freq_mhz : float
+        Frequency (MHz).
+    """
+    if model.name == "p1812":
+        return window_losses_db(model, surface_win, ground_win, tx_row, tx_col, h_tx_agl_m,
+                                h_rx_m, res_m, [freq_mhz])[float(freq_mhz)]
+    dist_m = np.maximum(window_distances_m(ground_win.shape, tx_row, tx_col, res_m), 0.5 * res_m)
+    outside = (dist_m > model.radius_m) | np.isnan(ground_win)
+    if model.name == "fspl":
+        dz_m = (ground_win[tx_row, tx_col] + h_tx_agl_m) - (ground_win + h_rx_m)
+        d3_km = np.hypot(dist_m, np.nan_to_num(dz_m)) / 1000.0
+        loss = p525.free_space_loss_db(freq_mhz, d3_km)
+    elif model.name == "hata":
+        with warnings.catch_warnings():
+            # distances under 1 km near every mast are expected; the run reports the validity
+            warnings.simplefilter("ignore")
+            loss = hata.hata_loss_db(freq_mhz, dist_m / 1000.0, h_tx_agl_m, h_rx_m,
+                                     model.hata_environment)
+    else:  # validated in config; kept for direct API callers
+        raise InvalidInputError(f"unknown model {model.name!r}; choose one of: "
+                                + ", ".join(MODEL_SOURCES))
+    loss = np.asarray(loss, dtype="float32")
+    loss[outside] = np.nan
+    return loss
+
+
+def window_losses_db(model: ModelConfig, surface_win: np.ndarray, ground_win: np.ndarray,
+                     tx_row: int, tx_col: int, h_tx_agl_m: float, h_rx_m: float, res_m: float,
+                     freqs_mhz) -> dict[float, np.ndarray]:
+    """:func:`window_loss_db` at several frequencies: ``{freq_mhz: loss}``.
+
+    For ``p1812`` one sweep of the area kernel computes every frequency
+    (:func:`c2000cov.kernels.area.area_loss_multi_db`); each array is bit-identical
+    to what :func:`window_loss_db` returns for that frequency alone. Other models
+    call :func:`window_loss_db` per frequency.
+
+    Parameters
+    ----------
+    model, surface_win, ground_win, tx_row, tx_col, h_tx_agl_m, h_rx_m, res_m
+        As for :func:`window_loss_db`.
+    freqs_mhz : iterable of float
+        Frequencies (MHz); duplicates are computed once.
+    """
+    freqs = list(dict.fromkeys(float(f) for f in freqs_mhz))
+    if model.name == "p1812" and freqs:
+        # one argument signature for every call (C-contiguous float32 windows, Python
+        # scalars): Numba then compiles and caches a single specialization, which also keeps
+        # processes that share the cache (Dask workers) from racing on different ones
+        loss = area_loss_multi_db(np.ascontiguousarray(surface_win, dtype=np.float32),
+                                  np.ascontiguousarray(ground_win, dtype=np.float32),
+                                  int(tx_row), int(tx_col), float(h_tx_agl_m), float(h_rx_m),
+                                  float(res_m), float(model.radius_m),
+                                  np.asarray(freqs, dtype=np.float64),
+                                  float(effective_earth_radius_km(model.k_factor)))
+        return {f: loss[k].astype("float32", copy=False) for k, f in enumerate(freqs)}
+    return {f: window_loss_db(model, surface_win, ground_win, tx_row, tx_col, h_tx_agl_m, h_rx_m,
+                              res_m, f) for f in freqs}
+
+
+def path_loss_db(model: ModelConfig, surface: Surface, mast: MastGeometry, freq_mhz: float,
+                 h_rx_m: float) -> tuple[Window, np.ndarray]:
+    """Basic transmission loss (dB) from a mast to receivers ``h_rx_m`` above ground.
+
+    Returns the mast's window (``model.radius_m`` around it, clipped to the
+    grid) and its float32 loss, NaN outside the radius or on no-data terrain.
+    """
+    window = surface.grid.window_around(mast.row, mast.col, model.radius_m)
+    loss = window_loss_db(model, surface.surface_m[window.slices], surface.ground_m[window.slices],
+                          mast.row - window.row_off, mast.col - window.col_off, mast.h_agl_m,
+                          h_rx_m, surface.grid.resolution_m, freq_mhz)
+    return window, loss
+
+
+# --------------------------------------------------------------------------- point to point
+
+
+def _point_pixels(surface: Surface, x_m, y_m):
+    """Fractional pixel coordinates (row_f, col_f) of points, and whether they lie inside."""
+    t = surface.grid.transform
+    col_f = (np.asarray(x_m, dtype=float) - t.c) / t.a
+    row_f = (np.asarray(y_m, dtype=float) - t.f) / t.e
+    inside = np.asarray(surface.grid.contains(x_m, y_m), dtype=bool)
+    return row_f, col_f, inside
+
+
+def _ground_at(surface: Surface, row_f, col_f, inside):
+    h, w = surface.grid.shape
+    r = np.clip(np.floor(row_f).astype(np.int64), 0, h - 1)
+    c = np.clip(np.floor(col_f).astype(np.int64), 0, w - 1)
+    return np.where(inside, surface.ground_m[r, c].astype(float), np.nan)
+
+
+def point_loss_db(model: ModelConfig, surface: Surface, x0_m, y0_m, h0_agl_m, x1_m, y1_m,
+                  h1_agl_m, freq_mhz: float) -> np.ndarray:
+    """Basic transmission loss (dB) between pairs of points, with the coverage model.
+
+    The point-to-point twin of :func:`path_loss_db`: the same model and the
+    same rules, for paths that do not start at a mast (solar installation to
+    mast antenna). Inputs broadcast against each other.
+
+    - ``p1812``: P.1812-8 eq. (8) free space over the 3-D distance plus
+      delta-Bullington diffraction (section 4.3.4) over the profile sampled
+      from the surface at about one pixel spacing, terminals at ground height,
+      effective Earth radius from ``model.k_factor``
+      (:func:`c2000cov.kernels.profile.p1812_point_loss_db`);
+    - ``fspl``: P.525 free space over the 3-D distance;
+    - ``hata``: Okumura-Hata with point 1 as the base station (``h1_agl_m`` =
+      base height, ``h0_agl_m`` = mobile height); outside Hata's validity the
+      loss is computed without a warning, as in :func:`path_loss_db`.
+
+    The horizontal distance is at least half a pixel (the area kernel's rule
+    for the mast pixel). ``model.radius_m`` is not applied.
+
+    Parameters
+    ----------
+    model : ModelConfig
+        Model name, k-factor, Hata environment.
+    surface : Surface
+        Terrain and buildings on the analysis grid.
+    x0_m, y0_m : float or array_like
+        Position of point 0 in the grid CRS (m).
+    h0_agl_m : float or array_like
+        Antenna height of point 0 above the ground of its pixel (m), > 0.
+    x1_m, y1_m : float or array_like
+        Position of point 1 (m).
+    h1_agl_m : float or array_like
+        Antenna height of point 1 above the ground of its pixel (m), > 0.
+    freq_mhz : float
+        Frequency (MHz).
+
+    Returns
+    -------
+    ndarray of float64
+        Loss in dB, broadcast shape of the inputs; NaN where a point lies
+        outside the grid or on a pixel with no ground height.
+    """
+    x0, y0, h0, x1, y1, h1 = np.broadcast_arrays(
+        *(np.asarray(v, dtype=float) for v in (x0_m, y0_m, h0_agl_m, x1_m, y1_m, h1_agl_m)))
+    shape = x0.shape
+    x0, y0, h0, x1, y1, h1 = (v.ravel() for v in (x0, y0, h0, x1, y1, h1))
+    r0, c0, in0 = _point_pixels(surface, x0, y0)
+    r1, c1, in1 = _point_pixels(surface, x1, y1)
+    g0 = _ground_at(surface, r0, c0, in0)
+    g1 = _ground_at(surface, r1, c1, in1)
+    ok = np.isfinite(g0) & np.isfinite(g1)
+    res = surface.grid.resolution_m
+    loss = np.full(x0.shape, np.nan)
+    if model.name == "p1812":
+        idx = np.flatnonzero(ok)
+        if idx.size:
+            loss[idx] = p1812_point_losses_db(
+                surface.surface_m, surface.ground_m, r0[idx], c0[idx], h0[idx], r1[idx], c1[idx],
+                h1[idx], res, float(freq_mhz), effective_earth_radius_km(model.k_factor))
+        return loss.reshape(shape)
+    dist_m = np.maximum(np.hypot(x1 - x0, y1 - y0), 0.5 * res)
+    if model.name == "fspl":
+        dz_m = np.where(ok, (g0 + h0) - (g1 + h1), 0.0)
+        loss[ok] = p525.free_space_loss_db(freq_mhz, np.hypot(dist_m, dz_m)[ok] / 1000.0)
+    elif model.name == "hata":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            loss[ok] = hata.hata_loss_db(freq_mhz, dist_m[ok] / 1000.0, h1[ok], h0[ok],
+                                         model.hata_environment)
+    else:  # validated in config; kept for direct API callers
+        raise ValueError(f"unknown model {model.name!r}")
+    return loss.reshape(shape)
+
+
+def point_loss_lower_bound_db(model: ModelConfig, dist_m, h0_agl_m, h1_agl_m, freq_mhz: float,
+                              pixel_m: float) -> np.ndarray:
+    """A cheap lower bound (dB) of :func:`point_loss_db` from the horizontal distance alone.
+
+    - ``p1812`` and ``fspl``: free-space loss over the horizontal distance
+      (at least half a pixel). The 3-D distance is never shorter and the
+      delta-Bullington loss is never negative (J(nu) >= 0 in P.1812-8
+      eq. 12, and eq. 39 adds only non-negative terms), so this bounds the
+      loss from below exactly.
+    - ``hata``: the smaller of that free-space loss and the Hata loss itself.
+      Hata alone falls below free space outside its validity (short paths,
+      high mobiles), so free space is not a bound for it.
+
+    Parameters
+    ----------
+    model : ModelConfig
+    dist_m : array_like
+        Horizontal distance between the points (m).
+    h0_agl_m, h1_agl_m : array_like
+        Heights above ground of point 0 and point 1 (m); used by ``hata`` only.
+    freq_mhz : float
+        Frequency (MHz).
+    pixel_m : float
+        Pixel size (m) (the shortest distance used is half a pixel).
+    """
+    d_m = np.maximum(np.asarray(dist_m, dtype=float), 0.5 * pixel_m)
+    fs = np.asarray(p525.free_space_loss_db(freq_mhz, d_m / 1000.0), dtype=float)
+    if model.name == "hata":
+        h0, h1 = np.broadcast_arrays(np.asarray(h0_agl_m, float), np.asarray(h1_agl_m, float))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ht = hata.hata_loss_db(freq_mhz, d_m / 1000.0, h1, h0, model.hata_environment)
+        return np.minimum(fs, ht)
+    return fs
+
+
+def clutter_loss_db(model: ModelConfig, freq_mhz: float, h_rx_m: float) -> float:
+    """ITU-R P.2108 section 3.1 height-gain correction at the receiver (0 dB when off)."""
+    if not model.clutter_correction:
+        return 0.0
+    return float(height_gain_correction_db(freq_mhz, h_rx_m, model.clutter_type))

@@ -1,0 +1,693 @@
+"""Scenario files: TOML loaded into frozen dataclasses.
+
+A scenario names its inputs (terrain, buildings, masts, PV, areas), the
+propagation model, the radio parameters and one or more service profiles.
+Keys carry their unit in the name, as in the rest of the API. Unknown keys,
+missing keys and wrong-typed values are rejected with the key path
+(``model.radius_m``) and the valid keys. Relative paths are resolved against
+the folder of the scenario file.
+
+Defaults come from ``DOMAIN.md`` (TETRA, ETSI EN 300 392-2 and vendor data);
+the ones marked *assumed* there are kept configurable and reported as such.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from c2000cov.errors import InputNotFoundError, ScenarioError
+from c2000cov.radio.itu.p2108 import CLUTTER_TYPES
+
+MODEL_NAMES = ("fspl", "hata", "p1812")
+HATA_ENVIRONMENTS = ("urban", "suburban", "open")
+BUILDING_CLASSES = ("traditional", "thermally_efficient", "by_year")
+
+
+@dataclass(frozen=True)
+class ScenarioMeta:
+    """``[scenario]``: name, analysis CRS, resolution and optional bounds."""
+
+    name: str
+    resolution_m: float
+    crs: str = "EPSG:28992"
+    bounds_m: tuple[float, float, float, float] | None = None
+
+
+@dataclass(frozen=True)
+class TerrainConfig:
+    """``[terrain]``: DTM GeoTIFF (any projected CRS) and optional DSM."""
+
+    dtm: Path
+    dsm: Path | None = None
+
+
+@dataclass(frozen=True)
+class BuildingsConfig:
+    """``[buildings]``: footprints with either a height or roof and ground levels."""
+
+    path: Path
+    layer: str | None = None
+    height_column: str | None = None
+    roof_column: str | None = None
+    ground_column: str | None = None
+    year_column: str | None = None
+
+
+@dataclass(frozen=True)
+class LayerConfig:
+    """A vector or CSV input (``[masts]``, ``[pv]``)."""
+
+    path: Path
+    layer: str | None = None
+
+
+@dataclass(frozen=True)
+class AreasConfig:
+    """``[areas]``: polygons to report on, with the column holding their names."""
+
+    path: Path
+    name_column: str
+    layer: str | None = None
+
+
+@dataclass(frozen=True)
+class PopulationConfig:
+    """``[population]``: a people-count raster (GeoTIFF) or points with a count column."""
+
+    path: Path
+    column: str = "population"
+    layer: str | None = None
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """``[model]``: propagation model and its parameters.
+
+    ``name`` is one of ``fspl`` (ITU-R P.525), ``hata`` (Okumura-Hata) or
+    ``p1812`` (ITU-R P.1812 delta-Bullington area kernel). ``radius_m`` bounds
+    each mast's computation window. ``k_factor`` sets the effective Earth
+    radius (4/3 by default). ``time_pct`` is the time percentage.
+    ``clutter_correction`` adds the ITU-R P.2108 section 3.1 height-gain
+    correction for a receiver in ``clutter_type`` clutter to every pixel: use
+    it when buildings are not explicit (no buildings layer, no DSM), where it
+    stands in for the clutter the profile lacks.
+    """
+
+    name: str = "p1812"
+    radius_m: float = 15000.0
+    k_factor: float = 4.0 / 3.0
+    time_pct: float = 50.0
+    hata_environment: str = "suburban"
+    clutter_correction: bool = False
+    clutter_type: str = "suburban"
+
+
+@dataclass(frozen=True)
+class RadioConfig:
+    """``[radio]``: TETRA carrier frequencies, channel bandwidth and BS noise figure."""
+
+    dl_freq_mhz: float = 392.5
+    ul_freq_mhz: float = 382.5
+    bandwidth_khz: float = 25.0
+    bs_noise_figure_db: float = 4.0
+    ms_noise_figure_db: float = 7.0
+
+
+@dataclass(frozen=True)
+class ProfileConfig:
+    """``[profiles.<name>]``: a service profile (terminal, place, target).
+
+    Defaults are the handheld-outdoor values of DOMAIN.md: class 3L handheld
+    (1.8 W = 32.5 dBm), -3 dBi antenna and 5 dB body loss (assumed), ETSI
+    dynamic sensitivities (MS -103 dBm, BS -106 dBm), 8 dB location
+    variability (a common planning default), 95 % target.
+    """
+
+    h_rx_m: float = 1.5
+    ms_tx_power_dbm: float = 32.5
+    ms_gain_dbi: float = -3.0
+    body_loss_db: float = 5.0
+    extra_loss_db: float = 0.0
+    ms_sensitivity_dbm: float = -103.0
+    bs_sensitivity_dbm: float = -106.0
+    sigma_db: float = 8.0
+    target_pct: float = 95.0
+    indoor: bool = False
+    building_class: str = "traditional"
+    year_threshold: int = 2000
+
+
+@dataclass(frozen=True)
+class ClassesConfig:
+    """``[classes]``: coverage-probability class limits in percent (meldkamer classes).
+
+    good: at least the profile target; reduced: ``reduced_pct`` up to the
+    target; poor: ``poor_pct`` up to ``reduced_pct``; none: below ``poor_pct``.
+    """
+
+    reduced_pct: float = 80.0
+    poor_pct: float = 50.0
+
+
+@dataclass(frozen=True)
+class DeadZoneConfig:
+    """``[dead_zones]``: minimum polygon area kept and simplification tolerance."""
+
+    min_area_m2: float = 2500.0
+    simplify_m: float = 0.0
+
+
+@dataclass(frozen=True)
+class InterferenceConfig:
+    """``[interference]``: the solar-panel (PV optimizer/inverter) emission model.
+
+    Defaults from DOMAIN.md ("Solar-panel interference"); see
+    :mod:`c2000cov.radio.interference` for the model.
+
+    - ``sun_factor``: emission scaling, 1 = sunny day, 0 = night (no emission).
+    - ``limit_dbuv_m``, ``limit_dist_m``, ``limit_bandwidth_khz``: the emission
+      limit a device at ``emission_db_over_limit = 0`` meets: CISPR 11 /
+      EN 55011 class B, 230-1000 MHz, 37 dBuV/m quasi-peak at 10 m in 120 kHz.
+      The emission is taken as noise-like (power scales with bandwidth).
+    - ``kwp_per_device``: peak power per optimizer, one per panel (about
+      0.4 kWp), for installations without ``n_devices``.
+    - ``roof_offset_m``: panel height above the surface (roof) where an
+      installation without ``h_agl_m`` sits on a building pixel (assumed).
+    - ``park_h_agl_m``: height above ground of an installation without
+      ``h_agl_m`` off buildings, e.g. a ground-mounted park (assumed).
+    - ``park_sample_m``: spacing of the sample points of a polygon
+      installation, which share its devices equally.
+    - ``mitigated_db_over_limit``: what a mitigated installation still
+      emits: its excess is capped at this many dB over the limit (0: brought
+      to the limit; assumed).
+    - ``mitigate_ids``: pv_id values to treat as mitigated (what-if).
+    - ``mitigate_within``: polygon file; installations inside are mitigated
+      (what-if).
+    - ``prune_margin_db``: sources are left out only while the summed upper
+      bound of what they contribute stays this far below the receiver noise
+      floor (uplink: per mast; downlink: per source radius).
+    - ``dl_max_radius_m``: largest radius around a source for the downlink
+      noise-rise raster (m).
+    """
+
+    sun_factor: float = 1.0
+    limit_dbuv_m: float = 37.0
+    limit_dist_m: float = 10.0
+    limit_bandwidth_khz: float = 120.0
+    kwp_per_device: float = 0.4
+    roof_offset_m: float = 0.5
+    park_h_agl_m: float = 2.0
+    park_sample_m: float = 50.0
+    mitigated_db_over_limit: float = 0.0
+    mitigate_ids: tuple[str, ...] = ()
+    mitigate_within: Path | None = None
+    prune_margin_db: float = 30.0
+    dl_max_radius_m: float = 3000.0
+
+
+@dataclass(frozen=True)
+class ReportConfig:
+    """``[report]``: what the compliance report judges the run against.
+
+    - ``required_covered_pct``: the stated requirement per profile: the share
+      of an area's evaluated area (%) that must reach the profile's target
+      location probability. A number applies to every profile; a table
+      (``[report.required_covered_pct]``, ``in_car = 90.0``) to the profiles it
+      names. Profiles without one have no stated requirement (the default):
+      the report then gives figures but no verdict.
+    - ``sensitivity_db``: every predicted signal level is shifted by this
+      many dB down and up to show how far each figure moves and whether its
+      verdict holds (assumed; no measured model error is available).
+    """
+
+    required_covered_pct: dict[str, float] = field(default_factory=dict)
+    sensitivity_db: float = 3.0
+
+
+@dataclass(frozen=True)
+class OutputConfig:
+    """``[output]``: output folder, optional map path and per-mast cache folder."""
+
+    dir: Path = Path("out")
+    map: Path | None = None
+    cache_dir: Path | None = None
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A complete, validated scenario."""
+
+    source: Path
+    scenario: ScenarioMeta
+    terrain: TerrainConfig
+    masts: LayerConfig
+    model: ModelConfig = field(default_factory=ModelConfig)
+    radio: RadioConfig = field(default_factory=RadioConfig)
+    profiles: dict[str, ProfileConfig] = field(default_factory=dict)
+    buildings: BuildingsConfig | None = None
+    pv: LayerConfig | None = None
+    areas: AreasConfig | None = None
+    roads: LayerConfig | None = None
+    population: PopulationConfig | None = None
+    classes: ClassesConfig = field(default_factory=ClassesConfig)
+    dead_zones: DeadZoneConfig = field(default_factory=DeadZoneConfig)
+    interference: InterferenceConfig = field(default_factory=InterferenceConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
+    #: Where each parameter's value came from: ``{key path: "scenario" | "override"}`` for
+    #: the keys the scenario file or a command-line flag set; every other key is a default.
+    origins: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+
+_SECTIONS: dict[str, type] = {
+    "scenario": ScenarioMeta,
+    "terrain": TerrainConfig,
+    "masts": LayerConfig,
+    "model": ModelConfig,
+    "radio": RadioConfig,
+    "buildings": BuildingsConfig,
+    "pv": LayerConfig,
+    "areas": AreasConfig,
+    "roads": LayerConfig,
+    "population": PopulationConfig,
+    "classes": ClassesConfig,
+    "dead_zones": DeadZoneConfig,
+    "interference": InterferenceConfig,
+    "report": ReportConfig,
+    "output": OutputConfig,
+}
+_REQUIRED_SECTIONS = ("scenario", "terrain", "masts")
+_PATH_KEYS = {"dtm", "dsm", "path", "dir", "map", "cache_dir"}
+
+
+def _type_name(tp: Any) -> str:
+    names = {str: "a string", float: "a number", int: "an integer", bool: "true or false",
+             Path: "a path string"}
+    if tp in names:
+        return names[tp]
+    return str(tp)
+
+
+def _convert(value: Any, tp: Any, key_path: str, source: str) -> Any:
+    """Convert a TOML value to the annotated type or raise ScenarioError."""
+    origin = typing.get_origin(tp)
+    if origin is dict:
+        item = typing.get_args(tp)[1]
+        if not isinstance(value, dict):
+            raise ScenarioError(f"{source}: {key_path} must be a table of "
+                                f"{ {float: 'numbers'}.get(item, item)}, got {value!r}")
+        return {str(k): _convert(v, item, f"{key_path}.{k}", source) for k, v in value.items()}
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        return _convert(value, args[0], key_path, source)
+    if origin is tuple and len(typing.get_args(tp)) == 2 and typing.get_args(tp)[1] is Ellipsis:
+        item = typing.get_args(tp)[0]
+        if not isinstance(value, list):
+            raise ScenarioError(
+                f"{source}: {key_path} must be a list of "
+                f"{ {str: 'strings', float: 'numbers', int: 'integers'}.get(item, item)}, "
+                f"got {value!r}"
+            )
+        return tuple(_convert(v, item, f"{key_path}[{i}]", source) for i, v in enumerate(value))
+    if origin is tuple:
+        args = typing.get_args(tp)
+        if not isinstance(value, list) or len(value) != len(args):
+            raise ScenarioError(
+                f"{source}: {key_path} must be a list of {len(args)} numbers, got {value!r}"
+            )
+        return tuple(_convert(v, a, f"{key_path}[{i}]", source) for i, (v, a) in
+                     enumerate(zip(value, args, strict=True)))
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ScenarioError(f"{source}: {key_path} must be true or false, got {value!r}")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ScenarioError(f"{source}: {key_path} must be a number, got {value!r}")
+        return float(value)
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ScenarioError(f"{source}: {key_path} must be an integer, got {value!r}")
+        return value
+    if tp is str:
+        if not isinstance(value, str):
+            raise ScenarioError(f"{source}: {key_path} must be a string, got {value!r}")
+        return value
+    if tp is Path:
+        if not isinstance(value, str) or not value:
+            raise ScenarioError(f"{source}: {key_path} must be a path string, got {value!r}")
+        return Path(value)
+    raise TypeError(f"unsupported annotation {tp!r} at {key_path}")  # programming error
+
+
+def build_section(cls: type, table: Any, prefix: str, source: str, base_dir: Path) -> Any:
+    """Build a frozen dataclass from a TOML table, checking keys and types.
+
+    Parameters
+    ----------
+    cls : dataclass type
+        The section's dataclass.
+    table : dict
+        The TOML table.
+    prefix : str
+        Key path of the table (``model``, ``profiles.in_car``) for messages.
+    source : str
+        Name of the scenario file for messages.
+    base_dir : Path
+        Folder that relative paths are resolved against.
+    """
+    if not isinstance(table, dict):
+        raise ScenarioError(f"{source}: [{prefix}] must be a table, got {table!r}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(table) - set(fields))
+    if unknown:
+        raise ScenarioError(
+            f"{source}: unknown key {prefix}.{unknown[0]}; valid keys in [{prefix}] are: "
+            + ", ".join(fields)
+        )
+    kwargs = {}
+    for name, f in fields.items():
+        key_path = f"{prefix}.{name}"
+        if name not in table:
+            no_default = (f.default is dataclasses.MISSING
+                          and f.default_factory is dataclasses.MISSING)
+            if no_default:
+                raise ScenarioError(
+                    f"{source}: missing key {key_path} ({_type_name(hints[name])}); "
+                    f"required keys in [{prefix}] are: "
+                    + ", ".join(n for n, g in fields.items() if g.default is dataclasses.MISSING
+                                and g.default_factory is dataclasses.MISSING)
+                )
+            continue
+        value = _convert(table[name], hints[name], key_path, source)
+        if isinstance(value, Path) and name in _PATH_KEYS and not value.is_absolute():
+            value = (base_dir / value).resolve()
+        kwargs[name] = value
+    return cls(**kwargs)
+
+
+def _check_choice(value: str, choices: tuple[str, ...], key_path: str, source: str) -> None:
+    if value not in choices:
+        raise ScenarioError(
+            f"{source}: {key_path} = {value!r} is not a valid choice; choose one of: "
+            + ", ".join(choices)
+        )
+
+
+def _check_positive(value: float, key_path: str, source: str) -> None:
+    if not value > 0:
+        raise ScenarioError(f"{source}: {key_path} must be > 0, got {value!r}")
+
+
+def flat_keys(data: dict, prefix: str = "") -> list[str]:
+    """Key paths of every value in a nested TOML document (``profiles.in_car.h_rx_m``)."""
+    out = []
+    for key, value in data.items():
+        path = f"{prefix}.{key}" if prefix else str(key)
+        out += flat_keys(value, path) if isinstance(value, dict) else [path]
+    return out
+
+
+def _report_section(table: Any, profiles: dict[str, ProfileConfig], name: str,
+                    base_dir: Path) -> ReportConfig:
+    """``[report]``: a single required_covered_pct applies to every profile; names checked."""
+    if isinstance(table, dict):
+        req = table.get("required_covered_pct")
+        if isinstance(req, int | float) and not isinstance(req, bool):
+            table = {**table, "required_covered_pct": {p: float(req) for p in profiles}}
+    rep = build_section(ReportConfig, table, "report", name, base_dir)
+    for prof, pct in rep.required_covered_pct.items():
+        key = f"report.required_covered_pct.{prof}"
+        if prof not in profiles:
+            raise ScenarioError(f"{name}: {key} names no profile; the profiles are: "
+                                + ", ".join(profiles))
+        if not 0 < pct <= 100:
+            raise ScenarioError(f"{name}: {key} must be a share of the area in % (0 < x <= "
+                                f"100), got {pct}")
+    if not (math.isfinite(rep.sensitivity_db) and rep.sensitivity_db >= 0):
+        raise ScenarioError(f"{name}: report.sensitivity_db must be >= 0 dB, got "
+                            f"{rep.sensitivity_db!r}")
+    return rep
+
+
+def scenario_from_dict(data: dict, source: Path, origins: dict[str, str] | None = None
+                       ) -> Scenario:
+    """Validate a parsed TOML document and return a :class:`Scenario`.
+
+    ``origins`` records where set keys came from (default: every key of
+    ``data`` came from the scenario file).
+    """
+    name = source.name
+    base_dir = source.parent.resolve()
+    valid = list(_SECTIONS) + ["profiles"]
+    unknown = sorted(set(data) - set(valid))
+    if unknown:
+        raise ScenarioError(
+            f"{name}: unknown table [{unknown[0]}]; valid tables are: " + ", ".join(valid)
+        )
+    for required in _REQUIRED_SECTIONS:
+        if required not in data:
+            raise ScenarioError(f"{name}: missing table [{required}]")
+    kwargs: dict[str, Any] = {}
+    for key, cls in _SECTIONS.items():
+        if key in data and key != "report":
+            kwargs[key] = build_section(cls, data[key], key, name, base_dir)
+    profiles_table = data.get("profiles", {"handheld_outdoor": {}})
+    if not isinstance(profiles_table, dict) or not profiles_table:
+        raise ScenarioError(f"{name}: [profiles] must hold at least one [profiles.<name>] table")
+    profiles = {}
+    for pname, ptable in profiles_table.items():
+        prof = build_section(ProfileConfig, ptable, f"profiles.{pname}", name, base_dir)
+        _check_choice(prof.building_class, BUILDING_CLASSES,
+                      f"profiles.{pname}.building_class", name)
+        _check_positive(prof.h_rx_m, f"profiles.{pname}.h_rx_m", name)
+        _check_positive(prof.sigma_db, f"profiles.{pname}.sigma_db", name)
+        if not 0 < prof.target_pct < 100:
+            raise ScenarioError(
+                f"{name}: profiles.{pname}.target_pct must be between 0 and 100 (exclusive), "
+                f"got {prof.target_pct}"
+            )
+        profiles[pname] = prof
+    kwargs["profiles"] = profiles
+    if "report" in data:
+        kwargs["report"] = _report_section(data["report"], profiles, name, base_dir)
+    if origins is None:
+        origins = dict.fromkeys(flat_keys(data), "scenario")
+    scen = Scenario(source=source.resolve(), origins=dict(origins), **kwargs)
+
+    _check_choice(scen.model.name, MODEL_NAMES, "model.name", name)
+    _check_choice(scen.model.hata_environment, HATA_ENVIRONMENTS, "model.hata_environment", name)
+    _check_choice(scen.model.clutter_type, tuple(CLUTTER_TYPES), "model.clutter_type", name)
+    if scen.model.clutter_correction and (scen.buildings is not None
+                                          or scen.terrain.dsm is not None):
+        raise ScenarioError(
+            f"{name}: model.clutter_correction stands in for clutter that the profile lacks; "
+            "with [buildings] or terrain.dsm the clutter is explicit and would count twice. "
+            "Remove one of them")
+    _check_positive(scen.scenario.resolution_m, "scenario.resolution_m", name)
+    _check_positive(scen.model.radius_m, "model.radius_m", name)
+    _check_positive(scen.model.k_factor, "model.k_factor", name)
+    if not 0 < scen.model.time_pct <= 50:
+        raise ScenarioError(
+            f"{name}: model.time_pct must be in (0, 50], got {scen.model.time_pct}"
+        )
+    if not 0 <= scen.interference.sun_factor <= 1:
+        raise ScenarioError(
+            f"{name}: interference.sun_factor must be between 0 (night) and 1 (sunny day), "
+            f"got {scen.interference.sun_factor}"
+        )
+    inter = scen.interference
+    for key in ("limit_dist_m", "limit_bandwidth_khz", "kwp_per_device", "park_h_agl_m",
+                "park_sample_m", "dl_max_radius_m"):
+        _check_positive(getattr(inter, key), f"interference.{key}", name)
+    if not inter.roof_offset_m >= 0:
+        raise ScenarioError(
+            f"{name}: interference.roof_offset_m must be >= 0 m, got {inter.roof_offset_m!r}"
+        )
+    if not inter.prune_margin_db >= 0:
+        raise ScenarioError(
+            f"{name}: interference.prune_margin_db must be >= 0 dB (a larger margin prunes "
+            f"less), got {inter.prune_margin_db!r}"
+        )
+    for key in ("limit_dbuv_m", "mitigated_db_over_limit"):
+        if not math.isfinite(getattr(inter, key)):
+            raise ScenarioError(
+                f"{name}: interference.{key} must be a finite number, got {getattr(inter, key)!r}"
+            )
+    if inter.mitigate_within is not None and not inter.mitigate_within.is_absolute():
+        scen = dataclasses.replace(scen, interference=dataclasses.replace(
+            inter, mitigate_within=(base_dir / inter.mitigate_within).resolve()))
+    if scen.scenario.bounds_m is not None:
+        xmin, ymin, xmax, ymax = scen.scenario.bounds_m
+        if not (xmax > xmin and ymax > ymin):
+            raise ScenarioError(
+                f"{name}: scenario.bounds_m must be [xmin, ymin, xmax, ymax] with xmax > xmin "
+                f"and ymax > ymin, got {list(scen.scenario.bounds_m)}"
+            )
+    b = scen.buildings
+    if b is not None:
+        has_height = b.height_column is not None
+        has_levels = b.roof_column is not None and b.ground_column is not None
+        if has_height == has_levels or (not has_levels and (b.roof_column or b.ground_column)):
+            raise ScenarioError(
+                f"{name}: [buildings] needs either height_column (m above ground) or both "
+                "roof_column and ground_column (m NAP), not both and not neither"
+            )
+    return scen
+
+
+def read_toml(path: Path, what: str) -> dict:
+    """Parse a TOML file; a missing file or a syntax error names the file and what it is."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputNotFoundError(f"{what} file {path} does not exist")
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{path.name}: not valid TOML: {exc}") from None
+
+
+def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
+    """Read and validate a scenario TOML file.
+
+    Parameters
+    ----------
+    path : str or Path
+        The scenario file.
+    overrides : dict, optional
+        Values that replace keys of the file, as ``{"model.name": "fspl"}``
+        (command-line flags override the file).
+
+    Raises
+    ------
+    InputNotFoundError
+        The file does not exist.
+    ScenarioError
+        The file is not valid TOML or has unknown, missing or wrong-typed keys.
+    """
+    path = Path(path)
+    data = read_toml(path, "scenario")
+    origins = dict.fromkeys(flat_keys(data), "scenario")
+    for key_path, value in (overrides or {}).items():
+        table = data
+        *parents, last = key_path.split(".")
+        for p in parents:
+            table = table.setdefault(p, {})
+        table[last] = value
+        origins[key_path] = "override"
+    return scenario_from_dict(data, path, origins)
+
+
+def scenario_parameters(scen: Scenario) -> dict[str, Any]:
+    """Every parameter of a scenario as a flat ``{key.path: value}`` dict, for reports."""
+    out: dict[str, Any] = {}
+
+    def walk(prefix: str, obj: Any) -> None:
+        if dataclasses.is_dataclass(obj):
+            for f in dataclasses.fields(obj):
+                if f.name == "origins" and obj is scen:
+                    continue
+                walk(f"{prefix}.{f.name}" if prefix else f.name, getattr(obj, f.name))
+        elif isinstance(obj, dict):
+            for k, v in obj.items():
+                walk(f"{prefix}.{k}", v)
+        else:
+            out[prefix] = str(obj) if isinstance(obj, Path) else obj
+
+    walk("", scen)
+    return out
+
+
+def default_value(key: str) -> tuple[bool, Any]:
+    """The default of a flat parameter key: ``(True, value)``, or ``(False, None)`` if none.
+
+    ``profiles.<name>.<key>`` uses the :class:`ProfileConfig` defaults; keys of a
+    section without a default (``terrain.dtm``) or of a table
+    (``report.required_covered_pct.<profile>``) have none.
+    """
+    parts = key.split(".")
+    if parts[0] == "profiles" and len(parts) == 3:
+        cls, name = ProfileConfig, parts[2]
+    elif parts[0] in _SECTIONS and len(parts) == 2:
+        cls, name = _SECTIONS[parts[0]], parts[1]
+    else:
+        return False, None
+    for f in dataclasses.fields(cls):
+        if f.name != name:
+            continue
+        if f.default is not dataclasses.MISSING:
+            value = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            value = f.default_factory()
+        else:
+            return False, None
+        if isinstance(value, dict):
+            return False, None
+        return True, str(value) if isinstance(value, Path) else value
+    return False, None
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, tuple | list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return json.dumps(str(value), ensure_ascii=False)  # JSON strings are TOML basic strings
+
+
+def _toml_key(key: str) -> str:
+    """A TOML key: bare when it can be, else a quoted string."""
+    bare = key and all(c.isascii() and (c.isalnum() or c in "_-") for c in key)
+    return key if bare else json.dumps(key, ensure_ascii=False)
+
+
+def scenario_to_toml(scen: Scenario, paths: dict[str, str] | None = None) -> str:
+    """A scenario as TOML text that :func:`load_scenario` reads back to the same values.
+
+    Parameters
+    ----------
+    scen : Scenario
+        The scenario.
+    paths : dict, optional
+        Replacement text for path values by key path (``terrain.dtm``); other
+        paths are written as they are (absolute).
+    """
+    paths = paths or {}
+    lines: list[str] = []
+
+    def table(header: str, obj: Any, prefix: str) -> None:
+        rows, subtables = [], []
+        for f in dataclasses.fields(obj):
+            value = getattr(obj, f.name)
+            if value is None:
+                continue
+            key = f"{prefix}.{f.name}"
+            if isinstance(value, dict):
+                if value:
+                    subtables += [f"[{header}.{f.name}]",
+                                  *(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in
+                                    value.items()), ""]
+                continue
+            if isinstance(value, Path):
+                value = paths.get(key, str(value))
+            rows.append(f"{f.name} = {_toml_value(value)}")
+        lines.extend([f"[{header}]", *rows, "", *subtables])
+
+    for name in _SECTIONS:
+        obj = getattr(scen, name)
+        if obj is not None:
+            table(name, obj, name)
+    for pname, prof in scen.profiles.items():
+        table(f"profiles.{pname}", prof, f"profiles.{pname}")
+    return "\n".join(lines)
