@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	# browser tests (tests/maps) use Debian's chromium; Playwright downloads no browser.
+	# browser tests (tests/products/maps) use Debian's chromium; Playwright downloads no browser.
 	# The report's A4 test prints with chromium and reads the PDF with poppler's pdftotext.
 	{ command -v chromium && command -v pdftotext; } >/dev/null || { [ "$$(id -u)" = 0 ] && \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \

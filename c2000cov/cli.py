@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from c2000cov.errors import C2000CovError, InvalidInputError
+from c2000cov.resources import use_numba_cache_dir
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Coverage, interference and dead-zone analysis for the C2000 network.")
@@ -433,6 +434,7 @@ def serve(
 
 def main() -> None:
     """Console entry point: run the app, turning C2000CovError into exit status 2."""
+    use_numba_cache_dir()
     try:
         app(standalone_mode=False)
     except C2000CovError as exc:

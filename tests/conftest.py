@@ -6,7 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from c2000cov.resources import use_numba_cache_dir
 from tests.scenarios import write_scenario
+
+# the suite compiles the kernels into the same digest-keyed cache as the CLI
+use_numba_cache_dir()
 
 
 @pytest.fixture

@@ -11,6 +11,8 @@ import rasterio
 from affine import Affine
 from shapely.geometry import box
 
+#: The repository and the tests' own reference data.
+REPO = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).parent / "data"
 RD = "EPSG:28992"
 

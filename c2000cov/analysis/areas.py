@@ -56,7 +56,7 @@ from rasterio.features import rasterize
 from rasterio.warp import reproject
 from scipy import ndimage
 
-from c2000cov.analysis.coverage import LIMITING_UL, ProfileCoverage
+from c2000cov.analysis.coverage import LIMITING_UL, ProfileCoverage, reaches_pct
 from c2000cov.analysis.deadzones import dead_zone_labels
 from c2000cov.errors import CRSError, InputNotFoundError, InvalidInputError
 from c2000cov.geo.grid import Grid, Window
@@ -501,7 +501,7 @@ def area_statistics(covs: list[ProfileCoverage], areas: gpd.GeoDataFrame | None,
     for j, cov in enumerate(covs):  # profile outer: one set of full-grid masks at a time
         ev = np.isfinite(cov.p_cover)
         p0 = np.where(ev, cov.p_cover, 0.0).astype("float32")
-        good = ev & (p0 >= cov.target_pct / 100.0)
+        good = ev & reaches_pct(p0, cov.target_pct)
         below = ev & ~good
         ul = below & (cov.limiting == LIMITING_UL)
         if pop_grid is not None:

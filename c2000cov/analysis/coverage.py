@@ -16,7 +16,7 @@ import numpy as np
 
 from c2000cov.geo.grid import Grid, Window
 from c2000cov.radio.probability import location_probability
-from c2000cov.scenario.config import ClassesConfig
+from c2000cov.scenario.schema import ClassesConfig
 
 #: Codes of the ``limiting`` band.
 LIMITING_NONE, LIMITING_DL, LIMITING_UL = 0, 1, 2

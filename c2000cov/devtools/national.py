@@ -22,6 +22,7 @@ import rasterio
 from affine import Affine
 from scipy import ndimage
 
+from c2000cov.analysis.coverage import covered_mask
 from c2000cov.devtools.bench import compile_seconds
 from c2000cov.files.atomic import atomic_path
 from c2000cov.pipeline.executor import LocalExecutor
@@ -166,6 +167,6 @@ def run_national(out_dir: Path, scale: float = 1.0, threads: int | None = None,
         "generate_s": round(gen_s, 3),
         "stage_s": {k: round(v, 3) for k, v in result.timings_s.items()},
         "covered_pct": json.loads(json.dumps(
-            {n: float(100.0 * (np.nan_to_num(c.p_cover) >= c.target_pct / 100).mean())
+            {n: float(100.0 * covered_mask(c).mean())
              for n, c in result.coverage.items()})),
     }

@@ -3,7 +3,8 @@
 The key is a SHA-256 over everything a loss window depends on: the surface
 and ground heights of the window (their bytes), the window's transform, the
 mast's pixel and antenna height, the model parameters, the frequency, the
-receiver height and :data:`c2000cov.radio.models.KERNEL_VERSION`. Editing one
+receiver height and :data:`c2000cov.radio.models.KERNEL_VERSION` (the SHA-256 of
+every kernel source file, :func:`c2000cov.resources.kernel_source_digest`). Editing one
 mast therefore recomputes that mast only; a changed building recomputes the
 masts whose window holds it. Entries are written under a temporary name and
 renamed, so a run killed at any moment leaves only whole entries, and a
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from c2000cov.scenario.config import ModelConfig
+from c2000cov.scenario.schema import ModelConfig
 
 
 def loss_key(surface_win: np.ndarray, ground_win: np.ndarray, window_transform, mast_row: int,

@@ -23,7 +23,7 @@ from c2000cov.radio import interference as itf
 from c2000cov.radio.antenna import mast_gain_dbi
 from c2000cov.radio.budget import Terminal, downlink_signal_dbm, plan_profiles, uplink_signal_dbm
 from c2000cov.radio.models import KERNEL_VERSION, clutter_loss_db, mast_geometry, window_losses_db
-from c2000cov.scenario.config import ModelConfig
+from c2000cov.scenario.schema import ModelConfig
 
 ProgressFn = Callable[[str, int, int], None]
 

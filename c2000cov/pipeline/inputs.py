@@ -22,7 +22,7 @@ from c2000cov.files.rasters import raster_bounds_in, read_raster_to_grid
 from c2000cov.files.vectors import read_areas, read_buildings, read_vector, require_columns
 from c2000cov.geo.grid import Grid
 from c2000cov.geo.surface import Surface, rasterize_buildings
-from c2000cov.scenario.config import Scenario
+from c2000cov.scenario.schema import Scenario
 
 
 @dataclass

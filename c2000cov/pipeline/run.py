@@ -31,7 +31,7 @@ from c2000cov.pipeline.executor import Executor, LocalExecutor
 from c2000cov.pipeline.inputs import Inputs, load_inputs
 from c2000cov.products.report import build_report
 from c2000cov.products.runfolder import write_run_folder
-from c2000cov.scenario.config import Scenario
+from c2000cov.scenario.schema import Scenario
 
 
 def summarise(result: RunResult, progress: ProgressFn | None = None) -> RunResult:

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from c2000cov.analysis.coverage import reaches_pct
 from c2000cov.errors import InvalidInputError
 
 LANGS = ("nl", "en")
@@ -210,11 +211,11 @@ def class_shares(p_cover: np.ndarray, target_pct: float, reduced_pct: float,
     """
     # compare in the raster's own dtype, as the run's class rule does (float32 0.95 is covered)
     p = np.asarray(p_cover).ravel()
-    p = p[np.isfinite(p) & (p < target_pct / 100.0)]
+    p = p[np.isfinite(p) & ~reaches_pct(p, target_pct)]
     if p.size == 0:
         return 0.0, 0.0, 0.0
-    reduced = np.count_nonzero(p >= reduced_pct / 100.0)
-    poor = np.count_nonzero((p >= poor_pct / 100.0) & (p < reduced_pct / 100.0))
+    reduced = np.count_nonzero(reaches_pct(p, reduced_pct))
+    poor = np.count_nonzero(reaches_pct(p, poor_pct) & ~reaches_pct(p, reduced_pct))
     none = p.size - reduced - poor
     return tuple(100.0 * n / p.size for n in (reduced, poor, none))
 
@@ -260,9 +261,9 @@ def zone_facts(zone: np.ndarray, p_cover: np.ndarray, target_pct: float, pixel_m
     if incar_p_cover is not None and kind != KIND_IN_CAR and zone.any():
         q = np.asarray(incar_p_cover)[zone]
         with np.errstate(invalid="ignore"):
-            incar = 100.0 * float(np.count_nonzero(q >= incar_target_pct / 100.0)) / q.size
+            incar = 100.0 * float(np.count_nonzero(reaches_pct(q, incar_target_pct))) / q.size
     with np.errstate(invalid="ignore"):
-        covered = np.isfinite(p) & (p >= target_pct / 100.0)
+        covered = reaches_pct(p, target_pct)
     near_m = bearing = max_m = None
     if covered.any() and zone.any():
         dist, (ri, ci) = ndimage.distance_transform_edt(~covered, return_indices=True)

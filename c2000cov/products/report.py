@@ -51,6 +51,7 @@ import pandas as pd
 
 from c2000cov import __version__
 from c2000cov.analysis.areas import area_weights
+from c2000cov.analysis.coverage import reaches_pct
 from c2000cov.errors import InvalidInputError
 from c2000cov.files.atomic import atomic_path, sha256_file
 from c2000cov.geo.grid import Grid
@@ -496,7 +497,7 @@ def shifted_covered_pct(p_cover: np.ndarray, weights, target_pct: float, sigma_d
     ev = np.isfinite(p_cover)
     p = np.where(ev, p_cover, -1.0)
     lo_thr, hi_thr = shift_thresholds(target_pct, sigma_db, delta_db)
-    masks = [p >= lo_thr, p >= target_pct / 100.0, p >= hi_thr]
+    masks = [p >= lo_thr, reaches_pct(p, target_pct), p >= hi_thr]
     out = {}
     for w in weights:
         total = w.weighted_sum(ev)

@@ -29,7 +29,7 @@ import numpy as np
 from c2000cov.geo.surface import Surface
 from c2000cov.radio.itu import p2109
 from c2000cov.radio.probability import combine_sigma_db, fade_margin_db
-from c2000cov.scenario.config import ProfileConfig, RadioConfig, Scenario
+from c2000cov.scenario.schema import ProfileConfig, RadioConfig, Scenario
 from c2000cov.units import thermal_noise_dbm
 
 

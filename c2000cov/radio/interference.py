@@ -86,7 +86,7 @@ from c2000cov.radio.models import (
     point_loss_db,
     point_loss_lower_bound_db,
 )
-from c2000cov.scenario.config import InterferenceConfig, ModelConfig, RadioConfig
+from c2000cov.scenario.schema import InterferenceConfig, ModelConfig, RadioConfig
 from c2000cov.units import FIELD_EIRP_CONSTANT_DB, thermal_noise_dbm
 
 #: Number of top contributors listed per mast in ``masts_interference``.

@@ -28,7 +28,8 @@ from c2000cov.kernels.area import area_loss_multi_db
 from c2000cov.kernels.profile import p1812_point_losses_db
 from c2000cov.radio.itu import hata, p525
 from c2000cov.radio.itu.p2108 import height_gain_correction_db
-from c2000cov.scenario.config import ModelConfig
+from c2000cov.resources import kernel_source_digest
+from c2000cov.scenario.schema import ModelConfig
 from c2000cov.units import effective_earth_radius_km
 
 #: Model source strings that outputs and reports repeat.
@@ -61,8 +62,9 @@ def mast_geometry(surface: Surface, x_m: float, y_m: float, h_agl_m: float) -> M
     return MastGeometry(row, col, float(surface.ground_m[row, col]), float(h_agl_m))
 
 
-#: Version of the loss computation; part of every cache key. Bump when a kernel changes.
-KERNEL_VERSION = "area-3"
+#: Digest of every kernel source file; part of every loss-cache key, so a changed kernel
+#: never reuses a stale loss window.
+KERNEL_VERSION = kernel_source_digest()
 
 
 def window_distances_m(shape: tuple[int, int], tx_row: int, tx_col: int, res_m: float):

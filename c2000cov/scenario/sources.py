@@ -15,10 +15,11 @@ the report prints the value actually used, where it came from
 from __future__ import annotations
 
 from fnmatch import fnmatchcase
-from pathlib import Path
+
+from c2000cov.resources import DATA_DIR
 
 #: The domain notes the sources cite, shipped with the package.
-DOMAIN_PATH = Path(__file__).resolve().parent / "data" / "DOMAIN.md"
+DOMAIN_PATH = DATA_DIR / "DOMAIN.md"
 
 ASSUMED = "(assumed)"
 USER_INPUT = "user input (scenario file)"

@@ -7,8 +7,6 @@ Coverage rasters are synthetic, built in code on RD grids.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import geopandas as gpd
 import numpy as np
 import pytest
@@ -26,8 +24,9 @@ from c2000cov.analysis.areas import (
 )
 from c2000cov.analysis.coverage import LIMITING_DL, LIMITING_UL, ProfileCoverage
 from c2000cov.geo.grid import Grid, Window
+from tests.scenarios import DATA as TEST_DATA
 
-DATA = Path(__file__).parent / "data" / "nl"
+DATA = TEST_DATA / "nl"
 RD = "EPSG:28992"
 NL_BOUNDS_M = (10000.0, 300000.0, 280000.0, 620000.0)  # holds every province (RD)
 

@@ -32,7 +32,7 @@ from c2000cov.products.maps import (
     overlay_rgba,
 )
 from c2000cov.products.maps.layers import choropleth_colour
-from tests.maps.conftest import (
+from tests.products.maps.conftest import (
     AREA_NAME_B,
     AREA_NAME_XSS,
     MAST_NAME_XSS,

@@ -10,7 +10,7 @@ import rasterio
 
 from c2000cov.devtools.map_bench import PROFILES, synthetic_run
 from c2000cov.products.maps import build_map_from_run
-from tests.maps.test_maps import map_data
+from tests.products.maps.test_maps import map_data
 
 
 def test_synthetic_region_is_a_run_folder_the_map_reads(tmp_path):

@@ -17,7 +17,7 @@ from c2000cov.pipeline.inputs import load_inputs
 from c2000cov.pipeline.run import compute_result, run_scenario
 from c2000cov.radio import interference as itf
 from c2000cov.scenario.config import load_scenario
-from tests.scenarios import write_scenario
+from tests.scenarios import REPO, write_scenario
 
 MASTS = ["M01,West,151010,451990,30,44,11,8,3", "M02,East,152810,451990,30,44,11,8,3"]
 PROFILES = ("[profiles.hh]\nextra_loss_db = 30.0\n\n"
@@ -83,11 +83,11 @@ def test_run_writes_interference_outputs(tmp_path):
 @pytest.mark.slow
 def test_pruning_on_the_demo_changes_no_mast_by_more_than_0_01_db(tmp_path):
     spec = importlib.util.spec_from_file_location(
-        "generate_demo", Path(__file__).parents[1] / "data" / "generate_demo.py")
+        "generate_demo", REPO / "data" / "generate_demo.py")
     gen = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(gen)
     gen.generate(tmp_path / "demo")
-    demo_toml = (Path(__file__).parents[1] / "data" / "demo.toml").read_text()
+    demo_toml = (REPO / "data" / "demo.toml").read_text()
     (tmp_path / "demo.toml").write_text(demo_toml)
     scen = load_scenario(tmp_path / "demo.toml")
     inputs = load_inputs(scen)

@@ -10,7 +10,7 @@ import shapely
 from c2000cov.analysis.coverage import BestServer, finish
 from c2000cov.analysis.deadzones import dead_zones
 from c2000cov.geo.grid import Grid, Window
-from c2000cov.scenario.config import ClassesConfig
+from c2000cov.scenario.schema import ClassesConfig
 
 RES_M = 10.0
 

@@ -13,7 +13,8 @@ from c2000cov.pipeline.compute import compute_coverage
 from c2000cov.pipeline.inputs import load_inputs
 from c2000cov.radio.budget import Terminal, downlink_signal_dbm, uplink_signal_dbm
 from c2000cov.radio.itu import p2109
-from c2000cov.scenario.config import ProfileConfig, load_scenario
+from c2000cov.scenario.config import load_scenario
+from c2000cov.scenario.schema import ProfileConfig
 from tests.scenarios import write_scenario
 
 #: Tolerance of hand-worked budgets (dB) and probabilities.

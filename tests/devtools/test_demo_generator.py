@@ -14,8 +14,9 @@ import rasterio
 import shapely
 
 from c2000cov.files.masts import MAST_COLUMNS
+from tests.scenarios import REPO
 
-GENERATOR = Path(__file__).resolve().parents[1] / "data" / "generate_demo.py"
+GENERATOR = REPO / "data" / "generate_demo.py"
 REGION = (140000.0, 440000.0, 160000.0, 456000.0)  # RD New: x_min, y_min, x_max, y_max
 
 

@@ -14,7 +14,7 @@ import shapely
 
 from c2000cov.cli import main
 from c2000cov.products.kmz import export_kmz
-from tests.maps.conftest import AREA_NAME_XSS, MASTS
+from tests.products.maps.conftest import AREA_NAME_XSS, MASTS
 
 LAYERS = ["portofoon buiten - dekkingsklassen", "portofoon buiten - zones onder de doelwaarde",
           "mobilofoon in voertuig - dekkingsklassen",

@@ -22,12 +22,8 @@ from c2000cov.geo.surface import Surface
 from c2000cov.kernels.diffraction import fresnel_j_db
 from c2000cov.radio import interference as itf
 from c2000cov.radio.models import MastGeometry, path_loss_db, point_loss_db
-from c2000cov.scenario.config import (
-    InterferenceConfig,
-    ModelConfig,
-    RadioConfig,
-    scenario_from_dict,
-)
+from c2000cov.scenario.config import scenario_from_dict
+from c2000cov.scenario.schema import InterferenceConfig, ModelConfig, RadioConfig
 
 TOL_DB = 0.01
 RD = "EPSG:28992"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import rasterio
@@ -15,9 +13,10 @@ from c2000cov.files.rasters import read_raster_to_grid
 from c2000cov.files.vectors import read_areas, read_buildings
 from c2000cov.geo.grid import Grid
 from c2000cov.geo.surface import rasterize_buildings
+from tests.scenarios import DATA as TEST_DATA
 from tests.scenarios import write_dtm
 
-NL = Path(__file__).parents[1] / "data" / "nl"
+NL = TEST_DATA / "nl"
 RD = CRS.from_epsg(28992)
 
 

@@ -15,8 +15,8 @@ from PIL import Image
 from playwright.sync_api import sync_playwright
 
 from c2000cov.products.maps import build_map_from_run
-from tests.maps.conftest import AREA_NAME_XSS, MAST_NAME_XSS, MASTS
-from tests.maps.cvd import adjacent_delta_e, composite
+from tests.products.maps.conftest import AREA_NAME_XSS, MAST_NAME_XSS, MASTS
+from tests.products.maps.cvd import adjacent_delta_e, composite
 
 pytestmark = pytest.mark.browser
 
