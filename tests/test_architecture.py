@@ -37,7 +37,7 @@ MAX_LINES = 600
 LONG_ALLOWED = ("c2000cov/radio/itu/",)
 #: Modules still to be split (each by the issue that is rewriting it this turn), with the
 #: line count they may not grow beyond. Remove an entry when its module is split.
-PENDING_SPLIT = {"c2000cov/products/maps.py": 1100, "c2000cov/products/report.py": 900,
+PENDING_SPLIT = {"c2000cov/products/report.py": 900,
                  "kernels/area.py": 1294}
 
 
@@ -54,6 +54,9 @@ def module_name(path: Path) -> str:
 
 def source_files() -> list[Path]:
     return sorted([*PACKAGE.rglob("*.py"), *KERNELS.rglob("*.py")])
+
+
+KNOWN = {module_name(p) for p in source_files()}
 
 
 def imports_of(path: Path) -> set[str]:
@@ -74,11 +77,10 @@ def imports_of(path: Path) -> set[str]:
                 mod = node.module or ""
             if not mod.startswith("c2000cov"):
                 continue
-            out.add(mod)
-            for alias in node.names:  # `from c2000cov.radio import interference`
-                out.add(f"{mod}.{alias.name}")
-    known = {module_name(p) for p in source_files()}
-    return {m for m in out if m in known and m != name}
+            for alias in node.names:
+                sub = f"{mod}.{alias.name}"  # `from c2000cov.radio import interference`
+                out.add(sub if sub in KNOWN else mod)
+    return {m for m in out if m in KNOWN and m != name}
 
 
 def graph() -> dict[str, set[str]]:

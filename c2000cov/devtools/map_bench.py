@@ -52,7 +52,7 @@ from c2000cov.files.vectors import write_gpkg
 from c2000cov.geo.grid import Grid
 from c2000cov.products import runfolder as rf
 from c2000cov.products.maps import build_map_from_run
-from c2000cov.radio.probability import q_function
+from c2000cov.radio.probability import location_probability
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
@@ -120,7 +120,7 @@ def synthetic_run(out_dir: Path, region_m: float = REGION_M, pixel_m: float = PI
     covs, files = {}, {}
     for name, offset_db in PROFILES.items():
         m = margin + offset_db
-        p = np.asarray(q_function(-m / SIGMA_DB), dtype="float32")
+        p = np.asarray(location_probability(m, SIGMA_DB), dtype="float32")
         p = np.round(p, 4)
         cls = np.full((n, n), CLASS_NONE, "uint8")
         cls[p >= 0.5] = CLASS_POOR

@@ -8,10 +8,13 @@ Models (``[model] name``):
   terrain and buildings, ITU-R P.1812 section 4.3, by the radial-sweep area
   kernel in :mod:`c2000cov.kernels.area`.
 
-Each follows the same steps: take the mast's window out of the surface, call
-the model, return the window and a float32 loss array (NaN outside the
-radius or where the terrain has no data). Loss is reciprocal: the same array
-serves downlink and uplink at a given frequency.
+Each model is one entry of :data:`MODELS`, a :class:`PropagationModel` that
+states its source and the three things a run asks of it: the loss over a
+mast's window (NaN outside the radius or where the terrain has no data), the
+loss between pairs of points (solar installation to mast) and a cheap lower
+bound of that loss (for pruning). :func:`model_for` is the one place a model
+name is resolved. Loss is reciprocal: the same array serves downlink and
+uplink at a given frequency.
 """
 
 from __future__ import annotations
@@ -31,13 +34,6 @@ from c2000cov.radio.itu.p2108 import height_gain_correction_db
 from c2000cov.resources import kernel_source_digest
 from c2000cov.scenario.schema import ModelConfig
 from c2000cov.units import effective_earth_radius_km
-
-#: Model source strings that outputs and reports repeat.
-MODEL_SOURCES = {
-    "fspl": p525.ITU_REC,
-    "hata": hata.ITU_REC,
-    "p1812": "ITU-R P.1812-8 section 4.3 (delta-Bullington) area kernel",
-}
 
 
 @dataclass(frozen=True)
@@ -74,6 +70,138 @@ def window_distances_m(shape: tuple[int, int], tx_row: int, tx_col: int, res_m: 
     return np.hypot(rows[:, None], cols[None, :])
 
 
+
+class PropagationModel:
+    """A propagation model: its source and the losses a run asks of it.
+
+    Subclasses implement :meth:`distance_loss_db` (analytic models over the
+    window's distances) or override :meth:`window_losses_db` and
+    :meth:`point_losses_db` (terrain models).
+    """
+
+    name = ""
+    source = ""
+
+    def distance_loss_db(self, model: ModelConfig, freq_mhz: float, dist_m, dz_m, h_tx_agl_m,
+                         h_rx_m):
+        """Loss (dB) at horizontal distances ``dist_m`` and height differences ``dz_m``."""
+        raise NotImplementedError
+
+    def window_losses_db(self, model: ModelConfig, surface_win: np.ndarray,
+                         ground_win: np.ndarray, tx_row: int, tx_col: int, h_tx_agl_m: float,
+                         h_rx_m: float, res_m: float, freqs: list[float]
+                         ) -> dict[float, np.ndarray]:
+        """``{freq_mhz: float32 loss}`` over one window; NaN outside the radius."""
+        dist_m = np.maximum(window_distances_m(ground_win.shape, tx_row, tx_col, res_m),
+                            0.5 * res_m)
+        outside = (dist_m > model.radius_m) | np.isnan(ground_win)
+        dz_m = np.nan_to_num((ground_win[tx_row, tx_col] + h_tx_agl_m) - (ground_win + h_rx_m))
+        out = {}
+        for f in freqs:
+            loss = np.asarray(self.distance_loss_db(model, f, dist_m, dz_m, h_tx_agl_m, h_rx_m),
+                              dtype="float32")
+            loss[outside] = np.nan
+            out[f] = loss
+        return out
+
+    def point_losses_db(self, model: ModelConfig, surface: Surface, pts: PointPairs,
+                        freq_mhz: float) -> np.ndarray:
+        """Loss (dB) between point pairs where both lie on known ground; NaN elsewhere."""
+        loss = np.full(pts.ok.shape, np.nan)
+        ok = pts.ok
+        dz_m = np.where(ok, (pts.g0 + pts.h0) - (pts.g1 + pts.h1), 0.0)
+        loss[ok] = self.distance_loss_db(model, freq_mhz, pts.dist_m[ok], dz_m[ok], pts.h1[ok],
+                                         pts.h0[ok])
+        return loss
+
+    def lower_bound_db(self, model: ModelConfig, d_m: np.ndarray, h0_agl_m, h1_agl_m,
+                       freq_mhz: float) -> np.ndarray:
+        """Free space over the horizontal distance: a lower bound unless a subclass says else."""
+        return np.asarray(p525.free_space_loss_db(freq_mhz, d_m / 1000.0), dtype=float)
+
+
+class FreeSpace(PropagationModel):
+    """Free space, ITU-R P.525 over the 3-D distance."""
+
+    name = "fspl"
+    source = p525.ITU_REC
+
+    def distance_loss_db(self, model, freq_mhz, dist_m, dz_m, h_tx_agl_m, h_rx_m):
+        return p525.free_space_loss_db(freq_mhz, np.hypot(dist_m, dz_m) / 1000.0)
+
+
+class Hata(PropagationModel):
+    """Okumura-Hata (Hata 1980 / ITU-R P.529) over the 2-D distance."""
+
+    name = "hata"
+    source = hata.ITU_REC
+
+    def distance_loss_db(self, model, freq_mhz, dist_m, dz_m, h_tx_agl_m, h_rx_m):
+        with warnings.catch_warnings():
+            # distances under 1 km near every mast are expected; the run reports the validity
+            warnings.simplefilter("ignore")
+            return hata.hata_loss_db(freq_mhz, dist_m / 1000.0, h_tx_agl_m, h_rx_m,
+                                     model.hata_environment)
+
+    def lower_bound_db(self, model, d_m, h0_agl_m, h1_agl_m, freq_mhz):
+        """The smaller of free space and Hata: Hata falls below free space outside its
+        validity (short paths, high mobiles), so free space alone is no bound for it."""
+        fs = super().lower_bound_db(model, d_m, h0_agl_m, h1_agl_m, freq_mhz)
+        h0, h1 = np.broadcast_arrays(np.asarray(h0_agl_m, float), np.asarray(h1_agl_m, float))
+        return np.minimum(fs, self.distance_loss_db(model, freq_mhz, d_m, 0.0, h1, h0))
+
+
+class P1812(PropagationModel):
+    """Free space plus delta-Bullington diffraction, ITU-R P.1812-8 section 4.3."""
+
+    name = "p1812"
+    source = "ITU-R P.1812-8 section 4.3 (delta-Bullington) area kernel"
+
+    def window_losses_db(self, model, surface_win, ground_win, tx_row, tx_col, h_tx_agl_m,
+                         h_rx_m, res_m, freqs):
+        """One sweep of :func:`c2000cov.kernels.area.area_loss_multi_db` for every frequency."""
+        if not freqs:
+            return {}
+        # one argument signature for every call (C-contiguous float32 windows, Python
+        # scalars): Numba then compiles and caches a single specialization, which also keeps
+        # processes that share the cache (Dask workers) from racing on different ones
+        loss = area_loss_multi_db(np.ascontiguousarray(surface_win, dtype=np.float32),
+                                  np.ascontiguousarray(ground_win, dtype=np.float32),
+                                  int(tx_row), int(tx_col), float(h_tx_agl_m), float(h_rx_m),
+                                  float(res_m), float(model.radius_m),
+                                  np.asarray(freqs, dtype=np.float64),
+                                  float(effective_earth_radius_km(model.k_factor)))
+        return {f: loss[k].astype("float32", copy=False) for k, f in enumerate(freqs)}
+
+    def point_losses_db(self, model, surface, pts, freq_mhz):
+        """P.1812-8 eq. (8) free space over the 3-D distance plus delta-Bullington over the
+        profile sampled from the surface
+        (:func:`c2000cov.kernels.profile.p1812_point_losses_db`)."""
+        loss = np.full(pts.ok.shape, np.nan)
+        idx = np.flatnonzero(pts.ok)
+        if idx.size:
+            loss[idx] = p1812_point_losses_db(
+                surface.surface_m, surface.ground_m, pts.r0[idx], pts.c0[idx], pts.h0[idx],
+                pts.r1[idx], pts.c1[idx], pts.h1[idx], surface.grid.resolution_m,
+                float(freq_mhz), effective_earth_radius_km(model.k_factor))
+        return loss
+
+
+#: Every propagation model by its ``[model] name``.
+MODELS: dict[str, PropagationModel] = {m.name: m for m in (FreeSpace(), Hata(), P1812())}
+#: Model source strings that outputs and reports repeat.
+MODEL_SOURCES = {name: m.source for name, m in MODELS.items()}
+
+
+def model_for(model: ModelConfig) -> PropagationModel:
+    """The registry entry of a model configuration (the one place a name is resolved)."""
+    try:
+        return MODELS[model.name]
+    except KeyError:
+        raise InvalidInputError(f"unknown model {model.name!r}; choose one of: "
+                                + ", ".join(MODELS)) from None
+
+
 def window_loss_db(model: ModelConfig, surface_win: np.ndarray, ground_win: np.ndarray,
                    tx_row: int, tx_col: int, h_tx_agl_m: float, h_rx_m: float, res_m: float,
                    freq_mhz: float) -> np.ndarray:
@@ -94,27 +222,8 @@ def window_loss_db(model: ModelConfig, surface_win: np.ndarray, ground_win: np.n
     freq_mhz : float
         Frequency (MHz).
     """
-    if model.name == "p1812":
-        return window_losses_db(model, surface_win, ground_win, tx_row, tx_col, h_tx_agl_m,
-                                h_rx_m, res_m, [freq_mhz])[float(freq_mhz)]
-    dist_m = np.maximum(window_distances_m(ground_win.shape, tx_row, tx_col, res_m), 0.5 * res_m)
-    outside = (dist_m > model.radius_m) | np.isnan(ground_win)
-    if model.name == "fspl":
-        dz_m = (ground_win[tx_row, tx_col] + h_tx_agl_m) - (ground_win + h_rx_m)
-        d3_km = np.hypot(dist_m, np.nan_to_num(dz_m)) / 1000.0
-        loss = p525.free_space_loss_db(freq_mhz, d3_km)
-    elif model.name == "hata":
-        with warnings.catch_warnings():
-            # distances under 1 km near every mast are expected; the run reports the validity
-            warnings.simplefilter("ignore")
-            loss = hata.hata_loss_db(freq_mhz, dist_m / 1000.0, h_tx_agl_m, h_rx_m,
-                                     model.hata_environment)
-    else:  # validated in config; kept for direct API callers
-        raise InvalidInputError(f"unknown model {model.name!r}; choose one of: "
-                                + ", ".join(MODEL_SOURCES))
-    loss = np.asarray(loss, dtype="float32")
-    loss[outside] = np.nan
-    return loss
+    return window_losses_db(model, surface_win, ground_win, tx_row, tx_col, h_tx_agl_m, h_rx_m,
+                            res_m, [freq_mhz])[float(freq_mhz)]
 
 
 def window_losses_db(model: ModelConfig, surface_win: np.ndarray, ground_win: np.ndarray,
@@ -122,10 +231,9 @@ def window_losses_db(model: ModelConfig, surface_win: np.ndarray, ground_win: np
                      freqs_mhz) -> dict[float, np.ndarray]:
     """:func:`window_loss_db` at several frequencies: ``{freq_mhz: loss}``.
 
-    For ``p1812`` one sweep of the area kernel computes every frequency
-    (:func:`c2000cov.kernels.area.area_loss_multi_db`); each array is bit-identical
-    to what :func:`window_loss_db` returns for that frequency alone. Other models
-    call :func:`window_loss_db` per frequency.
+    For ``p1812`` one sweep of the area kernel computes every frequency; each
+    array is bit-identical to what :func:`window_loss_db` returns for that
+    frequency alone.
 
     Parameters
     ----------
@@ -135,19 +243,8 @@ def window_losses_db(model: ModelConfig, surface_win: np.ndarray, ground_win: np
         Frequencies (MHz); duplicates are computed once.
     """
     freqs = list(dict.fromkeys(float(f) for f in freqs_mhz))
-    if model.name == "p1812" and freqs:
-        # one argument signature for every call (C-contiguous float32 windows, Python
-        # scalars): Numba then compiles and caches a single specialization, which also keeps
-        # processes that share the cache (Dask workers) from racing on different ones
-        loss = area_loss_multi_db(np.ascontiguousarray(surface_win, dtype=np.float32),
-                                  np.ascontiguousarray(ground_win, dtype=np.float32),
-                                  int(tx_row), int(tx_col), float(h_tx_agl_m), float(h_rx_m),
-                                  float(res_m), float(model.radius_m),
-                                  np.asarray(freqs, dtype=np.float64),
-                                  float(effective_earth_radius_km(model.k_factor)))
-        return {f: loss[k].astype("float32", copy=False) for k, f in enumerate(freqs)}
-    return {f: window_loss_db(model, surface_win, ground_win, tx_row, tx_col, h_tx_agl_m, h_rx_m,
-                              res_m, f) for f in freqs}
+    return model_for(model).window_losses_db(model, surface_win, ground_win, tx_row, tx_col,
+                                             h_tx_agl_m, h_rx_m, res_m, freqs)
 
 
 def path_loss_db(model: ModelConfig, surface: Surface, mast: MastGeometry, freq_mhz: float,
@@ -165,6 +262,23 @@ def path_loss_db(model: ModelConfig, surface: Surface, mast: MastGeometry, freq_
 
 
 # --------------------------------------------------------------------------- point to point
+
+
+@dataclass(frozen=True)
+class PointPairs:
+    """Point pairs on the grid: fractional pixels, heights above ground, ground heights,
+    horizontal distance (at least half a pixel) and whether both points lie on known ground."""
+
+    r0: np.ndarray
+    c0: np.ndarray
+    h0: np.ndarray
+    r1: np.ndarray
+    c1: np.ndarray
+    h1: np.ndarray
+    g0: np.ndarray
+    g1: np.ndarray
+    dist_m: np.ndarray
+    ok: np.ndarray
 
 
 def _point_pixels(surface: Surface, x_m, y_m):
@@ -235,28 +349,9 @@ def point_loss_db(model: ModelConfig, surface: Surface, x0_m, y0_m, h0_agl_m, x1
     r1, c1, in1 = _point_pixels(surface, x1, y1)
     g0 = _ground_at(surface, r0, c0, in0)
     g1 = _ground_at(surface, r1, c1, in1)
-    ok = np.isfinite(g0) & np.isfinite(g1)
-    res = surface.grid.resolution_m
-    loss = np.full(x0.shape, np.nan)
-    if model.name == "p1812":
-        idx = np.flatnonzero(ok)
-        if idx.size:
-            loss[idx] = p1812_point_losses_db(
-                surface.surface_m, surface.ground_m, r0[idx], c0[idx], h0[idx], r1[idx], c1[idx],
-                h1[idx], res, float(freq_mhz), effective_earth_radius_km(model.k_factor))
-        return loss.reshape(shape)
-    dist_m = np.maximum(np.hypot(x1 - x0, y1 - y0), 0.5 * res)
-    if model.name == "fspl":
-        dz_m = np.where(ok, (g0 + h0) - (g1 + h1), 0.0)
-        loss[ok] = p525.free_space_loss_db(freq_mhz, np.hypot(dist_m, dz_m)[ok] / 1000.0)
-    elif model.name == "hata":
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            loss[ok] = hata.hata_loss_db(freq_mhz, dist_m[ok] / 1000.0, h1[ok], h0[ok],
-                                         model.hata_environment)
-    else:  # validated in config; kept for direct API callers
-        raise ValueError(f"unknown model {model.name!r}")
-    return loss.reshape(shape)
+    dist_m = np.maximum(np.hypot(x1 - x0, y1 - y0), 0.5 * surface.grid.resolution_m)
+    pts = PointPairs(r0, c0, h0, r1, c1, h1, g0, g1, dist_m, np.isfinite(g0) & np.isfinite(g1))
+    return model_for(model).point_losses_db(model, surface, pts, freq_mhz).reshape(shape)
 
 
 def point_loss_lower_bound_db(model: ModelConfig, dist_m, h0_agl_m, h1_agl_m, freq_mhz: float,
@@ -285,14 +380,7 @@ def point_loss_lower_bound_db(model: ModelConfig, dist_m, h0_agl_m, h1_agl_m, fr
         Pixel size (m) (the shortest distance used is half a pixel).
     """
     d_m = np.maximum(np.asarray(dist_m, dtype=float), 0.5 * pixel_m)
-    fs = np.asarray(p525.free_space_loss_db(freq_mhz, d_m / 1000.0), dtype=float)
-    if model.name == "hata":
-        h0, h1 = np.broadcast_arrays(np.asarray(h0_agl_m, float), np.asarray(h1_agl_m, float))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            ht = hata.hata_loss_db(freq_mhz, d_m / 1000.0, h1, h0, model.hata_environment)
-        return np.minimum(fs, ht)
-    return fs
+    return model_for(model).lower_bound_db(model, d_m, h0_agl_m, h1_agl_m, freq_mhz)
 
 
 def clutter_loss_db(model: ModelConfig, freq_mhz: float, h_rx_m: float) -> float:
