@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEMO_DIR := data/demo
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-fast bench bench-national bench-maps lint venv clean
+.PHONY: demo demo-delft test test-fast bench bench-national bench-maps lint venv clean
 
 venv: $(STAMP)
 
@@ -32,6 +32,10 @@ demo: $(STAMP) $(DEMO_DIR)/dtm.tif
 	$(BIN)/c2000cov bundle out/demo --out out/demo-evidence.zip
 	$(BIN)/c2000cov verify out/demo-evidence.zip
 
+## demo-delft: real Dutch data: Delft AHN3 tiles and LoD1 buildings -> prepare -> a 2 m run
+demo-delft: $(STAMP)
+	$(BIN)/python data/delft_demo.py build/delft out/delft
+
 ## test: the whole suite (slow tests included)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -43,10 +47,12 @@ test-fast: $(STAMP)
 out/demo/run.json: | $(STAMP) $(DEMO_DIR)/dtm.tif
 	$(BIN)/c2000cov run data/demo.toml --out out/demo --no-map --quiet
 
-## bench: propagation benchmarks and the service load test (serve-point), to bench-results.json
+## bench: propagation benchmarks, the service load test (serve-point) and prepare on 100
+## AHN-like tiles (prepare-100-tiles), to bench-results.json
 bench: $(STAMP) $(DEMO_DIR)/dtm.tif out/demo/run.json
 	$(BIN)/c2000cov bench --json bench-results.json
 	$(BIN)/c2000cov bench --workload serve-point --run-dir out/demo --json bench-results.json
+	$(BIN)/c2000cov bench --workload prepare-100-tiles --json bench-results.json
 
 ## bench-national: the synthetic national scenario (180 x 230 km at 25 m, ~600 masts)
 bench-national: $(STAMP)

@@ -249,13 +249,15 @@ def bench(
     = Path("bench-results.json"),
     workload: Annotated[list[str] | None, typer.Option(
         help="a-single-25km-25m, b-single-25km-10m, c-demo, national-25m, map-demo, "
-             "map-50km, serve-point (default: the first three).")] = None,
+             "map-50km, serve-point, prepare-100-tiles (default: the first three).")] = None,
     threads: Annotated[list[int] | None, typer.Option(
         help="Numba thread counts (default: 1 and all cores).")] = None,
     national_dir: Annotated[Path, typer.Option(help="Folder for the national scenario.")]
     = Path("out/national"),
     run_dir: Annotated[Path, typer.Option(help="Run folder that serve-point serves.")]
     = Path("out/demo"),
+    prepare_dir: Annotated[Path, typer.Option(help="Folder for the prepare benchmark's tiles "
+                                              "(about 800 MB).")] = Path("out/bench-prepare"),
 ) -> None:
     """Run the propagation benchmarks and append JSON records."""
     import numba
@@ -266,7 +268,8 @@ def bench(
     counts = threads or sorted({1, numba.config.NUMBA_NUM_THREADS})
     records = []
     map_names = [n for n in names if n.startswith("map-")]
-    kernel_names = [n for n in names if n not in ("national-25m", "serve-point")
+    kernel_names = [n for n in names if n not in ("national-25m", "serve-point",
+                                                   "prepare-100-tiles")
                     and n not in map_names]
     for n_threads in counts:
         if kernel_names:
@@ -289,6 +292,11 @@ def bench(
         from c2000cov.service.loadtest import serve_point_record
 
         records.append(serve_point_record(run_dir))
+    if "prepare-100-tiles" in names:
+        from c2000cov.devtools.bench_prepare import run_prepare_bench
+
+        # two grids over the same tiles: memory follows the output grid, not the tiles
+        records += [run_prepare_bench(prepare_dir, resolution_m=r) for r in (5.0, 2.0)]
     append_records(json_path, records)
     for r in records:
         typer.echo(json.dumps(r))
@@ -430,6 +438,99 @@ def serve(
     from c2000cov.service.server import serve as serve_run
 
     serve_run(run_dir, host, port, public, token_file, profile)
+
+
+def _bounds(text: str | None) -> list[float] | None:
+    if text is None:
+        return None
+    from c2000cov.errors import InvalidInputError
+
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        values = []
+    if len(values) != 4:
+        raise InvalidInputError(f"--bounds-m must be XMIN,YMIN,XMAX,YMAX in metres, got {text!r}")
+    return values
+
+
+@app.command()
+def prepare(
+    out_dir: Annotated[Path, typer.Argument(help="Folder to write (scenario.toml, COGs, "
+                                            "GeoPackages, prepare.json).")],
+    dtm: Annotated[list[str], typer.Option(help="DTM tiles: a file, a folder, a quoted glob "
+                                           "or a VRT (repeatable).")],
+    masts: Annotated[Path, typer.Option(help="Masts file (CSV, GeoJSON, GeoPackage).")],
+    resolution_m: Annotated[float, typer.Option("--resolution-m", help="Grid pixel size (m).")],
+    dsm: Annotated[list[str] | None, typer.Option(help="DSM tiles (repeatable).")] = None,
+    buildings: Annotated[list[str] | None, typer.Option(
+        help="Building footprints, e.g. 3D BAG GeoPackages (repeatable).")] = None,
+    areas: Annotated[Path | None, typer.Option(help="Boundary file (e.g. veiligheidsregio's).")]
+    = None,
+    area: Annotated[str | None, typer.Option(help="Name of the region in --areas "
+                                             "(case-insensitive).")] = None,
+    name_column: Annotated[str | None, typer.Option(help="Name column of --areas (default: "
+                                                    "statnaam, naam, name or area_name).")]
+    = None,
+    bounds_m: Annotated[str | None, typer.Option("--bounds-m", help="Region as "
+                                                 "XMIN,YMIN,XMAX,YMAX (m, --crs).")] = None,
+    margin_m: Annotated[float | None, typer.Option("--margin-m", help="Margin around the "
+                                                   "region (m; default --radius-m).")] = None,
+    radius_m: Annotated[float | None, typer.Option("--radius-m", help="Model radius written to "
+                                                   "the scenario (m; default 15000).")] = None,
+    population: Annotated[list[str] | None, typer.Option(
+        help="Population: CBS squares/points (vector) or a count raster (repeatable).")] = None,
+    population_column: Annotated[str, typer.Option(help="People column of vector "
+                                                   "population.")] = "aantal_inwoners",
+    roads: Annotated[list[str] | None, typer.Option(help="Road lines, e.g. NWB "
+                                                    "(repeatable).")] = None,
+    landcover: Annotated[list[str] | None, typer.Option(help="Land-cover class raster(s) "
+                                                        "(repeatable).")] = None,
+    crs: Annotated[str, typer.Option(help="Analysis CRS.")] = "EPSG:28992",
+    buildings_layer: Annotated[str | None, typer.Option(help="Layer of the buildings files.")]
+    = None,
+    roof_column: Annotated[str | None, typer.Option(help="Roof level column (m NAP).")] = None,
+    ground_column: Annotated[str | None, typer.Option(help="Ground level column (m NAP).")]
+    = None,
+    height_column: Annotated[str | None, typer.Option(help="Height above ground column (m).")]
+    = None,
+    year_column: Annotated[str | None, typer.Option(help="Construction year column.")] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace OUT_DIR if it "
+                                            "exists.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+) -> None:
+    """Build a runnable scenario folder from tiled real data (AHN, 3D BAG, CBS, NWB)."""
+    from c2000cov.files.prepare import PrepareRequest
+    from c2000cov.files.prepare import prepare as run_prepare
+
+    kwargs = {} if radius_m is None else {"radius_m": radius_m}
+    req = PrepareRequest(out_dir=out_dir, dtm=dtm, masts=masts, resolution_m=resolution_m,
+                         dsm=dsm or (), buildings=buildings or (), areas=areas, area=area,
+                         name_column=name_column, bounds_m=_bounds(bounds_m),
+                         margin_m=margin_m, population=population or (),
+                         population_column=population_column, roads=roads or (),
+                         landcover=landcover or (), crs=crs, buildings_layer=buildings_layer,
+                         roof_column=roof_column, ground_column=ground_column,
+                         height_column=height_column, year_column=year_column,
+                         overwrite=overwrite, **kwargs)
+    prog, update = _progress(quiet)
+    if prog:
+        with prog:
+            result = run_prepare(req, progress=update)
+    else:
+        result = run_prepare(req)
+    if not quiet:
+        rep = result.report
+        err_console.print(f"wrote {out_dir} in {rep['seconds']:.1f} s: grid "
+                          f"{rep['grid']['width']} x {rep['grid']['height']} at "
+                          f"{rep['grid']['resolution_m']:g} m", soft_wrap=True)
+        for key, r in rep["rasters"].items():
+            err_console.print(f"  {key}: {r['tiles']} tile(s), {r['resampling']}, filled "
+                              f"{r['filled_region_pct']:.2f} % of the region "
+                              f"({r['gap_fill']})", soft_wrap=True)
+        for line in result.warnings:
+            err_console.print(f"warning: {line}", soft_wrap=True, markup=False)
+    typer.echo(result.run_command)
 
 
 def main() -> None:
