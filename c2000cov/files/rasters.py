@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -11,49 +12,71 @@ import rasterio.shutil
 from rasterio.crs import CRS
 from rasterio.enums import Resampling
 from rasterio.warp import reproject, transform_bounds
+from rasterio.windows import Window as RioWindow
+from rasterio.windows import from_bounds
 
-from c2000cov.errors import CRSError, InvalidInputError
-from c2000cov.files.atomic import atomic_path, require_file
+from c2000cov.errors import InvalidInputError
+from c2000cov.files.atomic import atomic_path
+from c2000cov.files.mosaic import check_raster_crs as check_crs
+from c2000cov.files.mosaic import is_mosaic_spec, open_raster
 from c2000cov.geo.grid import Grid
 
 
 def read_raster_to_grid(path: Path, grid: Grid, what: str,
                         resampling: Resampling = Resampling.bilinear) -> np.ndarray:
-    """Read band 1 of a GeoTIFF, reprojected onto ``grid`` (float32, NaN = no data).
+    """Read band 1 of a raster onto ``grid`` (float32, NaN = no data).
 
-    A raster in another projected CRS is reprojected (bilinear by default).
+    ``path`` is a GeoTIFF, a ``.vrt``, a folder of tiles or a glob
+    (:func:`c2000cov.files.mosaic.open_raster`). A raster in another
+    projected CRS is reprojected (bilinear by default). Of a VRT, folder or
+    glob only the window covering the grid is read.
     """
-    path = require_file(path, what)
-    with rasterio.open(path) as src:
+    with open_raster(path, what) as src:
         check_raster_crs(src, path)
-        band = src.read(1, masked=True).astype("float32")
+        window = None
+        if is_mosaic_spec(path):
+            window = source_window(src, grid)
+            if window is None:  # the tiles miss the grid: no data
+                return np.full(grid.shape, np.nan, dtype="float32")
+        band = src.read(1, masked=True, window=window).astype("float32")
         if band.mask.all() if np.ndim(band.mask) else bool(band.mask):
             raise InvalidInputError(
-                f"{path.name}: every cell is nodata ({src.nodata}); the {what} holds no heights")
+                f"{Path(path).name}: every cell is nodata ({src.nodata}); the {what} holds "
+                "no heights")
         data = band.filled(np.nan)
+        transform = src.transform if window is None else src.window_transform(window)
         out = np.full(grid.shape, np.nan, dtype="float32")
-        reproject(source=data, destination=out, src_transform=src.transform, src_crs=src.crs,
+        reproject(source=data, destination=out, src_transform=transform, src_crs=src.crs,
                   src_nodata=np.nan, dst_transform=grid.transform, dst_crs=grid.crs,
                   dst_nodata=np.nan, resampling=resampling)
     return out
 
 
+#: Source pixels read beyond the grid's footprint on each side (resampling kernels).
+WINDOW_PAD_PX = 3
+
+
+def source_window(src, grid: Grid) -> RioWindow | None:
+    """The window of ``src`` covering ``grid`` plus :data:`WINDOW_PAD_PX`, or None if none."""
+    bounds = transform_bounds(grid.crs, src.crs, *grid.bounds_m, densify_pts=21)
+    w = from_bounds(*bounds, transform=src.transform)
+    col0 = max(0, math.floor(w.col_off) - WINDOW_PAD_PX)
+    row0 = max(0, math.floor(w.row_off) - WINDOW_PAD_PX)
+    col1 = min(src.width, math.ceil(w.col_off + w.width) + WINDOW_PAD_PX)
+    row1 = min(src.height, math.ceil(w.row_off + w.height) + WINDOW_PAD_PX)
+    if col1 <= col0 or row1 <= row0:
+        return None
+    return RioWindow(col0, row0, col1 - col0, row1 - row0)
+
+
 def check_raster_crs(src, path: Path) -> None:
     """Reject rasters without a CRS or with a geographic one."""
-    if src.crs is None:
-        raise CRSError(
-            f"{Path(path).name}: raster has no CRS; assign one (for AHN: "
-            f"gdal_edit.py -a_srs EPSG:28992 {Path(path).name})")
-    if not src.crs.is_projected:
-        raise CRSError(
-            f"{Path(path).name}: raster CRS {src.crs.to_string()} is geographic; "
-            "heights need a projected CRS in metres (reproject it, e.g. to EPSG:28992)")
+    check_crs(src.crs, path)
 
 
 def raster_bounds_in(path: Path, crs: CRS, what: str) -> tuple[float, float, float, float]:
-    """Bounds of a raster in another CRS (for the default scenario extent)."""
-    path = require_file(path, what)
-    with rasterio.open(path) as src:
+    """Bounds of a raster (file, VRT, folder or glob) in another CRS (default extent)."""
+    with open_raster(path, what) as src:
         check_raster_crs(src, path)
         return tuple(transform_bounds(src.crs, crs, *src.bounds))
 

@@ -25,9 +25,17 @@ VECTOR_SUFFIXES = (".gpkg", ".geojson", ".json", ".shp", ".fgb")
 def read_vector(path: Path, what: str, layer: str | None, crs: CRS) -> gpd.GeoDataFrame:
     """Read a vector layer (GeoPackage, GeoJSON, Shapefile), reprojected to ``crs``.
 
+    ``path`` may also be a folder or a glob (e.g. 3D BAG tiles): the layer of
+    every file is read and the features are concatenated, in sorted file order.
     Layers without a CRS are rejected; invalid or empty geometries are errors that
-    name the feature's row (1-based).
+    name the file and the feature's row (1-based).
     """
+    from c2000cov.files.mosaic import expand_paths, is_glob
+
+    if is_glob(str(path)) or Path(path).is_dir():
+        parts = [read_vector(p, what, layer, crs)
+                 for p in expand_paths([path], what, VECTOR_SUFFIXES)]
+        return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=crs)
     path = require_file(path, what)
     try:
         gdf = gpd.read_file(path, layer=layer) if layer else gpd.read_file(path)

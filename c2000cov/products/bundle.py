@@ -30,9 +30,11 @@ from pathlib import Path
 from rasterio.crs import CRS
 
 from c2000cov import __version__
-from c2000cov.errors import InputNotFoundError
+from c2000cov.errors import InputNotFoundError, InvalidInputError
 from c2000cov.files.atomic import atomic_path, sha256_file
 from c2000cov.files.masts import read_masts
+from c2000cov.files.mosaic import RASTER_SUFFIXES, expand_paths, is_glob
+from c2000cov.files.vectors import VECTOR_SUFFIXES
 from c2000cov.products.bundle_format import (
     BUNDLE_FORMAT,
     MANIFEST_NAME,
@@ -105,7 +107,9 @@ def scenario_inputs(scenario_path: Path) -> tuple[dict[str, Path], dict[str, str
     path values rewritten to bundle-relative names (``{key path: name}``).
 
     Inputs go to ``inputs/<key path>/<file name>``; antenna patterns next to the
-    masts file (keeping their sub-folders), shapefile sidecars next to their .shp.
+    masts file (keeping their sub-folders), shapefile sidecars next to their .shp;
+    the files of an input named by a folder or a glob (terrain tiles, 3D BAG tiles)
+    into the folder ``inputs/<key path>/``, which the bundled scenario names.
     """
     scen = load_scenario(scenario_path)
     files: dict[str, Path] = {}
@@ -119,6 +123,24 @@ def scenario_inputs(scenario_path: Path) -> tuple[dict[str, Path], dict[str, str
             keys[f"{section}.path"] = obj.path
     for key, src in keys.items():
         if src is None:
+            continue
+        if key.startswith("terrain.") and Path(src).suffix.lower() == ".vrt":
+            raise InvalidInputError(
+                f"{Path(src).name}: a bundle cannot carry the tiles a VRT refers to; name "
+                f"the tile folder or a glob in {key} instead")
+        if is_glob(str(src)) or Path(src).is_dir():
+            # tiles (a folder or a glob) travel as a folder the bundled scenario names
+            tiles = expand_paths([src], key, RASTER_SUFFIXES + VECTOR_SUFFIXES)
+            names = [t.name for t in tiles]
+            if len(set(names)) != len(names):
+                raise InvalidInputError(f"{key} = {src}: files from different folders share "
+                                        "a name; a bundle keeps them in one folder")
+            for tile in tiles:
+                files[f"{INPUTS_DIR}/{key}/{tile.name}"] = tile
+                if tile.suffix.lower() == ".shp":
+                    for side in sorted(tile.parent.glob(tile.stem + ".*")):
+                        files[f"{INPUTS_DIR}/{key}/{side.name}"] = side
+            rewrite[key] = key
             continue
         src = Path(src)
         name = f"{INPUTS_DIR}/{key}/{src.name}"
