@@ -169,7 +169,16 @@ def profile_zones(run: RunFolder, profile: str, covs: dict[str, CoverageRaster],
         dz = simplify_zones(dz, SIMPLIFY_PX * cov.pixel_m)
     if len(dz) == 0:
         return dz, []
-    return dz, zone_facts(run, profile, zone_idx, dz, covs)
+    facts = zone_facts(run, profile, zone_idx, dz, covs)
+    if blocks is not None:
+        # public: distances no finer than a block, so they show no pixel-level structure
+        facts = [dataclasses.replace(f, **{k: _block_ceil(getattr(f, k)) for k in (
+            "nearest_covered_m", "max_to_covered_m")}) for f in facts]
+    return dz, facts
+
+
+def _block_ceil(dist_m: float | None) -> float | None:
+    return None if dist_m is None else PUBLIC_BLOCK_M * max(1, math.ceil(dist_m / PUBLIC_BLOCK_M))
 
 
 def area_geoms(run: RunFolder) -> gpd.GeoDataFrame:

@@ -365,6 +365,9 @@ def test_public_dead_zones_are_whole_blocks(maps):
         assert "(blokken van 500 m, bij benadering)" in pop["title"]
         rows = dict(pop["rows"])
         assert "Dichtstbijzijnde mast" not in rows and "Klassenmix" in rows
+        # distances in the advice are whole blocks
+        near = next(s for s in pop["note"] if s.startswith("Dichtstbijzijnde dekking"))
+        assert re.search(r": (500 m|\d+\.[05] km) naar", near), near
         coords = np.array([c for ring in f["geometry"]["coordinates"] for c in ring]
                           if f["geometry"]["type"] == "Polygon" else
                           [c for poly in f["geometry"]["coordinates"] for ring in poly
