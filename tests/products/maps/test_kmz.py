@@ -100,3 +100,15 @@ def test_export_needs_a_format(run_dir, monkeypatch, capsys):
         main()
     assert exc.value.code == 2
     assert "--kmz" in capsys.readouterr().err
+
+
+def test_map_command_writes_the_kmz_beside_the_map(run_dir, tmp_path, monkeypatch, capsys):
+    out = tmp_path / "kaart.html"
+    monkeypatch.setattr(sys, "argv", ["c2000cov", "map", str(run_dir), "--out", str(out),
+                                      "--profile", "incar", "--kmz"])
+    try:
+        main()
+    except SystemExit as exc:
+        assert exc.code in (0, None)
+    assert str(tmp_path / "kaart.kmz") in capsys.readouterr().out
+    assert [str(n) for n in pyogrio.list_layers(tmp_path / "kaart.kmz")[:, 0]] == LAYERS[2:]
