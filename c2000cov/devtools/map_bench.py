@@ -136,7 +136,7 @@ def synthetic_run(out_dir: Path, region_m: float = REGION_M, pixel_m: float = PI
         path = out_dir / rf.coverage_name(name)
         with atomic_path(path) as tmp, rasterio.open(tmp, "w", **profile) as dst:
             dst.write(p, 1)
-            dst.set_band_description(1, "p_cover")
+            dst.set_band_description(1, rf.P_COVER_BAND)
             dst.update_tags(target_pct="95.0")
         files[name] = path
     areas = gpd.GeoDataFrame(
