@@ -26,6 +26,7 @@ from c2000cov.analysis.deadzones import dead_zones
 from c2000cov.files.rasters import write_cog
 from c2000cov.files.vectors import write_csv, write_gpkg
 from c2000cov.geo.grid import Grid
+from c2000cov.products import runfolder as rf
 from c2000cov.products.runfolder import coverage_bands
 from c2000cov.scenario.schema import ClassesConfig
 
@@ -92,22 +93,22 @@ def write_synthetic_run(folder) -> None:
     zones = {}
     params = {"scenario.name": "synthetic-service", "dead_zones.min_area_m2": 0.0}
     for name, (p, night) in profile_arrays().items():
-        for suffix, arr in (("", p), ("_night", night)):
+        for is_night, arr in ((False, p), (True, night)):
             cov = _coverage(name, arr, g)
             bands, desc, units = coverage_bands(cov)
-            write_cog(folder / f"p_cover_{name}{suffix}.tif", bands, g, desc, units=units,
+            write_cog(folder / rf.coverage_name(name, is_night), bands, g, desc, units=units,
                       tags={"profile": name, "target_pct": "95"})
-            if not suffix:
+            if not is_night:
                 zones[name] = dead_zones(cov, MASTS, None)
         for key, value in PROFILE_PARAMS[name].items():
             params[f"profiles.{name}.{key}"] = value
         params[f"profiles.{name}.target_pct"] = 95.0
-    write_gpkg(folder / "dead_zones.gpkg", zones)
-    write_csv(folder / "masts_used.csv", MASTS)
+    write_gpkg(folder / rf.DEAD_ZONES, zones)
+    write_csv(folder / rf.MASTS_USED, MASTS)
     manifest = {"scenario": "synthetic-service", "parameters": params,
                 "grid": {"crs": "EPSG:28992", "bounds_m": list(g.bounds_m),
                          "resolution_m": RES_M, "shape": [ROWS, COLS]}}
-    (folder / "run.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    (folder / rf.MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ import pytest
 import rasterio
 from pyproj import Transformer
 
+from c2000cov.products import runfolder as rf
 from c2000cov.service.query import QueryError, RunQuery
 from tests.scenarios import run_cli
 from tests.service.conftest import (
@@ -39,8 +40,8 @@ def _pixels(n=25, seed=3):
 
 def _check(ans, run, row, col):
     for prof in ("outdoor", "in_car", "indoor"):
-        main = _bands(run / f"p_cover_{prof}.tif")
-        night = _bands(run / f"p_cover_{prof}_night.tif")
+        main = _bands(run / rf.coverage_name(prof))
+        night = _bands(run / rf.coverage_name(prof, night=True))
         a = ans["profiles"][prof]
         p = float(main["p_cover"][row, col])
         if np.isnan(p):
@@ -175,7 +176,7 @@ def test_batch_csv_one_row_per_input_in_order(synthetic_run, tmp_path, monkeypat
     assert table.loc[2, "outdoor_p_cover"] == ""
     assert table.loc[4, "error"].startswith("points.csv row 5: point")
     assert "outside the run's grid" in table.loc[4, "error"]
-    main = _bands(synthetic_run / "p_cover_outdoor.tif")["p_cover"]
+    main = _bands(synthetic_run / rf.coverage_name("outdoor"))["p_cover"]
     good = table[table["error"] == ""]
     for (r, c), (_, rec) in zip(rows, good.iterrows(), strict=True):
         assert float(rec["outdoor_p_cover"]) == pytest.approx(float(main[r, c]), abs=5e-5)
@@ -189,7 +190,7 @@ def test_batch_geojson_json_in_order(synthetic_run, tmp_path, monkeypatch, capsy
                    "--profile", "in_car") == 0
     answers = json.loads(capsys.readouterr().out)
     assert [a["id"] for a in answers] == [f"P{i}" for i in range(len(rows))]
-    car = _bands(synthetic_run / "p_cover_in_car.tif")["p_cover"]
+    car = _bands(synthetic_run / rf.coverage_name("in_car"))["p_cover"]
     for (r, c), a in zip(rows, answers, strict=True):
         assert list(a["profiles"]) == ["in_car"]
         assert a["profiles"]["in_car"]["p_cover"] == pytest.approx(float(car[r, c]), abs=5e-5)
@@ -232,8 +233,8 @@ def real_run(tmp_path_factory):
 
 
 def test_real_run_answers_equal_its_rasters(real_run):
-    bands = {p: _bands(real_run / f"p_cover_{p}.tif") for p in ("outdoor", "car")}
-    with rasterio.open(real_run / "p_cover_outdoor.tif") as src:
+    bands = {p: _bands(real_run / rf.coverage_name(p)) for p in ("outdoor", "car")}
+    with rasterio.open(real_run / rf.coverage_name("outdoor")) as src:
         transform = src.transform
     rng = np.random.default_rng(7)
     with RunQuery(real_run) as q:

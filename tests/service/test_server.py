@@ -13,6 +13,7 @@ import pytest
 import rasterio
 from pyproj import Transformer
 
+from c2000cov.products import runfolder as rf
 from c2000cov.products.maps import PUBLIC_BLOCK_M
 from c2000cov.service.loadtest import mixed_requests, run_load
 from c2000cov.service.query import MAX_ROUTE_VERTICES, RunQuery
@@ -73,7 +74,7 @@ def test_point_equals_library_and_raster(base, query, synthetic_run):
     status, body, _ = call(base, f"/v1/point?lat={lat}&lon={lon}")
     assert status == 200
     assert body == json.loads(json.dumps(query.point_lonlat(lon, lat)))
-    with rasterio.open(synthetic_run / "p_cover_outdoor.tif") as src:
+    with rasterio.open(synthetic_run / rf.coverage_name("outdoor")) as src:
         p = float(src.read(1)[50, 62])
     assert body["profiles"]["outdoor"]["p_cover"] == pytest.approx(p, abs=5e-5)
     status, body, _ = call(base, f"/v1/point?lat={lat}&lon={lon}&profile=in_car")
@@ -235,7 +236,7 @@ def test_public_mode_leaks_no_mast_ids_names_or_positions(synthetic_run):
     by1 = np.ceil(y / PUBLIC_BLOCK_M) * PUBLIC_BLOCK_M
     c0, r0 = int((bx0 - X0_M) / RES_M), int((Y_TOP_M - by1) / RES_M)
     k = int(PUBLIC_BLOCK_M / RES_M)
-    with rasterio.open(synthetic_run / "p_cover_outdoor.tif") as src:
+    with rasterio.open(synthetic_run / rf.coverage_name("outdoor")) as src:
         p = src.read(1)
     block = p[max(r0, 0):r0 + k, max(c0, 0):c0 + k]
     want = float(np.nanmean(block))
