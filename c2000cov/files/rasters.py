@@ -87,18 +87,34 @@ def raster_resolution_m(path: Path) -> float:
         return float(abs(src.transform.a))
 
 
+#: Overview resampling (GDAL names): categorical codes take the most frequent code of the
+#: pixels below (never a blend that is no code at all); continuous values their mean.
+OVERVIEW_RESAMPLING_CATEGORICAL = "MODE"
+OVERVIEW_RESAMPLING_CONTINUOUS = "AVERAGE"
+
+
 def write_cog(path: Path, bands: Sequence[np.ndarray], grid: Grid, descriptions: Sequence[str],
               nodata: float = float("nan"), tags: dict[str, str] | None = None,
-              units: Sequence[str] | None = None) -> Path:
+              units: Sequence[str] | None = None, categorical: bool | None = None,
+              colormap: dict[int, tuple[int, int, int, int]] | None = None) -> Path:
     """Write bands as a Cloud-Optimized GeoTIFF (deflate), atomically.
 
     All bands share one dtype (float32 unless every band is an integer type);
-    each band gets a description and optional unit.
+    each band gets a description and optional unit. Overviews are built by
+    :data:`OVERVIEW_RESAMPLING_CATEGORICAL` (mode) for ``categorical`` bands
+    (default: integer bands) and :data:`OVERVIEW_RESAMPLING_CONTINUOUS`
+    (average) otherwise, so a zoomed-out view of a code band holds only valid
+    codes. ``colormap`` is the colour table of band 1 (uint8 or uint16 only),
+    so GIS shows the codes in their colours without a style.
     """
     path = Path(path)
     dtype = np.result_type(*[b.dtype for b in bands])
     if not np.issubdtype(dtype, np.integer):
         dtype = np.dtype("float32")
+    if categorical is None:
+        categorical = bool(np.issubdtype(dtype, np.integer))
+    if colormap is not None and dtype not in (np.dtype("uint8"), np.dtype("uint16")):
+        raise ValueError(f"{path.name}: a colour table needs uint8 or uint16 bands, got {dtype}")
     with atomic_path(path) as tmp:
         staging = tmp.with_name(tmp.name + ".gtiff")
         try:
@@ -112,10 +128,15 @@ def write_cog(path: Path, bands: Sequence[np.ndarray], grid: Grid, descriptions:
                     dst.set_band_description(i, desc)
                     if units is not None:
                         dst.update_tags(i, unit=units[i - 1])
+                if colormap is not None:
+                    dst.write_colormap(1, colormap)
                 if tags:
                     dst.update_tags(**tags)
             rasterio.shutil.copy(staging, tmp, driver="COG", compress="DEFLATE",
-                                 BLOCKSIZE=256, OVERVIEWS="AUTO")
+                                 BLOCKSIZE=256, OVERVIEWS="AUTO",
+                                 OVERVIEW_RESAMPLING=(OVERVIEW_RESAMPLING_CATEGORICAL
+                                                      if categorical
+                                                      else OVERVIEW_RESAMPLING_CONTINUOUS))
         finally:
             if staging.exists():
                 staging.unlink()

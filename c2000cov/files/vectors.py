@@ -87,15 +87,63 @@ def numeric_column(df: pd.DataFrame, column: str, path: Path, what: str,
     return values
 
 
-def write_gpkg(path: Path, layers: dict[str, gpd.GeoDataFrame]) -> Path:
-    """Write one or more layers to a GeoPackage atomically, with a fixed timestamp."""
+def write_gpkg(path: Path, layers: dict[str, gpd.GeoDataFrame],
+               styles: dict[str, str] | None = None) -> Path:
+    """Write one or more layers to a GeoPackage atomically, with a fixed timestamp.
+
+    ``styles`` maps layer names to QGIS style (QML) text, stored in the
+    ``layer_styles`` table as each layer's default (:func:`add_layer_styles`).
+    """
     path = Path(path)
     pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": GPKG_FIXED_DATE})
     with atomic_path(path) as tmp:
         for name, gdf in layers.items():
             gdf.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio",
                         append=tmp.exists())
+        if styles:
+            add_layer_styles(tmp, {k: q for k, q in styles.items() if k in layers})
     return path
+
+
+_LAYER_STYLES_SQL = """
+CREATE TABLE IF NOT EXISTS layer_styles (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  f_table_catalog TEXT(256), f_table_schema TEXT(256), f_table_name TEXT(256),
+  f_geometry_column TEXT(256), styleName TEXT(30), styleQML TEXT, styleSLD TEXT,
+  useAsDefault BOOLEAN, description TEXT, owner TEXT(30), ui TEXT(30),
+  update_time DATETIME DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')))
+"""
+
+
+def add_layer_styles(gpkg: Path, styles: dict[str, str], name: str = "c2000cov") -> None:
+    """Store QGIS styles in a GeoPackage's ``layer_styles`` table, default for each layer.
+
+    ``styles`` maps layer (table) names to QML text. The table is registered in
+    ``gpkg_contents`` as attributes, as QGIS does, and every row carries the
+    fixed :data:`GPKG_FIXED_DATE`, so that the file stays bit-identical
+    between reruns.
+    """
+    import sqlite3
+
+    con = sqlite3.connect(str(gpkg))
+    try:
+        con.execute(_LAYER_STYLES_SQL)
+        con.execute("INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, "
+                    "description, last_change) VALUES ('layer_styles', 'attributes', "
+                    "'layer_styles', 'QGIS layer styles', ?)", (GPKG_FIXED_DATE,))
+        for layer, qml in styles.items():
+            geom = con.execute("SELECT column_name FROM gpkg_geometry_columns WHERE "
+                               "table_name = ?", (layer,)).fetchone()
+            con.execute("DELETE FROM layer_styles WHERE f_table_name = ?", (layer,))
+            con.execute("INSERT INTO layer_styles (f_table_catalog, f_table_schema, "
+                        "f_table_name, f_geometry_column, styleName, styleQML, styleSLD, "
+                        "useAsDefault, description, owner, ui, update_time) VALUES "
+                        "('', '', ?, ?, ?, ?, '', 1, ?, '', '', ?)",
+                        (layer, geom[0] if geom else "geom", name, qml,
+                         f"c2000cov style of {layer}", GPKG_FIXED_DATE))
+        con.commit()
+    finally:
+        con.close()
 
 
 def write_csv(path: Path, df: pd.DataFrame, float_format: str = "%.6g") -> Path:

@@ -56,6 +56,7 @@ from c2000cov.errors import InvalidInputError
 from c2000cov.files.atomic import atomic_path, sha256_file
 from c2000cov.geo.grid import Grid
 from c2000cov.products import runfolder as rf
+from c2000cov.products import styles
 from c2000cov.products.bundle_format import MANIFEST_NAME
 from c2000cov.products.report_text import LANGS, LIMITATIONS, column_label, profile_label, texts
 from c2000cov.products.runfolder import REPORT, read_run_manifest
@@ -85,12 +86,12 @@ UNIT_TOKENS = {"km2": "km²", "m2": "m²", "pct": "%", "pp": "pp", "km": "km", "
 DECIMALS = {"km²": 3, "m²": 0, "%": 2, "pp": 2, "km": 2, "dBm": 1, "dBi": 1, "dB": 2, "°": 1,
             "m": 1, "MHz": 3, "kHz": 1, "s": 1, "dBµV/m": 1, "kWp": 2}
 SIGNIFICANT = 4
-#: Class codes of the class band, best first, and their colours (Okabe-Ito: told apart
-#: under deuteranopia and protanopia; 'none' is the darkest, so it also prints in grey).
+#: Class codes of the class band, best first, and their colours (those of the rasters'
+#: colour tables and QGIS styles, :mod:`c2000cov.products.styles`).
 CLASS_CODES = (3, 2, 1, 0)
-CLASS_KEYS = {3: "good", 2: "reduced", 1: "poor", 0: "none"}
-CLASS_COLOURS = {3: "#0072B2", 2: "#56B4E9", 1: "#E69F00", 0: "#8B2500", 255: "#E6E6E6"}
-CLASS_NODATA = 255
+CLASS_KEYS = styles.CLASS_NAMES
+CLASS_NODATA = rf.CODE_NODATA
+CLASS_COLOURS = {**styles.CLASS_COLOURS, CLASS_NODATA: styles.NOT_EVALUATED_COLOUR}
 _PLOT_RC = {"svg.hashsalt": "c2000cov", "font.family": "DejaVu Sans", "font.size": 9,
             "axes.grid": True, "grid.alpha": 0.3}
 
@@ -425,18 +426,6 @@ def _read_csv(path: Path) -> pd.DataFrame | None:
                                                           "profile": str})
 
 
-def read_band(path: Path, name: str):
-    """One band of a run raster by its description: (array, transform, crs)."""
-    import rasterio
-
-    with rasterio.open(path) as src:
-        names = list(src.descriptions)
-        if name not in names:
-            raise InvalidInputError(f"{path.name}: no band named {name!r}; bands: "
-                                    + ", ".join(str(n) for n in names))
-        return src.read(names.index(name) + 1), src.transform, src.crs
-
-
 def _read_areas(run_dir: Path):
     path = run_dir / rf.AREAS_USED
     if not path.is_file():
@@ -554,7 +543,7 @@ def _dead_zone_tables(path: Path, top_n: int, lang: str) -> list[dict]:
     import geopandas as gpd
 
     out = []
-    for layer in gpd.list_layers(path)["name"].tolist():
+    for layer in rf.vector_layers(path):
         gdf = gpd.read_file(path, layer=layer)
         df = pd.DataFrame(gdf.drop(columns="geometry"))
         total = float(df["area_km2"].sum()) if "area_km2" in df else float("nan")
@@ -633,7 +622,7 @@ def _verdicts(run_dir: Path, table: pd.DataFrame | None, profiles: list[str],
         path = run_dir / rf.coverage_name(prof)
         shifted, whole = {}, (float("nan"),) * 3
         if path.is_file():
-            p, transform, crs = read_band(path, "p_cover")
+            p, transform, crs = rf.read_band(run_dir, prof, "p_cover")
             p = p.astype("float64")
             if weights is None:
                 grid = _grid_of(p.shape, transform, crs)
@@ -685,8 +674,8 @@ def _class_maps(run_dir: Path, profiles: list[str], params: dict[str, Any], lang
         path = run_dir / rf.coverage_name(prof)
         if not path.is_file():
             continue
-        cls, transform, _ = read_band(path, "class")
-        cls = np.where(np.isfinite(cls), cls, CLASS_NODATA).astype("uint8")
+        cls, transform, _ = rf.read_band(run_dir, prof, "class")
+        cls = np.where(np.isfinite(cls), cls, CLASS_NODATA).astype("uint8")  # earlier versions
         limits = {"target_pct": float(params.get(f"profiles.{prof}.target_pct", 95.0)),
                   "reduced_pct": float(params.get("classes.reduced_pct", 80.0)),
                   "poor_pct": float(params.get("classes.poor_pct", 50.0))}
@@ -727,7 +716,7 @@ def report_context(run_dir: Path, top_n: int = 20, skip: Path | None = None,
         for night in (False, True):
             path = run_dir / rf.coverage_name(prof, night)
             if path.is_file():
-                p = read_band(path, "p_cover")[0].astype("float64")
+                p = rf.read_band(run_dir, prof, "p_cover", night)[0].astype("float64")
                 curves[(prof, night)] = p[np.isfinite(p)]
     plots = {"covered": plot_covered_pct(table, lang) if table is not None else None,
              "cdf": plot_cdf(curves, targets, lang)}

@@ -4,25 +4,37 @@ This module is the contract between a run and everything that reads it
 (maps, report, bundle, queries). No other module spells a run-folder file
 name or a band name.
 
-Files of a run folder (``<profile>`` a service profile name):
+Files of a run folder (``<profile>`` a service profile name, ``<state>`` empty
+or ``_night`` for the night state without solar-panel emission):
 
-============================== ==================================================
-``p_cover_<profile>.tif``      coverage bands (:data:`COVERAGE_BANDS`)
-``p_cover_<profile>_night.tif`` the same at night (no solar-panel emission)
-``dead_zones.gpkg``            one layer per profile
-``areas_used.gpkg``            the reporting areas as used
-``areas_coverage.csv``         per area and profile statistics
-``n1_outage.csv``              N-1 ranking
-``masts_used.csv``             the masts as read, with ``mast_index``
-``masts_interference.csv``     uplink noise rise per mast (with PV)
-``noise_rise_dl_db.tif``       downlink noise rise per profile (with PV)
-``pv_used.gpkg``               the PV installations as used (with PV)
-``delta_<profile>.tif``        what-if change codes
-``delta.gpkg``                 what-if gained and lost polygons
-``delta_areas.csv``            what-if per-area change
-``run.json``                   the run manifest
-``report.html``                the compliance report
-============================== ==================================================
+===================================== ===========================================
+``p_cover_<profile><state>.tif``      continuous bands (:data:`COVERAGE_BANDS`),
+                                      float32, NaN = not evaluated
+``class_<profile><state>.tif``        categorical rasters (:data:`CATEGORICAL`):
+``limiting_<profile><state>.tif``     one uint8 band each (best server: uint16
+``best_server_<profile><state>.tif``  above 254 masts) with a colour table,
+``redundancy_<profile><state>.tif``   code 255 (65535) = not evaluated / none
+``<raster>.qml``                      QGIS style beside every raster
+``dead_zones.gpkg``                   one layer per profile
+``areas_used.gpkg``                   the reporting areas as used
+``areas_coverage.csv``                per area and profile statistics
+``n1_outage.csv``                     N-1 ranking
+``masts_used.csv``                    the masts as read, with ``mast_index``
+``masts_interference.csv``            uplink noise rise per mast (with PV)
+``noise_rise_dl_db.tif``              downlink noise rise per profile (with PV)
+``pv_used.gpkg``                      the PV installations as used (with PV)
+``delta_<profile>.tif``               what-if change codes
+``delta.gpkg``                        what-if gained and lost polygons
+``delta_areas.csv``                   what-if per-area change
+``run.json``                          the run manifest
+``report.html``                       the compliance report
+===================================== ===========================================
+
+Every GeoTIFF is a Cloud-Optimized GeoTIFF: categorical ones with mode
+overviews (a zoomed-out view holds only valid codes), continuous ones with
+average overviews. The GeoPackages carry their QGIS styles in
+``layer_styles``. :func:`read_band` reads any band by name, also from run
+folders of earlier versions, where all bands were in ``p_cover_<profile>.tif``.
 """
 
 from __future__ import annotations
@@ -41,14 +53,20 @@ from affine import Affine
 from rasterio.crs import CRS
 
 from c2000cov import __version__
-from c2000cov.analysis.coverage import ProfileCoverage, classify, covered_pct
+from c2000cov.analysis.coverage import (
+    CLASS_GOOD,
+    CLASS_NODATA,
+    ProfileCoverage,
+    classify,
+    covered_pct,
+)
 from c2000cov.analysis.result import RunResult
 from c2000cov.errors import InputNotFoundError, InvalidInputError
 from c2000cov.files.atomic import atomic_path
 from c2000cov.files.rasters import write_cog
 from c2000cov.files.vectors import write_csv, write_gpkg
 from c2000cov.geo.grid import Grid
-from c2000cov.products import advice
+from c2000cov.products import advice, styles
 from c2000cov.radio.models import MODEL_SOURCES
 from c2000cov.resources import PACKAGE_DIR
 from c2000cov.scenario.config import scenario_parameters
@@ -72,28 +90,52 @@ DELTA_TABLE = "delta_areas.csv"
 MANIFEST = "run.json"
 REPORT = "report.html"
 
-#: Bands of ``p_cover_<profile>.tif``: (name, unit or code description).
+#: Bands of ``p_cover_<profile>.tif``: (name, unit); float32, average overviews.
 COVERAGE_BANDS = (
     ("p_cover", "1"),
-    ("limiting", "code: 1=DL 2=UL 0=none"),
-    ("best_server", "mast index (see masts_used.csv), -1=none"),
     ("best_signal_dl_dbm", "dBm"),
-    ("n_masts_at_target", "count"),
-    ("class", "code: 3=good 2=reduced 1=poor 0=none 255=not evaluated"),
 )
-BAND_NAMES = tuple(name for name, _ in COVERAGE_BANDS)
-(P_COVER_BAND, LIMITING_BAND, SERVER_BAND, SIGNAL_BAND, N_AT_TARGET_BAND,
- CLASS_BAND) = BAND_NAMES
+#: Categorical rasters, one file each: band name -> (file prefix, unit or code description).
+CATEGORICAL = {
+    "class": ("class_", "code: 3=good 2=reduced 1=poor 0=none 255=not evaluated"),
+    "limiting": ("limiting_", "code: 1=DL 2=UL 0=no mast within reach 255=not evaluated"),
+    "best_server": ("best_server_", "mast_index of masts_used.csv; 255 (65535)=none"),
+    "n_masts_at_target": ("redundancy_", "masts reaching the target; 255=not evaluated"),
+}
+#: Every band of a profile's coverage, continuous and categorical.
+BAND_NAMES = tuple(name for name, _ in COVERAGE_BANDS) + tuple(CATEGORICAL)
+#: No-data code of the uint8 rasters (and of uint16 best-server rasters: 65535).
+CODE_NODATA = 255
+P_COVER_BAND, SIGNAL_BAND = (name for name, _ in COVERAGE_BANDS)
+LIMITING_BAND, SERVER_BAND, N_AT_TARGET_BAND, CLASS_BAND = ("limiting", "best_server",
+                                                           "n_masts_at_target", "class")
 #: Band of ``delta_<profile>.tif``.
 DELTA_BAND = ("delta", "code: 1=gained -1=lost 0=unchanged")
 #: Decimals of p_cover (0-1) and of signal levels (dBm) in the output GeoTIFFs.
 P_COVER_DECIMALS = 4
 SIGNAL_DECIMALS = 2
+#: Range of the noise-rise style (dB).
+NOISE_RISE_STYLE_DB = (0.0, 10.0)
 
 
 def coverage_name(profile: str, night: bool = False) -> str:
     """File name of a profile's coverage raster."""
     return f"{COVERAGE_PREFIX}{profile}{NIGHT_SUFFIX if night else ''}.tif"
+
+
+def band_name(profile: str, band: str, night: bool = False) -> str:
+    """File name of the raster that holds a band of a profile."""
+    if band in CATEGORICAL:
+        return f"{CATEGORICAL[band][0]}{profile}{NIGHT_SUFFIX if night else ''}.tif"
+    if band in dict(COVERAGE_BANDS):
+        return coverage_name(profile, night)
+    raise InvalidInputError(f"band {band!r} is not a coverage band; choose one of: "
+                            + ", ".join(BAND_NAMES))
+
+
+def style_name(raster: str) -> str:
+    """The QGIS style file beside a raster (QGIS loads ``<name>.qml`` with ``<name>.tif``)."""
+    return raster.removesuffix(".tif") + ".qml"
 
 
 def delta_name(profile: str) -> str:
@@ -115,28 +157,76 @@ def coverage_profiles(run_dir: Path) -> list[str]:
 
 # --------------------------------------------------------------------------- writing
 def coverage_bands(cov: ProfileCoverage):
-    """Bands, descriptions and units of ``p_cover_<profile>.tif``.
+    """Bands, descriptions and units of ``p_cover_<profile>.tif`` (continuous bands).
 
     Probabilities are stored to 1e-4 and signals to 0.01 dB
     (:data:`P_COVER_DECIMALS`, :data:`SIGNAL_DECIMALS`): finer digits carry
     no information and only defeat compression (17.6 MB -> 10 MB per demo file).
     """
-    bands = [np.round(cov.p_cover, P_COVER_DECIMALS), cov.limiting.astype("float32"),
-             cov.server.astype("float32"), np.round(cov.signal_dl_dbm, SIGNAL_DECIMALS),
-             cov.n_at_target.astype("float32"),
-             cov.coverage_class.astype("float32")]
-    return bands, list(BAND_NAMES), [unit for _, unit in COVERAGE_BANDS]
+    bands = [np.round(cov.p_cover, P_COVER_DECIMALS), np.round(cov.signal_dl_dbm,
+                                                                SIGNAL_DECIMALS)]
+    return bands, [n for n, _ in COVERAGE_BANDS], [u for _, u in COVERAGE_BANDS]
+
+
+def categorical_bands(cov: ProfileCoverage, n_masts: int) -> dict[str, np.ndarray]:
+    """The categorical rasters of a profile as unsigned codes, 255 (65535) = no data.
+
+    ``best_server`` is uint8 up to 254 masts and uint16 above.
+    """
+    ev = np.isfinite(cov.p_cover)
+    server_dtype = np.dtype("uint8") if n_masts < CODE_NODATA else np.dtype("uint16")
+    server_nodata = np.iinfo(server_dtype).max
+    server = np.where(ev & (cov.server >= 0), cov.server, server_nodata).astype(server_dtype)
+    return {
+        "class": np.where(ev, cov.coverage_class, CODE_NODATA).astype("uint8"),
+        "limiting": np.where(ev, cov.limiting, CODE_NODATA).astype("uint8"),
+        "best_server": server,
+        "n_masts_at_target": np.where(ev, np.minimum(cov.n_at_target, CODE_NODATA - 1),
+                                      CODE_NODATA).astype("uint8"),
+    }
+
+
+def write_profile_rasters(out_dir: Path, cov: ProfileCoverage, grid: Grid, night: bool = False,
+                          tags: dict[str, str] | None = None, reduced_pct: float = 80.0,
+                          poor_pct: float = 50.0, mast_ids: list[str] | None = None
+                          ) -> list[Path]:
+    """A profile's coverage rasters: the continuous COG, the categorical COGs, their styles.
+
+    ``mast_ids`` label the best-server codes (default: the mast indexes).
+    """
+    if mast_ids is None:
+        mast_ids = [str(i) for i in range(int(np.max(cov.server, initial=-1)) + 1)]
+    tags = {"profile": cov.name, "target_pct": f"{cov.target_pct:g}", **(tags or {})}
+    bands, desc, units = coverage_bands(cov)
+    path = write_cog(out_dir / coverage_name(cov.name, night), bands, grid, desc, units=units,
+                     tags=tags, categorical=False)
+    files = [path, styles.write_qml(out_dir / style_name(path.name), styles.p_cover_qml(
+        cov.target_pct, reduced_pct, poor_pct))]
+    for band, codes in categorical_bands(cov, len(mast_ids)).items():
+        cats = {CLASS_BAND: lambda: styles.class_categories(cov.target_pct, reduced_pct,
+                                                             poor_pct),
+                LIMITING_BAND: styles.limiting_categories,
+                SERVER_BAND: lambda: styles.server_categories(mast_ids),
+                N_AT_TARGET_BAND: lambda: styles.redundancy_categories(
+                    int(np.max(cov.n_at_target, initial=0)))}[band]()
+        nodata = int(np.iinfo(codes.dtype).max)
+        colormap = (styles.colour_table(cats, nodata) if codes.dtype == np.uint8
+                    else {c.value: styles.hex_rgba(c.colour) for c in cats})
+        path = write_cog(out_dir / band_name(cov.name, band, night), [codes], grid, [band],
+                         nodata=nodata, units=[CATEGORICAL[band][1]], tags=tags,
+                         categorical=True, colormap=colormap)
+        files += [path, styles.write_qml(out_dir / style_name(path.name),
+                                         styles.paletted_qml(cats))]
+    return files
 
 
 def _write_coverage(out_dir: Path, night: bool, covs: dict[str, ProfileCoverage], grid: Grid,
-                    model_source: str) -> list[Path]:
+                    model_source: str, classes: dict[str, float], mast_ids: list[str]
+                    ) -> list[Path]:
     files = []
-    for name, cov in covs.items():
-        bands, desc, units = coverage_bands(cov)
-        files.append(write_cog(out_dir / coverage_name(name, night), bands, grid, desc,
-                               units=units,
-                               tags={"profile": name, "target_pct": f"{cov.target_pct:g}",
-                                     "model": model_source}))
+    for cov in covs.values():
+        files += write_profile_rasters(out_dir, cov, grid, night, {"model": model_source},
+                                       mast_ids=mast_ids, **classes)
     return files
 
 
@@ -147,12 +237,17 @@ def write_run_folder(result: RunResult, out_dir: Path) -> RunResult:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     source = MODEL_SOURCES[scen.model.name]
-    files = _write_coverage(out_dir, False, result.coverage, grid, source)
+    classes = {"reduced_pct": scen.classes.reduced_pct, "poor_pct": scen.classes.poor_pct}
+    mast_ids = [str(m) for m in inputs.masts["mast_id"]]
+    files = _write_coverage(out_dir, False, result.coverage, grid, source, classes, mast_ids)
     if result.night is not None:
-        files += _write_coverage(out_dir, True, result.night, grid, source)
-    files.append(write_gpkg(out_dir / DEAD_ZONES, result.dead_zones))
+        files += _write_coverage(out_dir, True, result.night, grid, source, classes, mast_ids)
+    files.append(write_gpkg(out_dir / DEAD_ZONES, result.dead_zones, styles={
+        name: styles.dead_zone_qml(result.coverage[name].target_pct, **classes)
+        for name in result.dead_zones if name in result.coverage}))
     if inputs.areas is not None:
-        files.append(write_gpkg(out_dir / AREAS_USED, {AREAS_LAYER: inputs.areas}))
+        files.append(write_gpkg(out_dir / AREAS_USED, {AREAS_LAYER: inputs.areas},
+                                styles={AREAS_LAYER: styles.outline_qml(label_field="area_name")}))
     files.append(write_csv(out_dir / AREA_TABLE, result.area_table))
     if result.n1_table is not None:
         files.append(write_csv(out_dir / N1_TABLE, result.n1_table))
@@ -198,15 +293,22 @@ def _write_interference(out_dir: Path, itf, grid: Grid) -> list[Path]:
     return [write_csv(out_dir / MASTS_INTERFERENCE, itf.masts_table),
             write_cog(out_dir / NOISE_RISE_DL, [itf.noise_rise_dl_db[n] for n in names], grid,
                       [noise_rise_band(n) for n in names], units=["dB"] * len(names),
-                      tags={"sun_factor": f"{itf.sun_factor:g}"}),
+                      tags={"sun_factor": f"{itf.sun_factor:g}"}, categorical=False),
+            styles.write_qml(out_dir / style_name(NOISE_RISE_DL),
+                             styles.continuous_qml(*NOISE_RISE_STYLE_DB, "dB")),
             write_gpkg(out_dir / PV_USED, {PV_LAYER: itf.pv_table})]
 
 
 def _write_whatif(out_dir: Path, result: RunResult, grid: Grid) -> list[Path]:
     deltas = result.whatif.delta
-    files = [write_cog(out_dir / delta_name(p), [d], grid, [DELTA_BAND[0]], units=[DELTA_BAND[1]])
-             for p, d in deltas.items()]
-    files.append(write_gpkg(out_dir / DELTA_POLYGONS, result.whatif.polygons))
+    files = []
+    for p, d in deltas.items():
+        path = write_cog(out_dir / delta_name(p), [d], grid, [DELTA_BAND[0]],
+                         units=[DELTA_BAND[1]], categorical=True)
+        files += [path, styles.write_qml(out_dir / style_name(path.name),
+                                         styles.paletted_qml(styles.delta_categories()))]
+    files.append(write_gpkg(out_dir / DELTA_POLYGONS, result.whatif.polygons, styles={
+        p: styles.delta_polygon_qml() for p in result.whatif.polygons}))
     files.append(write_csv(out_dir / DELTA_TABLE, result.delta_table))
     return files
 
@@ -354,16 +456,144 @@ class CoverageRaster:
         """Pixel side (m)."""
         return abs(self.transform.a)
 
-
 def read_coverage(path: Path, default_target_pct: float = 95.0, reduced_pct: float = 80.0,
                   poor_pct: float = 50.0) -> CoverageRaster:
-    """Read the ``p_cover`` band of a coverage GeoTIFF and classify it."""
+    """Read a coverage raster's ``p_cover`` band and its classes.
+
+    The classes come from the ``class_<profile>.tif`` beside ``path``, from a
+    ``class`` band in ``path`` itself (run folders of earlier versions), or,
+    when neither exists, from classifying ``p_cover`` with the target and the
+    class limits.
+    """
+    path = Path(path)
     with rasterio.open(path) as src:
         desc = list(src.descriptions)
         if P_COVER_BAND not in desc:
             raise InvalidInputError(f"{path.name}: no band {P_COVER_BAND!r} (bands: {desc}); "
                                     "expected a p_cover_<profile>.tif of `c2000cov run`")
         p = src.read(desc.index(P_COVER_BAND) + 1).astype("float32")
+        cls = src.read(desc.index("class") + 1) if "class" in desc else None
         target = float(src.tags().get("target_pct", default_target_pct))
         transform, crs = src.transform, src.crs
-    return CoverageRaster(p, classify(p, target, reduced_pct, poor_pct), transform, crs, target)
+    class_path = path.with_name(CATEGORICAL["class"][0] + path.name[len(COVERAGE_PREFIX):])
+    if cls is None and path.name.startswith(COVERAGE_PREFIX) and class_path.is_file():
+        with rasterio.open(class_path) as src:
+            cls = src.read(1)
+    if cls is None:
+        cls = classify(p, target, reduced_pct, poor_pct)
+    codes = np.full(cls.shape, CLASS_NODATA, dtype="uint8")
+    ok = np.isfinite(cls) & (cls >= 0) & (cls <= CLASS_GOOD)
+    codes[ok] = cls[ok].astype("uint8")
+    return CoverageRaster(p, codes, transform, crs, target)
+
+
+def vector_layers(path: Path) -> list[str]:
+    """The feature layers of a run-folder GeoPackage (its ``layer_styles`` table left out)."""
+    import geopandas as gpd
+
+    layers = gpd.list_layers(path)
+    return [str(n) for n, g in zip(layers["name"], layers["geometry_type"], strict=True)
+            if isinstance(g, str)]
+
+
+def band_sources(run_dir: Path, profile: str, night: bool = False) -> dict[str, tuple[Path, int]]:
+    """Where each band of a profile lives: ``{band: (file, 1-based band index)}``.
+
+    For readers that open the rasters themselves (block-wise queries): the
+    current layout (one file per categorical band) and run folders of earlier
+    versions (every band in ``p_cover_<profile>.tif``) alike. Bands that the
+    folder lacks are left out.
+    """
+    run_dir = Path(run_dir)
+    out: dict[str, tuple[Path, int]] = {}
+    coverage = run_dir / coverage_name(profile, night)
+    if coverage.is_file():
+        with rasterio.open(coverage) as src:
+            out = {str(d): (coverage, i) for i, d in enumerate(src.descriptions, 1) if d}
+    for band in CATEGORICAL:
+        path = run_dir / band_name(profile, band, night)
+        if path.is_file():
+            out[band] = (path, 1)
+    return out
+
+
+#: What the categorical rasters' no-data code meant in the single-file layout of earlier
+#: versions (``class`` kept 255); :class:`CoverageStack` reads them that way.
+LEGACY_NODATA = {"limiting": 0.0, "best_server": -1.0, "n_masts_at_target": 0.0}
+
+
+class CoverageStack:
+    """A profile's coverage bands, wherever they live, read like one multi-band raster.
+
+    For readers written against the single-file layout (every band a float32
+    band of ``p_cover_<profile>.tif``, by description): ``descriptions``,
+    ``read(indexes, window=)``, ``tags()``, ``block_shapes``, ``width``,
+    ``height``, ``transform``, ``crs`` and ``close()`` behave as they did.
+    Categorical no-data codes read as before: best server -1, limiting and
+    redundancy 0, class 255.
+    """
+
+    def __init__(self, run_dir: Path, profile: str, night: bool = False):
+        sources = band_sources(run_dir, profile, night)
+        if P_COVER_BAND not in sources:
+            raise InputNotFoundError(f"{run_dir}: no {coverage_name(profile, night)}; "
+                                     "expected the output folder of `c2000cov run`")
+        self.descriptions = tuple(sources)
+        self._bands = [(band, *sources[band]) for band in self.descriptions]
+        self._open = {path: rasterio.open(path) for path in {p for _, p, _ in self._bands}}
+        self._main = self._open[sources[P_COVER_BAND][0]]
+        self.width, self.height = self._main.width, self._main.height
+        self.transform, self.crs = self._main.transform, self._main.crs
+        self.bounds, self.block_shapes = self._main.bounds, self._main.block_shapes
+
+    def tags(self, bidx: int = 0) -> dict:
+        """The coverage raster's tags (profile, target_pct, model)."""
+        return self._main.tags(bidx)
+
+    def read(self, indexes, window=None) -> np.ndarray:
+        """Bands by 1-based index (an int gives 2-D, a list 3-D), as float32."""
+        single = isinstance(indexes, int | np.integer)
+        out = []
+        for i in ([indexes] if single else list(indexes)):
+            band, path, bidx = self._bands[int(i) - 1]
+            src = self._open[path]
+            data = src.read(bidx, window=window)
+            if band in CATEGORICAL:
+                nodata = data == src.nodata
+                data = data.astype("float32")
+                data[nodata] = LEGACY_NODATA.get(band, float(CODE_NODATA))
+            out.append(data.astype("float32", copy=False))
+        return out[0] if single else np.stack(out)
+
+    def close(self) -> None:
+        """Close the files."""
+        for src in self._open.values():
+            src.close()
+
+    def __enter__(self) -> CoverageStack:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def read_band(run_dir: Path, profile: str, band: str, night: bool = False):
+    """One band of a profile: ``(array, transform, crs)``.
+
+    Categorical bands come as their unsigned codes (255 or 65535 = no data);
+    in run folders of earlier versions every band was a float32 band of
+    ``p_cover_<profile>.tif`` and is read from there.
+    """
+    run_dir = Path(run_dir)
+    path = run_dir / band_name(profile, band, night)
+    if not path.is_file():
+        path = run_dir / coverage_name(profile, night)
+    if not path.is_file():
+        raise InputNotFoundError(f"{run_dir}: no {band_name(profile, band, night)}; expected "
+                                 "the output folder of `c2000cov run`")
+    with rasterio.open(path) as src:
+        names = list(src.descriptions)
+        if band not in names:
+            raise InvalidInputError(f"{path.name}: no band named {band!r}; bands: "
+                                    + ", ".join(str(n) for n in names))
+        return src.read(names.index(band) + 1), src.transform, src.crs

@@ -133,8 +133,8 @@ class _Profile:
     name: str
     target_pct: float
     kind: str
-    main: rasterio.io.DatasetReader
-    night: rasterio.io.DatasetReader | None
+    main: rf.CoverageStack
+    night: rf.CoverageStack | None
     bands: dict[str, int]
     night_bands: dict[str, int]
     zones: gpd.GeoDataFrame | None = None
@@ -231,15 +231,16 @@ class RunQuery:
 
     # ------------------------------------------------------------------ opening
     def _open_profile(self, name: str, target_pct: float) -> _Profile:
+        # the bands live in several files (rf.CoverageStack reads them as one raster)
         path = self.run_dir / rf.coverage_name(name)
-        main = rasterio.open(path)
+        main = rf.CoverageStack(self.run_dir, name)
         try:
             bands = _band_index(main, path)
             target = float(main.tags().get("target_pct", target_pct))
             night_path = self.run_dir / rf.coverage_name(name, night=True)
             night, night_bands = None, {}
             if night_path.is_file():
-                night = rasterio.open(night_path)
+                night = rf.CoverageStack(self.run_dir, name, night=True)
                 night_bands = _band_index(night, night_path)
         except BaseException:
             main.close()

@@ -45,22 +45,33 @@ def run_dirs(tmp_path_factory):
 def test_outputs_exist_and_no_partial_files(run_dirs):
     out, _ = run_dirs
     names = sorted(p.name for p in out.iterdir())
-    assert names == [".cache", "areas_coverage.csv", "areas_used.gpkg", "dead_zones.gpkg",
-                     "map.html", "masts_used.csv", "n1_outage.csv", "p_cover_indoor.tif",
-                     "p_cover_outdoor.tif", "report.html", "run.json"]
+    rasters = [f"{kind}_{p}.{ext}" for kind in ("best_server", "class", "limiting", "p_cover",
+                                                  "redundancy")
+               for p in ("indoor", "outdoor") for ext in ("qml", "tif")]
+    assert names == sorted([".cache", "areas_coverage.csv", "areas_used.gpkg", "dead_zones.gpkg",
+                            "map.html", "masts_used.csv", "n1_outage.csv", "report.html",
+                            "run.json", *rasters])
 
 
 def test_coverage_geotiff_read_back(run_dirs):
     out, _ = run_dirs
     with rasterio.open(out / "p_cover_outdoor.tif") as src:
         assert src.crs.to_epsg() == 28992
-        assert src.descriptions == ("p_cover", "limiting", "best_server", "best_signal_dl_dbm",
-                                    "n_masts_at_target", "class")
+        assert src.descriptions == ("p_cover", "best_signal_dl_dbm")
+        assert src.dtypes == ("float32", "float32")
         assert src.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"
         assert src.transform.a == 20.0 and src.bounds.left == 150000.0
         p = src.read(1)
         assert np.nanmax(p) <= 1.0 and np.nanmin(p) >= 0.0
-        assert src.tags(4)["unit"] == "dBm"
+        assert src.tags(2)["unit"] == "dBm"
+    with rasterio.open(out / "class_outdoor.tif") as src:
+        assert src.descriptions == ("class",) and src.dtypes == ("uint8",)
+        cls = src.read(1)
+        # the class band is p_cover against the target and the class limits (p_cover is
+        # stored to 1e-4, so pixels within 5e-5 of a limit may fall either side)
+        edge = np.isclose(p, 0.95, atol=5e-5) | np.isclose(p, 0.5, atol=5e-5)
+        assert ((cls == 3) == (p >= 0.95))[~edge].all()
+        assert ((cls == 0) == (p < 0.5))[~edge].all()
         # the mast pixel (row 100, col 100) is covered; a far corner is not
         assert p[100, 100] > 0.99 and p[0, 0] < 0.95
     with rasterio.open(out / "p_cover_indoor.tif") as src:
@@ -72,7 +83,7 @@ def test_coverage_geotiff_read_back(run_dirs):
 def test_dead_zones_read_back(run_dirs):
     out, _ = run_dirs
     layers = gpd.list_layers(out / "dead_zones.gpkg")["name"].tolist()
-    assert sorted(layers) == ["indoor", "outdoor"]
+    assert sorted(layers) == ["indoor", "layer_styles", "outdoor"]  # + the QGIS styles
     dz = gpd.read_file(out / "dead_zones.gpkg", layer="outdoor")
     assert dz.crs.to_epsg() == 28992 and len(dz) >= 1
     assert dz.is_valid.all()

@@ -23,11 +23,10 @@ import pytest
 
 from c2000cov.analysis.coverage import LIMITING_DL, LIMITING_UL, ProfileCoverage
 from c2000cov.analysis.deadzones import dead_zones
-from c2000cov.files.rasters import write_cog
 from c2000cov.files.vectors import write_csv, write_gpkg
 from c2000cov.geo.grid import Grid
 from c2000cov.products import runfolder as rf
-from c2000cov.products.runfolder import coverage_bands
+from c2000cov.products.runfolder import write_profile_rasters
 from c2000cov.scenario.schema import ClassesConfig
 
 X0_M, Y_TOP_M, RES_M = 150000.0, 452000.0, 20.0
@@ -95,9 +94,8 @@ def write_synthetic_run(folder) -> None:
     for name, (p, night) in profile_arrays().items():
         for is_night, arr in ((False, p), (True, night)):
             cov = _coverage(name, arr, g)
-            bands, desc, units = coverage_bands(cov)
-            write_cog(folder / rf.coverage_name(name, is_night), bands, g, desc, units=units,
-                      tags={"profile": name, "target_pct": "95"})
+            write_profile_rasters(folder, cov, g, night=is_night,
+                                  mast_ids=list(MASTS["mast_id"]))
             if not is_night:
                 zones[name] = dead_zones(cov, MASTS, None)
         for key, value in PROFILE_PARAMS[name].items():

@@ -26,8 +26,10 @@ LIMITING_BY_CODE = {1: "DL", 2: "UL"}
 
 
 def _bands(path):
-    with rasterio.open(path) as src:
-        return {d: src.read(i + 1) for i, d in enumerate(src.descriptions)}
+    """Every band of a profile, each read from its own file of the run-folder layout."""
+    name = path.name[len(rf.COVERAGE_PREFIX):-len(".tif")]
+    prof, night = name.removesuffix(rf.NIGHT_SUFFIX), name.endswith(rf.NIGHT_SUFFIX)
+    return {b: rf.read_band(path.parent, prof, b, night)[0] for b in rf.BAND_NAMES}
 
 
 def _pixels(n=25, seed=3):
