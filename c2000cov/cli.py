@@ -8,7 +8,6 @@ printed as one line without a traceback and exit with status 2.
 from __future__ import annotations
 
 import json
-import sys
 import time
 from pathlib import Path
 from typing import Annotated
@@ -17,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from c2000cov.errors import C2000CovError, InvalidInputError
+from c2000cov.errors import InvalidInputError
 from c2000cov.resources import use_numba_cache_dir
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -39,6 +38,18 @@ def _progress(quiet: bool):
         prog.update(tasks[stage], completed=done, total=total)
 
     return prog, update
+
+
+def _map_target(scen, map_path: Path | None) -> Path:
+    """The map path of a run, checked: an .html file that is not an input of the run."""
+    from c2000cov.files.atomic import refuse_overwriting, safe_file_stem
+    from c2000cov.products.runfolder import check_map_target
+    from c2000cov.scenario.config import scenario_input_paths
+
+    target = (map_path or scen.output.map
+              or Path("maps") / f"{safe_file_stem(scen.scenario.name)}.html")
+    check_map_target(target)
+    return refuse_overwriting(target, list(scenario_input_paths(scen).values()), "map")
 
 
 @app.command()
@@ -66,6 +77,9 @@ def run(
     = False,
     bundle: Annotated[bool, typer.Option("--bundle", help="Also write <out>.zip, a verifiable "
                                          "evidence bundle with inputs and manifest.")] = False,
+    max_memory_gb: Annotated[float | None, typer.Option(
+        help="Refuse the run when it would need more memory than this (GB; default 80 % of "
+             "this machine's memory).")] = None,
 ) -> None:
     """Compute coverage for every mast and profile, and write rasters, dead zones and a map."""
     from c2000cov.pipeline.executor import make_executor
@@ -80,6 +94,7 @@ def run(
         overrides["interference.sun_factor"] = sun
     scen = load_scenario(scenario, overrides)
     out_dir = out or scen.output.dir
+    map_target = None if no_map else _map_target(scen, map_path)
     prog, update = _progress(quiet)
     t0 = time.perf_counter()
     with make_executor(executor, scheduler, workers) as ex:
@@ -89,12 +104,12 @@ def run(
         if prog:
             with prog:
                 result = run_scenario(scen, out_dir, progress=update, executor=ex,
-                                      cache_dir=cache)
+                                      cache_dir=cache, max_memory_gb=max_memory_gb)
         else:
-            result = run_scenario(scen, out_dir, executor=ex, cache_dir=cache)
+            result = run_scenario(scen, out_dir, executor=ex, cache_dir=cache,
+                                  max_memory_gb=max_memory_gb)
     if not no_map:
-        target = map_path or scen.output.map or Path("maps") / f"{scen.scenario.name}.html"
-        result.files.append(build_map(result, target))
+        result.files.append(build_map(result, map_target))
     if bundle:
         from c2000cov.products.bundle import make_bundle
         from c2000cov.products.report import build_report, bundle_report_path
@@ -127,6 +142,8 @@ def whatif(
     map_path: Annotated[Path | None, typer.Option("--map", help="Map HTML path.")] = None,
     no_map: Annotated[bool, typer.Option("--no-map", help="Do not write the map.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+    max_memory_gb: Annotated[float | None, typer.Option(
+        help="Refuse the run when it would need more memory than this (GB).")] = None,
 ) -> None:
     """Apply changes to a base scenario; write the new coverage and its gains and losses."""
     from c2000cov.pipeline.whatif import run_whatif
@@ -138,9 +155,10 @@ def whatif(
     t0 = time.perf_counter()
     if prog:
         with prog:
-            result = run_whatif(scen, changes, out_dir, progress=update)
+            result = run_whatif(scen, changes, out_dir, progress=update,
+                                max_memory_gb=max_memory_gb)
     else:
-        result = run_whatif(scen, changes, out_dir)
+        result = run_whatif(scen, changes, out_dir, max_memory_gb=max_memory_gb)
     if not no_map:
         from c2000cov.products.maps import build_map
 
@@ -172,8 +190,12 @@ def map_(
 ) -> None:
     """Write a self-contained offline HTML map of a run folder."""
     from c2000cov.products.maps import build_map_from_run
+    from c2000cov.products.runfolder import check_map_target
 
-    target = out or run_dir / ("map_public.html" if public else "map.html")
+    target = check_map_target(out or run_dir / ("map_public.html" if public else "map.html"),
+                              run_dir)
+    if kmz:
+        check_map_target(Path(target).with_suffix(".kmz"), run_dir, ".kmz")
     typer.echo(str(build_map_from_run(run_dir, target, profiles=profile, public=public,
                                       basemap=basemap, lang=lang)))
     if kmz:
@@ -201,7 +223,10 @@ def export(
 
     if not kmz:
         raise InvalidInputError("export: choose a format; valid formats: --kmz")
-    target = out or run_dir / ("coverage_public.kmz" if public else "coverage.kmz")
+    from c2000cov.products.runfolder import check_map_target
+
+    target = check_map_target(out or run_dir / ("coverage_public.kmz" if public
+                                                else "coverage.kmz"), run_dir, ".kmz")
     typer.echo(str(export_kmz(run_dir, target, profiles=profile, public=public, lang=lang)))
 
 
@@ -347,13 +372,14 @@ def verify(
                                         "inputs and compare the outputs bit for bit.")] = False,
 ) -> None:
     """Check an evidence bundle: exit 0 and print OK <manifest sha256>, else exit 2."""
-    from c2000cov.pipeline.rerun import rerun_bundle
     from c2000cov.products.bundle_format import BundleError
     from c2000cov.products.verify import verify_bundle
 
     checked = verify_bundle(bundle_zip, manifest_sha256)
     checked.raise_for_problems()
     if rerun:
+        from c2000cov.pipeline.rerun import rerun_bundle  # the pipeline only when rerunning
+
         differences = rerun_bundle(bundle_zip)
         if differences:
             raise BundleError(f"{bundle_zip.name}: the rerun does not reproduce the bundle: "
@@ -382,12 +408,13 @@ def query(
     lang: Annotated[str, typer.Option(help="Language of the advice: nl | en.")] = "nl",
 ) -> None:
     """Coverage, dead zone and advice per profile at a point or for a file of points."""
+    from c2000cov.files.vectors import csv_text
     from c2000cov.service.output import point_text, points_table, query_run
 
     ans = query_run(run_dir, point, point_rd, points, profile, public, lang)
     if isinstance(ans, list):
         text = (json.dumps(ans, indent=1, ensure_ascii=False) if as_json
-                else points_table(ans).to_csv(index=False, lineterminator="\n"))
+                else csv_text(points_table(ans)))
     else:
         text = json.dumps(ans, indent=1, ensure_ascii=False) if as_json else point_text(ans)
     if out is not None:
@@ -534,25 +561,12 @@ def prepare(
 
 
 def main() -> None:
-    """Console entry point: run the app, turning C2000CovError into exit status 2."""
-    use_numba_cache_dir()
-    try:
-        app(standalone_mode=False)
-    except C2000CovError as exc:
-        err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
-        sys.exit(2)
-    except (typer.Exit, SystemExit) as exc:
-        code = getattr(exc, "exit_code", getattr(exc, "code", 0))
-        sys.exit(code)
-    except Exception as exc:  # click usage errors
-        import click
+    """Console entry point with one exit-code contract (:func:`c2000cov.exits.run_app`):
+    0 success, 2 bad input / refused / usage mistake (one line), 130 Ctrl-C, 143 SIGTERM,
+    1 internal error (one line naming the log file with the traceback)."""
+    from c2000cov.exits import run_app
 
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
-            sys.exit(1)
-        raise
+    run_app(app, err_console, before=use_numba_cache_dir)
 
 
 if __name__ == "__main__":

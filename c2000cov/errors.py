@@ -11,8 +11,20 @@ from __future__ import annotations
 import warnings
 
 
+def one_line(text: str) -> str:
+    """``text`` with control characters (newlines, tabs, escapes) written as ``\\n``,
+    ``\\t``, ``\\x1b``: a value quoted from a hostile file cannot break a message into
+    several lines or drive the terminal."""
+    if all(32 <= ord(ch) != 127 for ch in text):
+        return text
+    return "".join(ch if 32 <= ord(ch) != 127 else repr(ch)[1:-1] for ch in text)
+
+
 class C2000CovError(Exception):
-    """Root of every error that c2000cov raises on purpose."""
+    """Root of every error that c2000cov raises on purpose; its message is one line."""
+
+    def __str__(self) -> str:
+        return one_line(super().__str__())
 
 
 class InvalidInputError(C2000CovError, ValueError):
@@ -38,3 +50,4 @@ class OutsideValidityWarning(UserWarning):
 def warn_outside_validity(message: str) -> None:
     """Emit an :class:`OutsideValidityWarning` pointing at the caller's caller."""
     warnings.warn(message, OutsideValidityWarning, stacklevel=3)
+

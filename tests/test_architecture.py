@@ -29,7 +29,8 @@ LAYERS = (
     ("c2000cov.analysis",),
     ("c2000cov.products",),
     ("c2000cov.pipeline",),
-    ("c2000cov.devtools", "c2000cov.service", "c2000cov.cli", "c2000cov.api"),
+    ("c2000cov.devtools", "c2000cov.service", "c2000cov.cli", "c2000cov.exits",
+     "c2000cov.api"),
     ("c2000cov",),
 )
 #: Modules allowed over MAX_LINES: ITU-R reference implementations.

@@ -48,7 +48,7 @@ from c2000cov.analysis.coverage import (
 from c2000cov.analysis.deadzones import dead_zones
 from c2000cov.errors import InputNotFoundError
 from c2000cov.files.atomic import atomic_path
-from c2000cov.files.vectors import write_gpkg
+from c2000cov.files.vectors import write_csv, write_gpkg
 from c2000cov.geo.grid import Grid
 from c2000cov.products import runfolder as rf
 from c2000cov.products.maps import build_map_from_run
@@ -152,7 +152,7 @@ def synthetic_run(out_dir: Path, region_m: float = REGION_M, pixel_m: float = PI
              for name, cov in covs.items()}
     write_gpkg(out_dir / rf.DEAD_ZONES, zones)
     write_gpkg(out_dir / rf.AREAS_USED, {rf.AREAS_LAYER: areas})
-    masts.to_csv(out_dir / rf.MASTS_USED, index=False)
+    write_csv(out_dir / rf.MASTS_USED, masts)
     params = {"classes.reduced_pct": 80.0, "classes.poor_pct": 50.0,
               "dead_zones.min_area_m2": 2500.0,
               "profiles.handheld_outdoor.body_loss_db": 5.0,

@@ -13,7 +13,7 @@ from rasterio.crs import CRS
 
 from c2000cov.errors import CRSError, InputNotFoundError, InvalidInputError
 from c2000cov.files.atomic import require_file
-from c2000cov.files.vectors import numeric_column, require_columns
+from c2000cov.files.vectors import id_column, numeric_column, require_columns
 from c2000cov.geo.grid import Grid
 
 MAST_REQUIRED = ("mast_id", "h_agl_m", "tx_power_dbm", "gain_dbi", "tx_loss_db", "rx_loss_db")
@@ -26,10 +26,16 @@ MAST_COLUMNS = ("mast_id", "name", "x_m", "y_m", "h_agl_m", "tx_power_dbm", "gai
 def _read_mast_table(path: Path) -> pd.DataFrame:
     """Masts as a DataFrame of strings/values with x_m, y_m (or lon/lat) columns."""
     if path.suffix.lower() == ".csv":
-        with path.open(newline="", encoding="utf-8-sig") as fh:
-            reader = csv.DictReader(fh)
-            rows = list(reader)
-            header = reader.fieldnames or []
+        try:
+            with path.open(newline="", encoding="utf-8-sig") as fh:
+                reader = csv.DictReader(fh)
+                rows = list(reader)
+                header = reader.fieldnames or []
+        except UnicodeDecodeError as exc:
+            raise InvalidInputError(f"{path.name}: not UTF-8 text (byte {exc.start}); save the "
+                                    "masts file as UTF-8 CSV") from None
+        except csv.Error as exc:
+            raise InvalidInputError(f"{path.name}: not a readable CSV file ({exc})") from None
         if not header:
             raise InvalidInputError(f"{path.name}: the masts file is empty (no header, no rows)")
         df = pd.DataFrame(rows, columns=[h.strip() for h in header])
@@ -72,17 +78,8 @@ def validate_masts(df: pd.DataFrame, label: str, crs: CRS, base_dir: Path) -> pd
         raise InvalidInputError(f"{path.name}: no masts (the file has no data rows); "
                                 "add at least one mast")
     require_columns(df, MAST_REQUIRED, path, "masts")
-    ids = df["mast_id"].astype("string")
-    if ids.isna().any():
-        i = int(np.flatnonzero(ids.isna().to_numpy())[0])
-        raise InvalidInputError(f"{path.name} row {i + 1}: mast_id is empty")
-    seen: dict[str, int] = {}
-    for i, m in enumerate(ids):
-        if m in seen:
-            raise InvalidInputError(f"{path.name} row {i + 1}: duplicate mast_id {m!r} "
-                                    f"(first at row {seen[m] + 1}); mast ids must be unique")
-        seen[m] = i
-    out = pd.DataFrame({"mast_id": ids.astype(str).to_numpy()})
+    ids = id_column(df, "mast_id", path)
+    out = pd.DataFrame({"mast_id": ids.to_numpy()})
     out["name"] = (df["name"].fillna(out["mast_id"]).astype(str).to_numpy()
                    if "name" in df else out["mast_id"])
     if "__x" in df:

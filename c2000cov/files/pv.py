@@ -9,7 +9,13 @@ import numpy as np
 from rasterio.crs import CRS
 
 from c2000cov.errors import InvalidInputError
-from c2000cov.files.vectors import numeric_column, read_vector, require_columns
+from c2000cov.files.vectors import (
+    boolean_column,
+    id_column,
+    numeric_column,
+    read_vector,
+    require_columns,
+)
 
 PV_REQUIRED = ("pv_id", "kwp", "emission_db_over_limit")
 #: Peak power of one panel, one optimizer per panel (DOMAIN.md, about 0.4 kWp).
@@ -26,13 +32,8 @@ def read_pv(path: Path, crs: CRS, layer: str | None = None) -> gpd.GeoDataFrame:
     """
     gdf = read_vector(path, "pv", layer, crs)
     require_columns(gdf, PV_REQUIRED, path, "pv")
-    out = gpd.GeoDataFrame({"pv_id": gdf["pv_id"].astype(str).to_numpy()},
+    out = gpd.GeoDataFrame({"pv_id": id_column(gdf, "pv_id", path).to_numpy()},
                            geometry=gdf.geometry.to_numpy(), crs=gdf.crs)
-    dup = out["pv_id"].duplicated()
-    if dup.any():
-        i = int(np.flatnonzero(dup.to_numpy())[0])
-        raise InvalidInputError(f"{Path(path).name} row {i + 1}: duplicate pv_id "
-                                f"{out['pv_id'][i]!r}")
     out["kwp"] = numeric_column(gdf, "kwp", path, "pv", "pv_id")
     bad = ~(out["kwp"].to_numpy() > 0)
     if bad.any():
@@ -50,6 +51,6 @@ def read_pv(path: Path, crs: CRS, layer: str | None = None) -> gpd.GeoDataFrame:
     for col in ("eirp_dbm_per_25khz", "h_agl_m"):
         out[col] = (numeric_column(gdf, col, path, "pv", "pv_id", required=False)
                     if col in gdf else np.nan)
-    out["mitigated"] = (gdf["mitigated"].fillna(False).astype(bool).to_numpy()
+    out["mitigated"] = (boolean_column(gdf, "mitigated", path, "pv", "pv_id")
                         if "mitigated" in gdf else False)
     return out

@@ -18,7 +18,7 @@ from rasterio.windows import from_bounds
 from c2000cov.errors import InvalidInputError
 from c2000cov.files.atomic import atomic_path
 from c2000cov.files.mosaic import check_raster_crs as check_crs
-from c2000cov.files.mosaic import is_mosaic_spec, open_raster
+from c2000cov.files.mosaic import open_raster
 from c2000cov.geo.grid import Grid
 
 
@@ -28,23 +28,22 @@ def read_raster_to_grid(path: Path, grid: Grid, what: str,
 
     ``path`` is a GeoTIFF, a ``.vrt``, a folder of tiles or a glob
     (:func:`c2000cov.files.mosaic.open_raster`). A raster in another
-    projected CRS is reprojected (bilinear by default). Of a VRT, folder or
-    glob only the window covering the grid is read.
+    projected CRS is reprojected (bilinear by default). Only the window covering
+    the grid is read, never the whole band: a small GeoTIFF declaring a huge
+    extent costs only the pixels the scenario needs.
     """
     with open_raster(path, what) as src:
         check_raster_crs(src, path)
-        window = None
-        if is_mosaic_spec(path):
-            window = source_window(src, grid)
-            if window is None:  # the tiles miss the grid: no data
-                return np.full(grid.shape, np.nan, dtype="float32")
+        window = source_window(src, grid)
+        if window is None:  # the raster misses the grid: no data
+            return np.full(grid.shape, np.nan, dtype="float32")
         band = src.read(1, masked=True, window=window).astype("float32")
         if band.mask.all() if np.ndim(band.mask) else bool(band.mask):
             raise InvalidInputError(
                 f"{Path(path).name}: every cell is nodata ({src.nodata}); the {what} holds "
                 "no heights")
         data = band.filled(np.nan)
-        transform = src.transform if window is None else src.window_transform(window)
+        transform = src.window_transform(window)
         out = np.full(grid.shape, np.nan, dtype="float32")
         reproject(source=data, destination=out, src_transform=transform, src_crs=src.crs,
                   src_nodata=np.nan, dst_transform=grid.transform, dst_crs=grid.crs,
@@ -52,21 +51,36 @@ def read_raster_to_grid(path: Path, grid: Grid, what: str,
     return out
 
 
-#: Source pixels read beyond the grid's footprint on each side (resampling kernels).
+#: Source pixels read beyond the grid's footprint on each side (resampling kernels), at
+#: least; a down-sampling kernel widens with the ratio of grid to source pixel size.
 WINDOW_PAD_PX = 3
 
 
 def source_window(src, grid: Grid) -> RioWindow | None:
-    """The window of ``src`` covering ``grid`` plus :data:`WINDOW_PAD_PX`, or None if none."""
+    """The window of ``src`` covering ``grid`` plus a margin, or None if none.
+
+    The margin is :data:`WINDOW_PAD_PX` or twice the grid-to-source pixel ratio
+    (bilinear down-sampling looks that far), so a windowed read equals a whole read.
+    """
     bounds = transform_bounds(grid.crs, src.crs, *grid.bounds_m, densify_pts=21)
     w = from_bounds(*bounds, transform=src.transform)
-    col0 = max(0, math.floor(w.col_off) - WINDOW_PAD_PX)
-    row0 = max(0, math.floor(w.row_off) - WINDOW_PAD_PX)
-    col1 = min(src.width, math.ceil(w.col_off + w.width) + WINDOW_PAD_PX)
-    row1 = min(src.height, math.ceil(w.row_off + w.height) + WINDOW_PAD_PX)
+    ratio = grid.resolution_m / min(abs(src.transform.a), abs(src.transform.e))
+    pad = max(WINDOW_PAD_PX, 2 * math.ceil(ratio))
+    col0 = max(0, math.floor(w.col_off) - pad)
+    row0 = max(0, math.floor(w.row_off) - pad)
+    col1 = min(src.width, math.ceil(w.col_off + w.width) + pad)
+    row1 = min(src.height, math.ceil(w.row_off + w.height) + pad)
     if col1 <= col0 or row1 <= row0:
         return None
     return RioWindow(col0, row0, col1 - col0, row1 - row0)
+
+
+def source_window_pixels(path: Path | str, grid: Grid) -> int:
+    """Pixels :func:`read_raster_to_grid` would read from ``path`` for ``grid`` (metadata
+    only; for memory estimates)."""
+    with open_raster(path, "raster") as src:
+        window = source_window(src, grid)
+    return 0 if window is None else int(window.width) * int(window.height)
 
 
 def check_raster_crs(src, path: Path) -> None:

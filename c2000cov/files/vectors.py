@@ -78,13 +78,62 @@ def numeric_column(df: pd.DataFrame, column: str, path: Path, what: str,
     values = pd.to_numeric(df[column], errors="coerce").to_numpy(dtype=float)
     raw = df[column].to_numpy()
     bad = np.isnan(values) & ~pd.isna(raw) if not required else np.isnan(values)
+    bad |= np.isinf(values)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         ident = f" ({id_column} {df[id_column].iloc[i]})" if id_column else ""
         raise InvalidInputError(
-            f"{Path(path).name} row {i + 1}{ident}: {column} must be a number, got "
-            f"{raw[i]!r}")
+            f"{Path(path).name} row {i + 1}{ident}: {column} must be a "
+            f"{'finite ' if np.isinf(values[i]) else ''}number, got {raw[i]!r}")
     return values
+
+
+#: Spellings of true and false accepted in CSV and vector attribute columns.
+TRUE_WORDS = ("true", "1", "yes", "ja")
+FALSE_WORDS = ("false", "0", "no", "nee", "")
+
+
+def boolean_column(df: pd.DataFrame, column: str, path: Path, what: str,
+                   id_column: str | None = None) -> np.ndarray:
+    """A column of true/false values; missing is false. Booleans, 0/1 and the words
+    :data:`TRUE_WORDS` / :data:`FALSE_WORDS` (any case) only: ``"false"`` is false."""
+    out = np.zeros(len(df), dtype=bool)
+    for i, value in enumerate(df[column].to_numpy()):
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            continue
+        if isinstance(value, bool | np.bool_):
+            out[i] = bool(value)
+            continue
+        if isinstance(value, int | float | np.integer | np.floating) and value in (0, 1):
+            out[i] = bool(value)
+            continue
+        word = str(value).strip().lower() if isinstance(value, str) else None
+        if word in TRUE_WORDS or word in FALSE_WORDS:
+            out[i] = word in TRUE_WORDS
+            continue
+        ident = f" ({id_column} {df[id_column].iloc[i]})" if id_column else ""
+        raise InvalidInputError(
+            f"{Path(path).name} row {i + 1}{ident}: {column} must be true or false ("
+            f"{'/'.join(TRUE_WORDS)} or {'/'.join(w for w in FALSE_WORDS if w)}), got {value!r}")
+    return out
+
+
+def id_column(df: pd.DataFrame, column: str, path: Path) -> pd.Series:
+    """An id column as trimmed strings, each present and unique (row numbers 1-based)."""
+    raw = df[column]
+    ids = raw.astype("string").str.strip()
+    empty = (ids.isna() | (ids == "")).to_numpy()
+    if empty.any():
+        i = int(np.flatnonzero(empty)[0])
+        raise InvalidInputError(f"{Path(path).name} row {i + 1}: {column} is empty")
+    seen: dict[str, int] = {}
+    for i, ident in enumerate(ids):
+        if ident in seen:
+            raise InvalidInputError(f"{Path(path).name} row {i + 1}: duplicate {column} "
+                                    f"{ident!r} (first at row {seen[ident] + 1}); {column} "
+                                    "values must be unique")
+        seen[ident] = i
+    return ids.astype(str)
 
 
 def write_gpkg(path: Path, layers: dict[str, gpd.GeoDataFrame],
@@ -146,12 +195,55 @@ def add_layer_styles(gpkg: Path, styles: dict[str, str], name: str = "c2000cov")
         con.close()
 
 
+#: First characters that make a spreadsheet read a cell as a formula (OWASP CSV injection).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def escape_formula(value):
+    """A text cell made safe to open in a spreadsheet (OWASP): a cell that starts with
+    ``=``, ``+``, ``-``, ``@``, tab or carriage return and is not a number gets a leading
+    ``'``, so Excel and LibreOffice show it as text instead of evaluating it."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES) and not _is_number(value):
+        return "'" + value
+    return value
+
+
 def write_csv(path: Path, df: pd.DataFrame, float_format: str = "%.6g") -> Path:
-    """Write a DataFrame as CSV atomically (no index)."""
+    """Write a DataFrame as CSV atomically (no index), text cells formula-escaped.
+
+    The one CSV writer of the package: every CSV output goes through it, so
+    every text cell is escaped by :func:`escape_formula`.
+    """
     path = Path(path)
     with atomic_path(path) as tmp:
-        df.to_csv(tmp, index=False, float_format=float_format, lineterminator="\n")
+        escaped_cells(df).to_csv(tmp, index=False, float_format=float_format,
+                                 lineterminator="\n")
     return path
+
+
+def escaped_cells(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with every text cell passed through :func:`escape_formula` (a copy)."""
+    text_columns = [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])
+                    and not pd.api.types.is_bool_dtype(df[c])]
+    if text_columns:
+        df = df.copy()
+        for c in text_columns:
+            df[c] = df[c].map(escape_formula)
+    return df
+
+
+def csv_text(df: pd.DataFrame) -> str:
+    """A DataFrame as CSV text (no index), text cells formula-escaped as in
+    :func:`write_csv`: for CSV printed or written by a command."""
+    return escaped_cells(df).to_csv(index=False, lineterminator="\n")
 
 
 def read_areas(path: Path, name_column: str, crs: CRS,

@@ -108,7 +108,7 @@ def mast_losses(inputs: Inputs, combos: list[tuple[float, float]], cache: LossCa
                 losses[c] = loss
         for c in combos:
             if c not in losses:
-                loss = cache.get(keys[c])
+                loss = cache.get(keys[c], shape=job.surface_win.shape)
                 if loss is None:  # removed since the check: compute it here
                     loss = run_mast_job(replace(job, combos=(c,)))[c]
                     cache.put(keys[c], loss)
@@ -221,7 +221,7 @@ def noise_states(inputs: Inputs, progress: ProgressFn | None = None,
                             sources.h_agl_m, sources.eirp_mw, dataclasses.asdict(scen.model),
                             dataclasses.asdict(scen.radio), dataclasses.asdict(cfg),
                             prof.h_rx_m)
-            d0 = cache.get(key) if cache is not None else None
+            d0 = cache.get(key, shape=surf.surface_m.shape) if cache is not None else None
             if d0 is None:
                 d0 = itf.downlink_noise_rise_db(sources, surf, scen.model, scen.radio, cfg,
                                                 h_rx_m=prof.h_rx_m, rx_gain_db=0.0,

@@ -91,12 +91,18 @@ class DaskExecutor(Executor):
             self._cluster.close()
 
 
+#: Most workers of a local Dask cluster (each is a process).
+MAX_WORKERS = 256
+
+
 def make_executor(mode: str = "local", scheduler: str | None = None,
                   workers: int | None = None) -> Executor:
     """Build the executor for a mode: ``serial``, ``local`` or ``dask``."""
     if mode not in EXECUTOR_MODES:
         raise InvalidInputError(f"executor {mode!r} is not valid; choose one of: "
                                 + ", ".join(EXECUTOR_MODES))
+    if workers is not None and not 1 <= workers <= MAX_WORKERS:
+        raise InvalidInputError(f"--workers must be between 1 and {MAX_WORKERS}, got {workers}")
     if mode == "dask":
         return DaskExecutor(scheduler, workers)
     if scheduler or workers:

@@ -22,6 +22,7 @@ from c2000cov.files.rasters import raster_bounds_in, read_raster_to_grid
 from c2000cov.files.vectors import read_areas, read_buildings, read_vector, require_columns
 from c2000cov.geo.grid import Grid
 from c2000cov.geo.surface import Surface, rasterize_buildings
+from c2000cov.pipeline.memory import check_memory
 from c2000cov.scenario.schema import Scenario
 
 
@@ -75,9 +76,15 @@ def build_surface(scen: Scenario, grid: Grid) -> Surface:
     return Surface(grid, ground.astype("float32"), surface.astype("float32"), mask, year)
 
 
-def load_inputs(scen: Scenario) -> Inputs:
-    """Read and validate every input of a scenario onto its grid."""
+def load_inputs(scen: Scenario, max_memory_gb: float | None = None) -> Inputs:
+    """Read and validate every input of a scenario onto its grid.
+
+    The memory the run will need is estimated first and a run beyond the limit
+    refused (:func:`c2000cov.pipeline.memory.check_memory`), before any grid
+    array is allocated.
+    """
     grid = scenario_grid(scen)
+    check_memory(scen, grid, max_memory_gb)
     surface = build_surface(scen, grid)
     masts = read_masts(scen.masts.path, grid.crs, scen.masts.layer)
     check_masts_inside(masts, grid, surface.ground_m, scen.masts.path.name)

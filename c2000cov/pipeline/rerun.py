@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 import zipfile
 from pathlib import Path
 
+from rasterio.crs import CRS
+
+from c2000cov.files.atomic import require_inside
+from c2000cov.files.masts import read_masts
 from c2000cov.pipeline.run import run_scenario
 from c2000cov.products.bundle import INPUTS_DIR, SCENARIO_NAME
 from c2000cov.products.bundle_format import MANIFEST_NAME, BundleError
 from c2000cov.products.runfolder import MANIFEST, REPORT
 from c2000cov.products.verify import verify_bundle
-from c2000cov.scenario.config import load_scenario
+from c2000cov.scenario.config import load_scenario, scenario_input_paths
 
 #: Outputs a rerun does not compare: they embed paths, times or the host.
 NOT_COMPARED = (MANIFEST, REPORT)
@@ -31,13 +36,16 @@ def rerun_bundle(zip_path: str | Path, work_dir: str | Path | None = None) -> li
         if SCENARIO_NAME not in names:
             raise BundleError(f"{Path(zip_path).name}: no {SCENARIO_NAME}; the bundle was made "
                               "without its inputs and cannot be rerun")
-        with tempfile.TemporaryDirectory(dir=work_dir) as tmp:
-            root = Path(tmp)
+        with tempfile.TemporaryDirectory(dir=work_dir, prefix="c2000cov-rerun-") as tmp:
+            root = Path(tmp).resolve()  # private: mode 0700, removed afterwards
+            inputs = root / INPUTS_DIR
             for name in names:  # names were checked safe by verify_bundle
-                target = root / name
+                target = require_inside(root / name, root, "bundle entry")
                 target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(zf.read(name))
+                with zf.open(name) as src, target.open("wb") as dst:
+                    shutil.copyfileobj(src, dst)
             scen = load_scenario(root / SCENARIO_NAME)
+            check_inputs_inside(scen, inputs, Path(zip_path).name)
             out = root / "rerun"
             run_scenario(scen, out, cache_dir=False)
             differences = []
@@ -51,3 +59,14 @@ def rerun_bundle(zip_path: str | Path, work_dir: str | Path | None = None) -> li
                 elif fresh.read_bytes() != zf.read(name):
                     differences.append(f"{name}: differs from the bundled output")
             return differences
+
+
+def check_inputs_inside(scen, inputs_dir: Path, label: str) -> None:
+    """Refuse a bundled scenario that names a file outside the bundle's own inputs
+    (an absolute path, ``../``, a link or an antenna pattern elsewhere)."""
+    for key, path in scenario_input_paths(scen).items():
+        require_inside(path, inputs_dir, f"{label}: {SCENARIO_NAME} {key}")
+    masts = read_masts(scen.masts.path, CRS.from_user_input(scen.scenario.crs),
+                       scen.masts.layer)
+    for pattern in sorted(set(p for p in masts["pattern"] if isinstance(p, str))):
+        require_inside(Path(pattern), inputs_dir, f"{label}: antenna pattern")

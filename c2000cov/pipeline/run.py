@@ -25,12 +25,13 @@ from c2000cov.analysis.areas import area_statistics, area_weights
 from c2000cov.analysis.deadzones import dead_zones
 from c2000cov.analysis.outage import n1_outage
 from c2000cov.analysis.result import RunResult
+from c2000cov.files.atomic import check_replaceable, folder_lock, replaced_folder
 from c2000cov.pipeline.cache import LossCache
 from c2000cov.pipeline.compute import ProgressFn, compute_coverage, noise_states
 from c2000cov.pipeline.executor import Executor, LocalExecutor
 from c2000cov.pipeline.inputs import Inputs, load_inputs
 from c2000cov.products.report import build_report
-from c2000cov.products.runfolder import write_run_folder
+from c2000cov.products.runfolder import MANIFEST, check_profile_names, write_run_folder
 from c2000cov.scenario.schema import Scenario
 
 
@@ -81,15 +82,27 @@ def compute_result(inputs: Inputs, cache: LossCache, executor: Executor,
 
 
 def write_products(result: RunResult, out_dir: Path) -> RunResult:
-    """Write the run folder, then the report that reads it."""
-    write_run_folder(result, out_dir)
-    result.files.append(build_report(out_dir))
+    """Write the run folder, then the report that reads it, into a staging folder that
+    replaces ``out_dir`` as a whole: the folder holds one complete run, never a mix."""
+    out_dir = Path(out_dir)
+    with replaced_folder(out_dir, MANIFEST) as staging:
+        write_run_folder(result, staging)
+        result.files.append(build_report(staging))
+    result.files = [out_dir / p.relative_to(staging) for p in result.files]
     return result
+
+
+def prepare_output(scen: Scenario, out_dir: Path) -> None:
+    """Refuse before any work: colliding profile names, or an output folder that is not
+    a run folder (a run replaces its whole folder)."""
+    check_profile_names(scen.profiles, scen.source.name)
+    check_replaceable(out_dir, MANIFEST)
 
 
 def run_scenario(scen: Scenario, out_dir: Path | None = None,
                  progress: ProgressFn | None = None, executor: Executor | None = None,
-                 cache_dir: Path | None | bool = None) -> RunResult:
+                 cache_dir: Path | None | bool = None,
+                 max_memory_gb: float | None = None) -> RunResult:
     """Load, compute, summarise and write one scenario.
 
     Parameters
@@ -104,10 +117,20 @@ def run_scenario(scen: Scenario, out_dir: Path | None = None,
         Serial, local or Dask (default: local).
     cache_dir : Path, False or None
         Per-mast loss cache folder; None: the default, False: no cache.
+    max_memory_gb : float, optional
+        Refuse the run when its estimated memory exceeds this (GB); default 80 % of
+        this machine's memory (:mod:`c2000cov.pipeline.memory`).
     """
     out_dir = Path(out_dir or scen.output.dir)
+    prepare_output(scen, out_dir)
+    with folder_lock(out_dir):
+        return _run_locked(scen, out_dir, progress, executor, cache_dir, max_memory_gb)
+
+
+def _run_locked(scen: Scenario, out_dir: Path, progress, executor, cache_dir,
+                max_memory_gb: float | None) -> RunResult:
     t0 = time.perf_counter()
-    inputs = load_inputs(scen)
+    inputs = load_inputs(scen, max_memory_gb)
     cache = LossCache(None if cache_dir is False else
                       (cache_dir or default_cache_dir(scen, out_dir)))
     t1 = time.perf_counter()

@@ -20,6 +20,7 @@ from c2000cov.analysis.coverage import covered_pct
 from c2000cov.analysis.delta import delta_area_table, delta_polygons, delta_raster
 from c2000cov.analysis.result import WhatIfOutputs
 from c2000cov.errors import InvalidInputError
+from c2000cov.files.atomic import folder_lock
 from c2000cov.files.masts import check_masts_inside, validate_masts
 from c2000cov.files.msi import read_msi
 from c2000cov.files.pv import KWP_PER_DEVICE
@@ -27,7 +28,12 @@ from c2000cov.files.vectors import read_vector
 from c2000cov.pipeline.cache import LossCache
 from c2000cov.pipeline.executor import LocalExecutor
 from c2000cov.pipeline.inputs import load_inputs
-from c2000cov.pipeline.run import compute_result, default_cache_dir, write_products
+from c2000cov.pipeline.run import (
+    compute_result,
+    default_cache_dir,
+    prepare_output,
+    write_products,
+)
 from c2000cov.scenario.changes import CHANGE_KINDS, Changes, load_changes
 
 
@@ -49,9 +55,10 @@ def apply_mast_changes(masts: pd.DataFrame, changes: Changes, crs) -> pd.DataFra
         for key in ("x_m", "y_m", "h_agl_m"):
             if key in entry:
                 value = entry[key]
-                if isinstance(value, bool) or not isinstance(value, int | float):
-                    raise InvalidInputError(f"{name} [[move_mast]] #{k}: {key} must be a number, "
-                                            f"got {value!r}")
+                if (isinstance(value, bool) or not isinstance(value, int | float)
+                        or not np.isfinite(value)):
+                    raise InvalidInputError(f"{name} [[move_mast]] #{k}: {key} must be a finite "
+                                            f"number, got {value!r}")
                 if key == "h_agl_m" and not value > 0:
                     raise InvalidInputError(f"{name} [[move_mast]] #{k}: h_agl_m must be > 0, "
                                             f"got {value}")
@@ -128,7 +135,7 @@ def apply_changes(inputs, changes: Changes):
 
 
 def run_whatif(scen, changes_path: Path, out_dir: Path, progress=None, executor=None,
-               cache_dir: Path | None = None):
+               cache_dir: Path | None = None, max_memory_gb: float | None = None):
     """Run a what-if: the base scenario with CHANGES applied, plus its deltas.
 
     The base run's per-mast loss cache (``[output] cache_dir`` or
@@ -138,7 +145,15 @@ def run_whatif(scen, changes_path: Path, out_dir: Path, progress=None, executor=
     profile) and ``delta_areas.csv``.
     """
     changes = load_changes(changes_path)
-    base_inputs = load_inputs(scen)
+    prepare_output(scen, out_dir)
+    with folder_lock(out_dir):
+        return _whatif_locked(scen, changes, changes_path, out_dir, progress, executor,
+                              cache_dir, max_memory_gb)
+
+
+def _whatif_locked(scen, changes: Changes, changes_path: Path, out_dir: Path, progress,
+                   executor, cache_dir, max_memory_gb):
+    base_inputs = load_inputs(scen, max_memory_gb)
     new_inputs = apply_changes(base_inputs, changes)
     cache = LossCache(cache_dir or default_cache_dir(scen, scen.output.dir))
     executor = executor or LocalExecutor()

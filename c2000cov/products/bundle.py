@@ -27,14 +27,15 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-from rasterio.crs import CRS
-
 from c2000cov import __version__
-from c2000cov.errors import InputNotFoundError, InvalidInputError
+from c2000cov.errors import InputNotFoundError
 from c2000cov.files.atomic import atomic_path, sha256_file
-from c2000cov.files.masts import read_masts
-from c2000cov.files.mosaic import RASTER_SUFFIXES, expand_paths, is_glob
-from c2000cov.files.vectors import VECTOR_SUFFIXES
+from c2000cov.files.inputs import (
+    SCENARIO_KEY,
+    check_recorded_inputs,
+    input_files,
+    input_rewrites,
+)
 from c2000cov.products.bundle_format import (
     BUNDLE_FORMAT,
     MANIFEST_NAME,
@@ -43,7 +44,7 @@ from c2000cov.products.bundle_format import (
     write_canonical_zip,
 )
 from c2000cov.products.report import build_report
-from c2000cov.products.runfolder import MANIFEST, REPORT, timestamp_utc
+from c2000cov.products.runfolder import MANIFEST, REPORT, read_run_manifest, timestamp_utc
 from c2000cov.scenario.config import load_scenario, scenario_to_toml
 
 
@@ -102,59 +103,39 @@ def bundle_time_utc() -> str:
     return timestamp_utc()
 
 
-def scenario_inputs(scenario_path: Path) -> tuple[dict[str, Path], dict[str, str]]:
-    """Every input file of a scenario: ``{bundle name: source path}`` and the scenario's
-    path values rewritten to bundle-relative names (``{key path: name}``).
+def recorded_inputs(run: dict, run_dir: Path) -> tuple[dict[str, Path], dict[str, str],
+                                                   Path | None]:
+    """The inputs ``run.json`` recorded, each checked unchanged since the run:
+    ``{bundle name: source path}``, the scenario's path values rewritten to
+    bundle-relative names (``{key path: name}``) and the scenario file.
 
-    Inputs go to ``inputs/<key path>/<file name>``; antenna patterns next to the
-    masts file (keeping their sub-folders), shapefile sidecars next to their .shp;
-    the files of an input named by a folder or a glob (terrain tiles, 3D BAG tiles)
-    into the folder ``inputs/<key path>/``, which the bundled scenario names.
+    Only files the run recorded (with their SHA-256) are packed: a run folder's
+    ``run.json`` cannot make a bundle read any other file. A run folder without
+    records (an older c2000cov) is bundled without inputs.
     """
-    scen = load_scenario(scenario_path)
+    recorded = run.get("inputs")
+    if not recorded:
+        return {}, {}, None
+    checked = check_recorded_inputs(recorded, str(Path(run_dir) / MANIFEST))
+    scenario = checked.pop(SCENARIO_KEY, None)
+    if scenario is None:
+        raise BundleError(f"{Path(run_dir) / MANIFEST}: inputs record no {SCENARIO_KEY}; the "
+                          "run folder is damaged, rerun the scenario")
     files: dict[str, Path] = {}
     rewrite: dict[str, str] = {}
-    keys = {"terrain.dtm": scen.terrain.dtm, "terrain.dsm": scen.terrain.dsm,
-            "masts.path": scen.masts.path, "interference.mitigate_within":
-            scen.interference.mitigate_within}
-    for section in ("buildings", "pv", "areas", "roads", "population"):
-        obj = getattr(scen, section)
-        if obj is not None:
-            keys[f"{section}.path"] = obj.path
-    for key, src in keys.items():
-        if src is None:
-            continue
-        if key.startswith("terrain.") and Path(src).suffix.lower() == ".vrt":
-            raise InvalidInputError(
-                f"{Path(src).name}: a bundle cannot carry the tiles a VRT refers to; name "
-                f"the tile folder or a glob in {key} instead")
-        if is_glob(str(src)) or Path(src).is_dir():
-            # tiles (a folder or a glob) travel as a folder the bundled scenario names
-            tiles = expand_paths([src], key, RASTER_SUFFIXES + VECTOR_SUFFIXES)
-            names = [t.name for t in tiles]
-            if len(set(names)) != len(names):
-                raise InvalidInputError(f"{key} = {src}: files from different folders share "
-                                        "a name; a bundle keeps them in one folder")
-            for tile in tiles:
-                files[f"{INPUTS_DIR}/{key}/{tile.name}"] = tile
-                if tile.suffix.lower() == ".shp":
-                    for side in sorted(tile.parent.glob(tile.stem + ".*")):
-                        files[f"{INPUTS_DIR}/{key}/{side.name}"] = side
-            rewrite[key] = key
-            continue
-        src = Path(src)
-        name = f"{INPUTS_DIR}/{key}/{src.name}"
-        rewrite[key] = f"{key}/{src.name}"  # relative to inputs/scenario.toml
-        files[name] = src
-        if src.suffix.lower() == ".shp":
-            for side in sorted(src.parent.glob(src.stem + ".*")):
-                files[f"{INPUTS_DIR}/{key}/{side.name}"] = side
-
-    masts = read_masts(scen.masts.path, CRS.from_user_input(scen.scenario.crs), scen.masts.layer)
-    for pattern in sorted(set(p for p in masts["pattern"] if isinstance(p, str))):
-        rel = Path(pattern).relative_to(scen.masts.path.parent.resolve()).as_posix()
-        files[f"{INPUTS_DIR}/masts.path/{rel}"] = Path(pattern)
-    return files, rewrite
+    for name, path in checked.items():
+        problem = entry_name_problem(name)
+        if problem:
+            raise BundleError(f"{Path(run_dir) / MANIFEST}: inputs: {problem}")
+        files[f"{INPUTS_DIR}/{name}"] = path
+    scen = load_scenario(scenario)
+    rewrite.update(input_rewrites(scen))  # relative to inputs/scenario.toml
+    expected = input_files(scen)
+    unrecorded = sorted(set(expected) - set(checked))
+    if unrecorded:
+        raise BundleError(f"{scenario}: names input {unrecorded[0]} that the run did not "
+                          "record; the scenario changed since the run, rerun it")
+    return files, rewrite, scenario
 
 
 def build_manifest(run_dir: Path, names: list[str], inputs: dict[str, Path] | None = None,
@@ -242,7 +223,10 @@ def make_bundle(run_dir: str | Path, out_zip: str | Path | None = None,
         raise InputNotFoundError(f"{run_dir}: no run.json; give the output folder of "
                                  "`c2000cov run`")
     out = Path(out_zip) if out_zip is not None else default_bundle_path(run_dir)
-    listed = json.loads((run_dir / MANIFEST).read_text(encoding="utf-8")).get("files", [])
+    listed = read_run_manifest(run_dir).get("files", [])
+    if not isinstance(listed, list) or not all(isinstance(f, str) for f in listed):
+        raise BundleError(f"{run_dir / MANIFEST}: 'files' is not a list of file names; the run "
+                          "folder is damaged, rerun the scenario")
     missing = [f for f in listed if not (run_dir / f).is_file()]
     if missing:
         raise BundleError(f"{run_dir}: run.json lists {missing[0]} but the file is missing; the "
@@ -250,22 +234,20 @@ def make_bundle(run_dir: str | Path, out_zip: str | Path | None = None,
     if with_report and not (run_dir / REPORT).is_file():
         build_report(run_dir)
 
-    names = [n for n in bundle_files(run_dir, exclude=(out,))
-             if not n.startswith(f"{INPUTS_DIR}/")]
+    present = set(bundle_files(run_dir, exclude=(out,)))
+    names = sorted(n for n in present if n in set(listed) | {MANIFEST, REPORT})
     sources: dict[str, Path] = {}
     scenario_text = None
-    run = json.loads((run_dir / MANIFEST).read_text(encoding="utf-8"))
-    scenario_path = Path(run.get("parameters", {}).get("source", ""))
-    if with_inputs and scenario_path.is_file():
+    run = read_run_manifest(run_dir)
+    inputs, rewrite, scenario_path = (recorded_inputs(run, run_dir) if with_inputs
+                                      else ({}, {}, None))
+    if scenario_path is not None:
         scenario_text = scenario_path.read_text(encoding="utf-8")
-        inputs, rewrite = scenario_inputs(scenario_path)
         rewrite["output.dir"] = "out"
         rewritten = scenario_to_toml(load_scenario(scenario_path), rewrite)
         scen_file = run_dir / f".{Path(SCENARIO_NAME).name}.bundle"
         scen_file.write_text(rewritten, encoding="utf-8")
         sources = {**inputs, SCENARIO_NAME: scen_file}
-    else:
-        inputs = {}
     try:
         all_names = sorted(names + list(sources))
         manifest = build_manifest(run_dir, all_names, inputs, scenario_text,

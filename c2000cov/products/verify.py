@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import tempfile
+import struct
 import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 from c2000cov.errors import InputNotFoundError
 from c2000cov.products.bundle_format import (
@@ -28,6 +27,14 @@ from c2000cov.products.bundle_format import (
     entry_name_problem,
     write_canonical_zip,
 )
+
+#: Limits checked on the central directory before any entry is inflated. A canonical
+#: bundle stores every entry uncompressed, so its entries together never hold more bytes
+#: than the zip itself: a compressed entry, or declared sizes beyond the zip's size, are
+#: refused without reading them (zip bombs).
+MAX_ENTRIES = 100_000
+#: Largest MANIFEST.json read into memory (a manifest of MAX_ENTRIES files is ~20 MB).
+MAX_MANIFEST_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -62,7 +69,7 @@ def _read_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[str, int]:
 
 
 _READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError,
-                RuntimeError, ValueError)
+                RuntimeError, ValueError, struct.error, KeyError, IndexError, OverflowError)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -135,7 +142,7 @@ def verify_bundle(zip_path: str | Path, expected_manifest_sha256: str | None = N
 
     try:
         zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+    except _READ_ERRORS as exc:
         problems.append(f"not a readable zip file ({_one_line(exc)})")
         return done()
     with zf:
@@ -149,9 +156,19 @@ def verify_bundle(zip_path: str | Path, expected_manifest_sha256: str | None = N
             problem = entry_name_problem(name)
             if problem:
                 problems.append(problem)
+        if problems:  # refused before a single entry is inflated
+            return done()
+        problem = _directory_problem(infos, path.stat().st_size)
+        if problem:
+            problems.append(problem)
+            return done()
         manifest_infos = [i for i in infos if i.orig_filename == MANIFEST_NAME]
         if not manifest_infos:
             problems.append(f"no {MANIFEST_NAME} in the bundle")
+            return done()
+        if manifest_infos[0].file_size > MAX_MANIFEST_BYTES:
+            problems.append(f"{MANIFEST_NAME} declares {manifest_infos[0].file_size} bytes, more "
+                            f"than the {MAX_MANIFEST_BYTES} a manifest may hold")
             return done()
         try:
             with zf.open(manifest_infos[0]) as fh:
@@ -193,40 +210,113 @@ def verify_bundle(zip_path: str | Path, expected_manifest_sha256: str | None = N
                 problems.append(f"entry {info.orig_filename!r} sha256 differs from "
                                 f"{MANIFEST_NAME} (content changed)")
         if not problems:
-            problem = _layout_problem(path, zf, infos)
+            try:
+                problem = _layout_problem(path, zf, infos)
+            except _READ_ERRORS as exc:
+                problem = f"the zip's headers cannot be read ({_one_line(exc)})"
             if problem:
                 problems.append(problem)
         return done(manifest_sha, len(listed))
 
 
-def _first_difference(path: Path, other: BinaryIO) -> int | None:
-    """Offset of the first byte where the file at ``path`` and ``other`` differ, or None."""
-    offset = 0
-    with path.open("rb") as fh:
-        while True:
-            a, b = fh.read(CHUNK_BYTES), other.read(CHUNK_BYTES)
-            if a != b:
-                n = min(len(a), len(b))
-                diff = [i for i in range(n) if a[i] != b[i]][:1]
-                return offset + (diff[0] if diff else n)
-            if not a:
-                return None
-            offset += len(a)
+def _directory_problem(infos: list[zipfile.ZipInfo], zip_bytes: int) -> str | None:
+    """Refuse, from the central directory alone, what no canonical bundle holds: too many
+    entries, compressed entries, or declared sizes beyond the zip's own size."""
+    if len(infos) > MAX_ENTRIES:
+        return f"the zip holds {len(infos)} entries, more than the {MAX_ENTRIES} a bundle may hold"
+    total = 0
+    for info in infos:
+        if info.compress_type != zipfile.ZIP_STORED:
+            return (f"entry {info.orig_filename!r} is compressed (method {info.compress_type}), "
+                    "which differs from the canonical bundle layout (every entry stored "
+                    "uncompressed): the zip was repacked; nothing was inflated")
+        if info.file_size != info.compress_size or info.file_size > zip_bytes:
+            return (f"entry {info.orig_filename!r} declares {info.file_size} bytes in "
+                    f"{info.compress_size} stored bytes of a {zip_bytes}-byte zip; the zip's "
+                    "directory is damaged or forged")
+        total += info.file_size
+    if total > zip_bytes:
+        return (f"the entries declare {total} bytes in all, more than the zip's own "
+                f"{zip_bytes} bytes; the zip's directory is damaged or forged")
+    return None
+
+
+class _CompareSink:
+    """A seekable, write-only file that compares what is written with an existing file
+    instead of storing it: the canonical layout is checked without writing a byte.
+
+    A region written twice (zipfile rewrites each local header once the CRC is known)
+    is judged by its last write.
+    """
+
+    def __init__(self, path: Path):
+        self._fh = path.open("rb")
+        self._size = path.stat().st_size
+        self._pos = 0
+        self._end = 0
+        self._bad: dict[tuple[int, int], int] = {}  # (start, end) -> first differing offset
+
+    def write(self, data) -> int:
+        data = bytes(data)
+        start, end = self._pos, self._pos + len(data)
+        for key in [k for k in self._bad if start <= k[0] and k[1] <= end]:
+            del self._bad[key]
+        self._fh.seek(start)
+        offset = 0
+        while offset < len(data):
+            chunk = data[offset:offset + CHUNK_BYTES]
+            theirs = self._fh.read(len(chunk))
+            if theirs != chunk:
+                n = min(len(theirs), len(chunk))
+                diff = next((i for i in range(n) if theirs[i] != chunk[i]), n)
+                self._bad[(start, end)] = start + offset + diff
+                break
+            offset += len(chunk)
+        self._pos = end
+        self._end = max(self._end, end)
+        return len(data)
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        self._pos = offset if whence == 0 else (self._pos + offset if whence == 1
+                                                else self._end + offset)
+        return self._pos
+
+    def seekable(self) -> bool:
+        return True
+
+    def flush(self) -> None:
+        pass
+
+    def first_difference(self) -> int | None:
+        """Offset of the first byte that differs, or None when the file is identical."""
+        firsts = list(self._bad.values())
+        if self._end != self._size:
+            firsts.append(min(self._end, self._size))
+        return min(firsts) if firsts else None
+
+    def close(self) -> None:
+        self._fh.close()
 
 
 def _layout_problem(path: Path, zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> str | None:
     """Compare the bundle byte for byte with the canonical zip of its own entries.
 
     Catches changes that leave every file's content intact (timestamps,
-    permissions, extra fields, comments, padding, compression flags).
+    permissions, extra fields, comments, padding, compression flags). The
+    canonical zip is compared as it is produced; nothing is written to disk.
     """
     files = [(i.orig_filename, (lambda i=i: zf.open(i)), i.file_size) for i in infos
              if i.orig_filename != MANIFEST_NAME]
     manifest = zf.read(MANIFEST_NAME)
-    with tempfile.TemporaryFile() as canon:
-        write_canonical_zip(canon, files, manifest)
-        canon.seek(0)
-        offset = _first_difference(path, canon)
+    sink = _CompareSink(path)
+    try:
+        write_canonical_zip(sink, files, manifest)
+        offset = sink.first_difference()
+    finally:
+        sink.close()
     if offset is None:
         return None
     where = "the zip's central directory"

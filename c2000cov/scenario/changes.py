@@ -24,6 +24,9 @@ from c2000cov.scenario.config import read_toml
 
 CHANGE_KINDS = ("add_mast", "remove_mast", "move_mast", "mitigate_pv", "add_pv")
 _ALLOWED_KEYS = {
+    "add_mast": {"mast_id", "name", "x_m", "y_m", "lon_deg", "lat_deg", "h_agl_m",
+                 "tx_power_dbm", "gain_dbi", "tx_loss_db", "rx_loss_db", "azimuth_deg",
+                 "tilt_deg", "pattern"},
     "remove_mast": {"mast_id"},
     "move_mast": {"mast_id", "x_m", "y_m", "h_agl_m"},
     "mitigate_pv": {"pv_id", "within"},

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
 import tomllib
 import types
 import typing
@@ -29,6 +30,7 @@ from c2000cov.scenario.schema import (
     BUILDING_CLASSES,
     HATA_ENVIRONMENTS,
     MODEL_NAMES,
+    PROFILE_NAME_PATTERN,
     SECTIONS,
     ProfileConfig,
     ReportConfig,
@@ -83,7 +85,13 @@ def _convert(value: Any, tp: Any, key_path: str, source: str) -> Any:
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ScenarioError(f"{source}: {key_path} must be a number, got {value!r}")
-        return float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # a TOML integer beyond the float range
+            number = math.inf
+        if not math.isfinite(number):
+            raise ScenarioError(f"{source}: {key_path} must be a finite number, got {value!r}")
+        return number
     if tp is int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ScenarioError(f"{source}: {key_path} must be an integer, got {value!r}")
@@ -159,6 +167,38 @@ def _check_positive(value: float, key_path: str, source: str) -> None:
         raise ScenarioError(f"{source}: {key_path} must be > 0, got {value!r}")
 
 
+def _check_not_negative(value: float, key_path: str, source: str) -> None:
+    if not value >= 0:
+        raise ScenarioError(f"{source}: {key_path} must be >= 0, got {value!r}")
+
+
+_PROFILE_NAME_RE = re.compile(PROFILE_NAME_PATTERN)
+
+
+def _check_profile_name(pname: Any, source: str) -> None:
+    """Profile names are parts of file names: a safe set only (no '/', '..', spaces)."""
+    if not isinstance(pname, str) or not _PROFILE_NAME_RE.fullmatch(pname):
+        raise ScenarioError(
+            f"{source}: profile name {pname!r} cannot be used in file names; use letters, "
+            "digits, '_' and '-' only (at most 64, starting with a letter or digit), "
+            "e.g. [profiles.handheld_outdoor]")
+
+
+def _check_classes(scen: Scenario, source: str) -> None:
+    """Class limits in order: 0 < poor_pct < reduced_pct < every profile's target_pct."""
+    c = scen.classes
+    if not 0 < c.poor_pct < c.reduced_pct < 100:
+        raise ScenarioError(
+            f"{source}: classes must satisfy 0 < classes.poor_pct < classes.reduced_pct < 100, "
+            f"got poor_pct = {c.poor_pct:g}, reduced_pct = {c.reduced_pct:g}")
+    for pname, prof in scen.profiles.items():
+        if not c.reduced_pct < prof.target_pct:
+            raise ScenarioError(
+                f"{source}: classes.reduced_pct ({c.reduced_pct:g}) must be below "
+                f"profiles.{pname}.target_pct ({prof.target_pct:g}); the class 'reduced' lies "
+                "between the two")
+
+
 def flat_keys(data: dict, prefix: str = "") -> list[str]:
     """Key paths of every value in a nested TOML document (``profiles.in_car.h_rx_m``)."""
     out = []
@@ -217,11 +257,14 @@ def scenario_from_dict(data: dict, source: Path, origins: dict[str, str] | None 
         raise ScenarioError(f"{name}: [profiles] must hold at least one [profiles.<name>] table")
     profiles = {}
     for pname, ptable in profiles_table.items():
+        _check_profile_name(pname, name)
         prof = build_section(ProfileConfig, ptable, f"profiles.{pname}", name, base_dir)
         _check_choice(prof.building_class, BUILDING_CLASSES,
                       f"profiles.{pname}.building_class", name)
         _check_positive(prof.h_rx_m, f"profiles.{pname}.h_rx_m", name)
         _check_positive(prof.sigma_db, f"profiles.{pname}.sigma_db", name)
+        _check_not_negative(prof.body_loss_db, f"profiles.{pname}.body_loss_db", name)
+        _check_positive(prof.year_threshold, f"profiles.{pname}.year_threshold", name)
         if not 0 < prof.target_pct < 100:
             raise ScenarioError(
                 f"{name}: profiles.{pname}.target_pct must be between 0 and 100 (exclusive), "
@@ -247,6 +290,13 @@ def scenario_from_dict(data: dict, source: Path, origins: dict[str, str] | None 
     _check_positive(scen.scenario.resolution_m, "scenario.resolution_m", name)
     _check_positive(scen.model.radius_m, "model.radius_m", name)
     _check_positive(scen.model.k_factor, "model.k_factor", name)
+    for key in ("dl_freq_mhz", "ul_freq_mhz", "bandwidth_khz"):
+        _check_positive(getattr(scen.radio, key), f"radio.{key}", name)
+    for key in ("bs_noise_figure_db", "ms_noise_figure_db"):
+        _check_not_negative(getattr(scen.radio, key), f"radio.{key}", name)
+    _check_not_negative(scen.dead_zones.min_area_m2, "dead_zones.min_area_m2", name)
+    _check_not_negative(scen.dead_zones.simplify_m, "dead_zones.simplify_m", name)
+    _check_classes(scen, name)
     if not 0 < scen.model.time_pct <= 50:
         raise ScenarioError(
             f"{name}: model.time_pct must be in (0, 50], got {scen.model.time_pct}"
@@ -305,6 +355,9 @@ def read_toml(path: Path, what: str) -> dict:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{path.name}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"{path.name}: not UTF-8 text (byte {exc.start}); save the {what} "
+                            "file as UTF-8") from None
 
 
 def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
@@ -336,6 +389,19 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
         table[last] = value
         origins[key_path] = "override"
     return scenario_from_dict(data, path, origins)
+
+
+def scenario_input_paths(scen: Scenario) -> dict[str, Path]:
+    """Every input file a scenario names, by key path (``terrain.dtm``), the scenario itself
+    as ``scenario.source``."""
+    keys: dict[str, Path | None] = {
+        "scenario.source": scen.source, "terrain.dtm": scen.terrain.dtm,
+        "terrain.dsm": scen.terrain.dsm, "masts.path": scen.masts.path,
+        "interference.mitigate_within": scen.interference.mitigate_within}
+    for section in ("buildings", "pv", "areas", "roads", "population"):
+        obj = getattr(scen, section)
+        keys[f"{section}.path"] = obj.path if obj is not None else None
+    return {k: Path(v) for k, v in keys.items() if v is not None}
 
 
 def scenario_parameters(scen: Scenario) -> dict[str, Any]:

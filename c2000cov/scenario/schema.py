@@ -14,6 +14,9 @@ from pathlib import Path
 MODEL_NAMES = ("fspl", "hata", "p1812")
 HATA_ENVIRONMENTS = ("urban", "suburban", "open")
 BUILDING_CLASSES = ("traditional", "thermally_efficient", "by_year")
+#: Profile names become parts of file names (``p_cover_<profile>.tif``): letters, digits,
+#: ``_`` and ``-`` only, starting with a letter or digit, at most 64 characters.
+PROFILE_NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}"
 
 
 @dataclass(frozen=True)
