@@ -43,7 +43,7 @@ def _progress(quiet: bool):
 def _map_target(scen, map_path: Path | None) -> Path:
     """The map path of a run, checked: an .html file that is not an input of the run."""
     from c2000cov.files.atomic import refuse_overwriting, safe_file_stem
-    from c2000cov.products.runfolder import check_map_target
+    from c2000cov.products.output_checks import check_map_target
     from c2000cov.scenario.config import scenario_input_paths
 
     target = (map_path or scen.output.map
@@ -190,7 +190,7 @@ def map_(
 ) -> None:
     """Write a self-contained offline HTML map of a run folder."""
     from c2000cov.products.maps import build_map_from_run
-    from c2000cov.products.runfolder import check_map_target
+    from c2000cov.products.output_checks import check_map_target
 
     target = check_map_target(out or run_dir / ("map_public.html" if public else "map.html"),
                               run_dir)
@@ -223,7 +223,7 @@ def export(
 
     if not kmz:
         raise InvalidInputError("export: choose a format; valid formats: --kmz")
-    from c2000cov.products.runfolder import check_map_target
+    from c2000cov.products.output_checks import check_map_target
 
     target = check_map_target(out or run_dir / ("coverage_public.kmz" if public
                                                 else "coverage.kmz"), run_dir, ".kmz")

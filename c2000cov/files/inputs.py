@@ -80,8 +80,10 @@ def fingerprint(path: Path) -> dict:
     return {"path": str(Path(path).resolve()), "sha256": sha, "size_bytes": size}
 
 
-def record_inputs(scen: Scenario, patterns: list[str] | tuple[str, ...] = ()) -> dict:
-    """What ``run.json`` records of a run's inputs: the scenario file and every input."""
+def record_inputs(scen: Scenario, patterns=()) -> dict:
+    """What ``run.json`` records of a run's inputs: the scenario file and every input
+    (``patterns``: the masts' antenna-pattern paths, None where a mast has none)."""
+    patterns = [p for p in patterns if isinstance(p, str)]
     files = {SCENARIO_KEY: scen.source, **input_files(scen, patterns)}
     return {name: fingerprint(path) for name, path in sorted(files.items())}
 

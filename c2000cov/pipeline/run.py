@@ -30,8 +30,9 @@ from c2000cov.pipeline.cache import LossCache
 from c2000cov.pipeline.compute import ProgressFn, compute_coverage, noise_states
 from c2000cov.pipeline.executor import Executor, LocalExecutor
 from c2000cov.pipeline.inputs import Inputs, load_inputs
+from c2000cov.products.output_checks import check_profile_names
 from c2000cov.products.report import build_report
-from c2000cov.products.runfolder import MANIFEST, check_profile_names, write_run_folder
+from c2000cov.products.runfolder import MANIFEST, write_run_folder
 from c2000cov.scenario.schema import Scenario
 
 

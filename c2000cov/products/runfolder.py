@@ -149,32 +149,6 @@ def noise_rise_band(profile: str) -> str:
     return f"noise_rise_dl_db_{profile}"
 
 
-def check_profile_names(profiles, source: str) -> None:
-    """Refuse profile names whose files would collide (``x`` at night is ``x_night``)."""
-    names = set(profiles)
-    for name in sorted(names):
-        if name.endswith(NIGHT_SUFFIX):
-            raise InvalidInputError(
-                f"{source}: profile name {name!r} ends in {NIGHT_SUFFIX!r}, which names the "
-                f"night raster of profile {name[:-len(NIGHT_SUFFIX)]!r}; rename the profile")
-
-
-def check_map_target(target: Path, run_dir: Path | None = None, suffix: str = ".html") -> Path:
-    """Refuse a map or export path that would overwrite a run-folder file or a non-``suffix``
-    file (``--out run.json``, ``--map dtm.tif``)."""
-    target = Path(target)
-    if target.suffix.lower() != suffix:
-        raise InvalidInputError(f"output {target} must end in {suffix}; it would overwrite or "
-                                "pose as another kind of file")
-    if run_dir is not None and Path(run_dir).is_dir() and target.resolve().parent == \
-            Path(run_dir).resolve():
-        listed = set(read_run_manifest(run_dir).get("files", [])) | {MANIFEST, REPORT}
-        if target.name in listed:
-            raise InvalidInputError(f"output {target} is a file of the run folder ({target.name}); "
-                                    "choose another name")
-    return target
-
-
 def coverage_profiles(run_dir: Path) -> list[str]:
     """Profiles with a (day) coverage raster in a run folder, sorted by name."""
     n0, n1 = len(COVERAGE_PREFIX), len(".tif")
@@ -304,7 +278,7 @@ def write_run_folder(result: RunResult, out_dir: Path) -> RunResult:
                  "resolution_m": grid.resolution_m, "shape": list(grid.shape)},
         "covered_pct": {name: covered_pct(cov) for name, cov in result.coverage.items()},
         "files": sorted(p.name for p in files),
-        "inputs": record_inputs(scen, [p for p in inputs.masts["pattern"] if isinstance(p, str)]),
+        "inputs": record_inputs(scen, inputs.masts["pattern"]),
         **extra,
     }
     with atomic_path(out_dir / MANIFEST) as tmp:
@@ -312,8 +286,6 @@ def write_run_folder(result: RunResult, out_dir: Path) -> RunResult:
     files.append(out_dir / MANIFEST)
     result.files = files
     return result
-
-
 
 
 def _write_interference(out_dir: Path, itf, grid: Grid) -> list[Path]:
