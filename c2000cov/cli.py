@@ -80,6 +80,9 @@ def run(
     max_memory_gb: Annotated[float | None, typer.Option(
         help="Refuse the run when it would need more memory than this (GB; default 80 % of "
              "this machine's memory).")] = None,
+    calibration: Annotated[Path | None, typer.Option(
+        help="Apply a calibration.toml of `c2000cov calibrate` (overrides [calibration] path).")]
+    = None,
 ) -> None:
     """Compute coverage for every mast and profile, and write rasters, dead zones and a map."""
     from c2000cov.pipeline.executor import make_executor
@@ -92,6 +95,8 @@ def run(
         overrides["model.name"] = model
     if sun is not None:
         overrides["interference.sun_factor"] = sun
+    if calibration is not None:
+        overrides["calibration.path"] = str(calibration.resolve())
     scen = load_scenario(scenario, overrides)
     out_dir = out or scen.output.dir
     map_target = None if no_map else _map_target(scen, map_path)
@@ -558,6 +563,75 @@ def prepare(
         for line in result.warnings:
             err_console.print(f"warning: {line}", soft_wrap=True, markup=False)
     typer.echo(result.run_command)
+
+
+@app.command()
+def calibrate(
+    scenario: Annotated[Path, typer.Argument(help="Scenario TOML file.")],
+    measurements: Annotated[Path, typer.Argument(help="Measured levels: CSV or GeoPackage "
+                                                 "points with rssi_dbm.")],
+    out: Annotated[Path, typer.Option(help="Folder for calibration.toml, .json and .html.")],
+    profile: Annotated[str | None, typer.Option(help="Profile of rows without a profile "
+                                                "(default: the scenario's first).")] = None,
+    landcover: Annotated[Path | None, typer.Option(
+        help="Land-cover class raster for per-class offsets (default: the scenario's).")]
+    = None,
+    slope: Annotated[bool, typer.Option("--slope", help="Also fit a slope in log distance "
+                                        "(reported, not applied).")] = False,
+    cache_dir: Annotated[Path | None, typer.Option(help="Per-mast loss cache folder (default: "
+                                                   "the run's, <[output] dir>/.cache).")]
+    = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+) -> None:
+    """Fit the model to measured levels: offsets, σ and cross-validated error."""
+    from c2000cov.pipeline.calibrate import calibrate as run_calibration
+    from c2000cov.pipeline.run import default_cache_dir
+    from c2000cov.scenario.config import load_scenario
+
+    scen = load_scenario(scenario)
+    cache = cache_dir or default_cache_dir(scen, scen.output.dir)
+    prog, update = _progress(quiet)
+    if prog:
+        with prog:
+            res = run_calibration(scen, measurements, out, profile, landcover, slope,
+                                  cache_dir=cache, progress=update)
+    else:
+        res = run_calibration(scen, measurements, out, profile, landcover, slope,
+                              cache_dir=cache)
+    s = res.summary
+    typer.echo(f"{s['n_points']} points in {s['n_pixels']} pixels; RMSE "
+               f"{s['rmse_db_before']:.2f} dB before, {s['rmse_db_after']:.2f} dB after, "
+               f"{s['cv_rmse_db']:.2f} dB cross-validated (blocked)")
+    typer.echo("offsets (dB): " + ", ".join(f"{k} {v:+.2f}" for k, v in s["offsets_db"].items()))
+    rejected = s["measurements"]["rejected"]
+    if rejected:
+        typer.echo("rows not used: " + ", ".join(f"{k} {v}" for k, v in rejected.items()))
+    for path in res.files:
+        typer.echo(f"wrote {path}")
+
+
+@app.command()
+def validate(
+    run_dir: Annotated[Path, typer.Argument(help="Output folder of `c2000cov run`.")],
+    reports: Annotated[Path, typer.Argument(help="Field reports: CSV or GeoPackage points "
+                                            "with status fail or ok.")],
+    profile: Annotated[str | None, typer.Option(help="Profile to check (default: the first "
+                                                "outdoor handheld profile).")] = None,
+) -> None:
+    """Check a run's dead zones and poor/none classes against field reports."""
+    from c2000cov.pipeline.calibrate import validate as run_validation
+
+    res = run_validation(run_dir, reports, profile)
+    for r in res.table.to_dict("records"):
+        typer.echo(f"{r['profile']} {r['zone']}: {r['n_fail_inside']}/{r['n_fail']} failures "
+                   f"({r['fail_share_pct']:.1f} %) on {r['area_share_pct']:.1f} % of the area, "
+                   f"lift {r['lift']:.2f}; {r['n_ok_inside']}/{r['n_ok']} ok reports inside "
+                   f"({r['ok_share_pct']:.1f} %)")
+    rejected = res.reports.summary()["rejected"]
+    if rejected:
+        typer.echo("rows not used: " + ", ".join(f"{k} {v}" for k, v in rejected.items()))
+    for path in res.files:
+        typer.echo(f"wrote {path}")
 
 
 def main() -> None:

@@ -83,6 +83,12 @@ def source_window_pixels(path: Path | str, grid: Grid) -> int:
     return 0 if window is None else int(window.width) * int(window.height)
 
 
+def read_land_class(path: Path, grid: Grid, what: str = "land cover") -> np.ndarray:
+    """An integer-class raster on ``grid`` (nearest neighbour), int32, -1 where no data."""
+    values = read_raster_to_grid(path, grid, what, Resampling.nearest)
+    return np.where(np.isfinite(values), values, -1).astype("int32")
+
+
 def check_raster_crs(src, path: Path) -> None:
     """Reject rasters without a CRS or with a geographic one."""
     check_crs(src.crs, path)

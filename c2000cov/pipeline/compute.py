@@ -146,7 +146,8 @@ def compute_coverage(inputs: Inputs, states: list[NoiseState] | None = None,
     """
     scen, surf, masts = inputs.scenario, inputs.surface, inputs.masts
     states = states or [NoiseState("main")]
-    plans = plan_profiles(scen, surf)
+    cal = inputs.calibration
+    plans = plan_profiles(scen, surf, None if cal is None else cal.sigma_db)
     best = {(st.name, p.name): BestServer.empty(surf.grid.shape) for st in states for p in plans}
     freqs = {"dl": scen.radio.dl_freq_mhz, "ul": scen.radio.ul_freq_mhz}
     combos = sorted({(f, p.h_rx_m) for p in plans for f in freqs.values()})
@@ -167,6 +168,9 @@ def compute_coverage(inputs: Inputs, states: list[NoiseState] | None = None,
                                        plan.terminal, _window_of(plan.bel_dl_db, window))
             s_ul = uplink_signal_dbm(gain, mast["rx_loss_db"], loss_ul, plan.terminal,
                                      _window_of(plan.bel_ul_db, window))
+            if cal is not None:  # a fitted correction of the path loss: both directions
+                s_dl = s_dl + _window_of(cal.offset_db, window)
+                s_ul = s_ul + _window_of(cal.offset_db, window)
             ev = plan.evaluated[window.slices]
             for st in states:
                 d_dl = st.d_dl_db.get(plan.name) if isinstance(st.d_dl_db, dict) else st.d_dl_db

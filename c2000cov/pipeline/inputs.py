@@ -14,11 +14,13 @@ import pandas as pd
 from rasterio.crs import CRS
 
 from c2000cov.analysis.areas import population_to_grid
+from c2000cov.analysis.calibration import AppliedCalibration, apply_calibration
 from c2000cov.errors import InvalidInputError
+from c2000cov.files.calibration_file import read_calibration
 from c2000cov.files.masts import check_masts_inside, read_masts
 from c2000cov.files.msi import AntennaPattern, read_msi
 from c2000cov.files.pv import read_pv
-from c2000cov.files.rasters import raster_bounds_in, read_raster_to_grid
+from c2000cov.files.rasters import raster_bounds_in, read_land_class, read_raster_to_grid
 from c2000cov.files.vectors import read_areas, read_buildings, read_vector, require_columns
 from c2000cov.geo.grid import Grid
 from c2000cov.geo.surface import Surface, rasterize_buildings
@@ -39,6 +41,7 @@ class Inputs:
     areas: gpd.GeoDataFrame | None
     roads: gpd.GeoDataFrame | None = None
     population: np.ndarray | gpd.GeoDataFrame | None = None
+    calibration: AppliedCalibration | None = None
 
 
 def scenario_grid(scen: Scenario) -> Grid:
@@ -102,4 +105,10 @@ def load_inputs(scen: Scenario, max_memory_gb: float | None = None) -> Inputs:
         else:
             population = read_vector(pop.path, "population", pop.layer, grid.crs)
             require_columns(population, [pop.column], pop.path, "population")
-    return Inputs(scen, grid, surface, masts, patterns, pv, areas, roads, population)
+    calibration = None
+    if scen.calibration is not None:
+        cal = read_calibration(scen.calibration.path)
+        land = read_land_class(cal.landcover, grid) if cal.landcover is not None else None
+        calibration = apply_calibration(cal.summary(), land)
+    return Inputs(scen, grid, surface, masts, patterns, pv, areas, roads, population,
+                  calibration)

@@ -7,35 +7,7 @@ name or a band name.
 Files of a run folder (``<profile>`` a service profile name, ``<state>`` empty
 or ``_night`` for the night state without solar-panel emission):
 
-===================================== ===========================================
-``p_cover_<profile><state>.tif``      continuous bands (:data:`COVERAGE_BANDS`),
-                                      float32, NaN = not evaluated
-``class_<profile><state>.tif``        categorical rasters (:data:`CATEGORICAL`):
-``limiting_<profile><state>.tif``     one uint8 band each (best server: uint16
-``best_server_<profile><state>.tif``  above 254 masts) with a colour table,
-``redundancy_<profile><state>.tif``   code 255 (65535) = not evaluated / none
-``<raster>.qml``                      QGIS style beside every raster
-``dead_zones.gpkg``                   one layer per profile
-``areas_used.gpkg``                   the reporting areas as used
-``areas_coverage.csv``                per area and profile statistics
-``n1_outage.csv``                     N-1 ranking
-``masts_used.csv``                    the masts as read, with ``mast_index``
-``masts_interference.csv``            uplink noise rise per mast (with PV)
-``noise_rise_dl_db.tif``              downlink noise rise per profile (with PV)
-``pv_used.gpkg``                      the PV installations as used (with PV)
-``delta_<profile>.tif``               what-if change codes
-``delta.gpkg``                        what-if gained and lost polygons
-``delta_areas.csv``                   what-if per-area change
-``run.json``                          the run manifest
-``report.html``                       the compliance report
-===================================== ===========================================
-
-Every GeoTIFF is a Cloud-Optimized GeoTIFF: categorical ones with mode
-overviews (a zoomed-out view holds only valid codes), continuous ones with
-average overviews. The GeoPackages carry their QGIS styles in
-``layer_styles``. :func:`read_band` reads any band by name, also from run
-folders of earlier versions, where all bands were in ``p_cover_<profile>.tif``.
-"""
+===================================== ===================================="""
 
 from __future__ import annotations
 
@@ -90,6 +62,13 @@ DELTA_POLYGONS = "delta.gpkg"
 DELTA_TABLE = "delta_areas.csv"
 MANIFEST = "run.json"
 REPORT = "report.html"
+VALIDATION_TABLE = "field_reports.csv"
+VALIDATION_POINTS = "field_reports.gpkg"
+VALIDATION_LAYER = "field_reports"
+CALIBRATION_TOML = "calibration.toml"
+CALIBRATION_JSON = "calibration.json"
+CALIBRATION_PAGE = "calibration.html"
+CALIBRATION_POINTS = "calibration_points.csv"
 
 #: Bands of ``p_cover_<profile>.tif``: (name, unit); float32, average overviews.
 COVERAGE_BANDS = (
@@ -261,6 +240,8 @@ def write_run_folder(result: RunResult, out_dir: Path) -> RunResult:
         files += _write_interference(out_dir, result.interference, grid)
         extra["interference"] = {"sun_factor": result.interference.sun_factor,
                                  **result.interference.summary}
+    if inputs.calibration is not None:
+        extra["calibration"] = inputs.calibration.summary
     if result.whatif is not None:
         files += _write_whatif(out_dir, result, grid)
         w = result.whatif

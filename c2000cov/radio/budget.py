@@ -81,10 +81,16 @@ class ProfilePlan:
     target_pct: float
 
 
-def plan_profiles(scen: Scenario, surf: Surface) -> list[ProfilePlan]:
-    """Terminal terms, evaluated pixels and entry losses of every profile."""
+def plan_profiles(scen: Scenario, surf: Surface,
+                  sigma_db: np.ndarray | float | None = None) -> list[ProfilePlan]:
+    """Terminal terms, evaluated pixels and entry losses of every profile.
+
+    ``sigma_db`` (a scalar or a raster on the grid), when given, replaces every
+    profile's location variability (a calibration's fitted σ).
+    """
     plans = []
     for name, prof in scen.profiles.items():
+        loc_sigma_db = prof.sigma_db if sigma_db is None else sigma_db
         valid = np.isfinite(surf.ground_m)
         if prof.indoor:
             evaluated = valid & surf.building_mask
@@ -102,12 +108,12 @@ def plan_profiles(scen: Scenario, surf: Surface) -> list[ProfilePlan]:
                 bel[key] = np.where(efficient, eff_med, trad_med).astype("float32")
                 if key == "dl":
                     bel_sigma = np.where(efficient, eff_sig, trad_sig).astype("float32")
-            sigma_total = np.asarray(combine_sigma_db(prof.sigma_db, bel_sigma), dtype="float32")
+            sigma_total = np.asarray(combine_sigma_db(loc_sigma_db, bel_sigma), dtype="float32")
             bel_dl, bel_ul = bel["dl"], bel["ul"]
         else:
             evaluated = valid
             bel_dl = bel_ul = 0.0
-            sigma_total = prof.sigma_db
+            sigma_total = loc_sigma_db
         plans.append(ProfilePlan(name, Terminal.from_profile(prof), prof.h_rx_m, evaluated,
                                  bel_dl, bel_ul, sigma_total,
                                  fade_margin_db(sigma_total, prof.target_pct), prof.target_pct))

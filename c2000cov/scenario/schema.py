@@ -221,6 +221,18 @@ class ReportConfig:
 
 
 @dataclass(frozen=True)
+class CalibrationConfig:
+    """``[calibration]``: a ``calibration.toml`` of ``c2000cov calibrate`` to apply.
+
+    Its offsets are added to every predicted level (downlink and uplink: the
+    path loss is reciprocal) and its location variability replaces every
+    profile's ``sigma_db``.
+    """
+
+    path: Path
+
+
+@dataclass(frozen=True)
 class OutputConfig:
     """``[output]``: output folder, optional map path and per-mast cache folder."""
 
@@ -249,6 +261,7 @@ class Scenario:
     dead_zones: DeadZoneConfig = field(default_factory=DeadZoneConfig)
     interference: InterferenceConfig = field(default_factory=InterferenceConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
+    calibration: CalibrationConfig | None = None
     output: OutputConfig = field(default_factory=OutputConfig)
     #: Where each parameter's value came from: ``{key path: "scenario" | "override"}`` for
     #: the keys the scenario file or a command-line flag set; every other key is a default.
@@ -270,5 +283,6 @@ SECTIONS: dict[str, type] = {
     "dead_zones": DeadZoneConfig,
     "interference": InterferenceConfig,
     "report": ReportConfig,
+    "calibration": CalibrationConfig,
     "output": OutputConfig,
 }

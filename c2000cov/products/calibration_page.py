@@ -1,0 +1,159 @@
+"""The calibration page: figures of ``c2000cov calibrate`` as one self-contained HTML file.
+
+Measured versus predicted (before and after the correction), residual
+histograms, a residual map and the statistics tables, with the figures as
+inline PNGs (no network, no scripts).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from c2000cov.files.atomic import atomic_path
+
+PLOT_DPI = 110
+
+
+def _figure(width_in: float, height_in: float):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width_in, height_in), dpi=PLOT_DPI)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _png(fig) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=PLOT_DPI, metadata={"Software": None})
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def plot_scatter(table: pd.DataFrame) -> str:
+    """Measured versus predicted level, before and after the correction."""
+    fig = _figure(9.0, 4.2)
+    meas = table["measured_dbm"].to_numpy()
+    before = table["predicted_dbm"].to_numpy()
+    after = meas - table["residual_db_after"].to_numpy()
+    lo, hi = np.nanmin([meas.min(), before.min(), after.min()]), np.nanmax(
+        [meas.max(), before.max(), after.max()])
+    for k, (pred, title) in enumerate(((before, "model"), (after, "gecorrigeerd / corrected"))):
+        ax = fig.add_subplot(1, 2, k + 1)
+        ax.scatter(pred, meas, s=4, alpha=0.5, color="#0072B2", linewidths=0)
+        ax.plot([lo, hi], [lo, hi], color="black", linewidth=0.8)
+        ax.set_xlabel("voorspeld / predicted (dBm)")
+        ax.set_ylabel("gemeten / measured (dBm)")
+        ax.set_title(title)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def plot_histograms(table: pd.DataFrame) -> str:
+    """Residual histograms before, after and out-of-fold."""
+    fig = _figure(9.0, 3.4)
+    ax = fig.add_subplot(1, 1, 1)
+    cols = (("residual_db_before", "model", "#D55E00"),
+            ("residual_db_after", "gecorrigeerd / corrected", "#0072B2"),
+            ("residual_db_cv", "kruisvalidatie / cross-validated", "#009E73"))
+    values = np.concatenate([table[c].to_numpy() for c, _, _ in cols])
+    values = values[np.isfinite(values)]
+    bins = np.linspace(values.min(), values.max(), 41)
+    for col, label, color in cols:
+        ax.hist(table[col].dropna(), bins=bins, histtype="step", linewidth=1.4, label=label,
+                color=color)
+    ax.set_xlabel("gemeten − voorspeld / measured − predicted (dB)")
+    ax.set_ylabel("pixels")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def plot_residual_map(table: pd.DataFrame) -> str:
+    """Bins on the map, coloured by the corrected residual (dB)."""
+    fig = _figure(7.0, 6.0)
+    ax = fig.add_subplot(1, 1, 1)
+    r = table["residual_db_after"].to_numpy()
+    lim = max(float(np.nanpercentile(np.abs(r), 98)), 1.0)
+    sc = ax.scatter(table["x_m"], table["y_m"], c=r, s=6, cmap="RdBu", vmin=-lim, vmax=lim,
+                    linewidths=0)
+    ax.set_aspect("equal")
+    ax.set_xlabel("x (m)")
+    ax.set_ylabel("y (m)")
+    fig.colorbar(sc, ax=ax, label="residu na correctie / residual after (dB)")
+    fig.tight_layout()
+    return _png(fig)
+
+
+def _num(v) -> str:
+    if isinstance(v, float):
+        return "–" if not math.isfinite(v) else f"{v:.2f}"
+    return html.escape(str(v))
+
+
+def _stats_table(title: str, groups: dict) -> str:
+    head = ("<tr><th>groep</th><th>n</th><th>gem. fout vóór (dB)</th><th>RMSE vóór (dB)</th>"
+            "<th>gem. fout na (dB)</th><th>RMSE na (dB)</th><th>σ na (dB)</th></tr>")
+    rows = "".join(
+        f"<tr><td>{html.escape(k)}</td><td>{g['before']['count']}</td>"
+        f"<td>{_num(g['before']['mean_error_db'])}</td><td>{_num(g['before']['rmse_db'])}</td>"
+        f"<td>{_num(g['after']['mean_error_db'])}</td><td>{_num(g['after']['rmse_db'])}</td>"
+        f"<td>{_num(g['after']['std_db'])}</td></tr>" for k, g in groups.items())
+    return f"<h2>{html.escape(title)}</h2><table>{head}{rows}</table>"
+
+
+def render_page(summary: dict, table: pd.DataFrame) -> str:
+    """HTML text of the calibration page."""
+    s = summary
+    facts = [("punten / points", s["n_points"]), ("pixels", s["n_pixels"]),
+             ("gemiddelde fout vóór / mean error before (dB)", s["mean_error_db_before"]),
+             ("RMSE vóór / before (dB)", s["rmse_db_before"]),
+             ("gemiddelde fout na / mean error after (dB)", s["mean_error_db_after"]),
+             ("RMSE na / after (dB)", s["rmse_db_after"]),
+             ("RMSE kruisvalidatie, blokken / cross-validated, blocked (dB)", s["cv_rmse_db"]),
+             ("RMSE kruisvalidatie, willekeurig / random folds (dB)",
+              s["cv_rmse_random_folds_db"])]
+    facts += [(f"correctie / offset {k} (dB)", v) for k, v in s["offsets_db"].items()]
+    facts += [(f"σ {k} (dB)", v) for k, v in s["sigma_db"].items()]
+    if "slope_fit" in s:
+        facts.append(("helling / slope (dB per decade, not applied)",
+                      s["slope_fit"]["slope_db_per_decade"]))
+    rejected = s.get("measurements", {}).get("rejected", {})
+    facts += [(f"niet gebruikt / not used: {k}", v) for k, v in rejected.items()]
+    rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{_num(v)}</td></tr>" for k, v in facts)
+    img = '<img alt="{}" src="data:image/png;base64,{}">'
+    cv = s.get("cv", {})
+    return (
+        "<!DOCTYPE html>\n<html lang=\"nl\"><head><meta charset=\"utf-8\">"
+        f"<title>Kalibratie {html.escape(str(s.get('scenario', '')))}</title><style>"
+        "body{font-family:sans-serif;max-width:60em;margin:1em auto;padding:0 1em}"
+        "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #bbb;"
+        "padding:2px 6px;text-align:right}th{text-align:left}img{max-width:100%}"
+        "</style></head><body>"
+        f"<h1>Kalibratie van het model / model calibration: "
+        f"{html.escape(str(s.get('scenario', '')))}</h1>"
+        f"<p>Profiel / profile <b>{html.escape(str(s.get('profile', '')))}</b>. Residu = "
+        "gemeten − voorspeld (dB), per pixel en serverende mast gemiddeld. Kruisvalidatie: "
+        f"{cv.get('n_folds')} folds over blokken van {cv.get('block_m')} m.</p>"
+        f"<table>{rows}</table>"
+        "<h2>Gemeten tegen voorspeld / measured versus predicted</h2>"
+        + img.format("scatter", plot_scatter(table))
+        + "<h2>Residuen / residuals</h2>" + img.format("histograms", plot_histograms(table))
+        + "<h2>Residukaart / residual map</h2>" + img.format("map", plot_residual_map(table))
+        + _stats_table("Per landgebruiksklasse / per land-cover class", s["by_class"])
+        + _stats_table("Per afstand / per distance band", s["by_distance"])
+        + _stats_table("Per mast", s["by_mast"])
+        + "</body></html>\n")
+
+
+def build_page(summary: dict, table: pd.DataFrame, path: Path) -> Path:
+    """Write the calibration page atomically."""
+    with atomic_path(Path(path)) as tmp:
+        tmp.write_text(render_page(summary, table), encoding="utf-8")
+    return Path(path)
