@@ -157,3 +157,76 @@ def build_page(summary: dict, table: pd.DataFrame, path: Path) -> Path:
     with atomic_path(Path(path)) as tmp:
         tmp.write_text(render_page(summary, table), encoding="utf-8")
     return Path(path)
+
+
+# --------------------------------------------------------------------------- report sections
+_WORDS = {
+    "nl": {"cal_title": "Kalibratie op metingen",
+           "cal_text": "De voorspelde niveaus van deze berekening zijn gecorrigeerd met een "
+                       "kalibratie op {n} metingen ({profile}): de correctie is opgeteld bij "
+                       "elk voorspeld niveau (downlink en uplink) en σ vervangt de "
+                       "plaatsvariabiliteit van elk profiel. Bestand: {path}.",
+           "key": "grootheid", "value": "waarde",
+           "cv": "RMSE na kruisvalidatie (dB)", "offset": "correctie {k} (dB)",
+           "sigma": "σ {k} (dB)",
+           "val_title": "Meldingen uit het veld",
+           "val_text": "Aandeel van de meldingen ‘geen bereik’ (fail) in de voorspelde "
+                       "dode zones en in de klassen slecht/geen, tegen het aandeel van het "
+                       "oppervlak (lift = aandeel meldingen / aandeel oppervlak; 1 = de kaart "
+                       "zegt niets). Ook: aandeel ‘ok’-meldingen in die zones.",
+           "zone": "zone", "fails": "fail in zone", "fail_pct": "fail in zone (%)",
+           "area_pct": "oppervlak (%)", "lift": "lift", "ok_pct": "ok in zone (%)",
+           "dead_zones": "dode zones", "poor_or_none": "slecht of geen"},
+    "en": {"cal_title": "Calibration against measurements",
+           "cal_text": "The predicted levels of this run are corrected by a calibration on {n} "
+                       "measurements ({profile}): the offset is added to every predicted "
+                       "level (downlink and uplink) and σ replaces every profile's location "
+                       "variability. File: {path}.",
+           "key": "quantity", "value": "value",
+           "cv": "cross-validated RMSE (dB)", "offset": "offset {k} (dB)", "sigma": "σ {k} (dB)",
+           "val_title": "Field reports",
+           "val_text": "Share of 'no coverage' reports (fail) inside the predicted dead zones "
+                       "and the poor/none classes, against the share of the area (lift = "
+                       "share of reports / share of area; 1 = the map tells nothing). Also: "
+                       "the share of 'ok' reports inside those zones.",
+           "zone": "zone", "fails": "fail in zone", "fail_pct": "fail in zone (%)",
+           "area_pct": "area (%)", "lift": "lift", "ok_pct": "ok in zone (%)",
+           "dead_zones": "dead zones", "poor_or_none": "poor or none"},
+}
+
+
+def _fmt(v, lang: str) -> str:
+    text = _num(float(v)) if isinstance(v, int | float) else html.escape(str(v))
+    return text.replace(".", ",") if lang == "nl" else text
+
+
+def calibration_section(summary: dict | None, lang: str = "nl") -> dict | None:
+    """Report section: the calibration a run applied (``run.json`` ``calibration``)."""
+    if not summary:
+        return None
+    w = _WORDS.get(lang, _WORDS["en"])
+    rows = [[w["cv"], _fmt(summary.get("cv_rmse_db", float("nan")), lang)]]
+    rows += [[w["offset"].format(k=k), _fmt(v, lang)]
+             for k, v in summary.get("offsets_db", {}).items()]
+    rows += [[w["sigma"].format(k=k), _fmt(v, lang)]
+             for k, v in summary.get("sigma_db", {}).items()]
+    return {"id": "calibration", "title": w["cal_title"],
+            "text": w["cal_text"].format(n=summary.get("n_points", "?"),
+                                         profile=summary.get("profile", "?"),
+                                         path=Path(str(summary.get("path", ""))).name),
+            "header": [w["key"], w["value"]], "rows": rows}
+
+
+def validation_section(table_path: Path | None, lang: str = "nl") -> dict | None:
+    """Report section: the table of ``c2000cov validate`` (``field_reports.csv``)."""
+    if table_path is None:
+        return None
+    w = _WORDS.get(lang, _WORDS["en"])
+    table = pd.read_csv(table_path)
+    rows = [[f"{r['profile']}: {w.get(r['zone'], r['zone'])}",
+             f"{int(r['n_fail_inside'])}/{int(r['n_fail'])}", _fmt(r["fail_share_pct"], lang),
+             _fmt(r["area_share_pct"], lang), _fmt(r["lift"], lang),
+             _fmt(r["ok_share_pct"], lang)] for r in table.to_dict("records")]
+    return {"id": "field-reports", "title": w["val_title"], "text": w["val_text"],
+            "header": [w["zone"], w["fails"], w["fail_pct"], w["area_pct"], w["lift"],
+                       w["ok_pct"]], "rows": rows}

@@ -796,6 +796,7 @@ def report_context(run_dir: Path, top_n: int = 20, skip: Path | None = None,
         "n1": (split_tables(n1, ["mast_id"], MAX_COLUMNS_PORTRAIT, lang)
                if n1 is not None else None),
         "files": _file_rows(run_dir, skip or run_dir / REPORT),
+        "extra_sections": rf.report_sections(run_dir, manifest, lang),
     }
 
 

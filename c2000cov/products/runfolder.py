@@ -314,6 +314,20 @@ def git_commit() -> str:
 
 
 # --------------------------------------------------------------------------- reading
+def report_sections(run_dir: Path, manifest: dict, lang: str = "nl") -> list[dict]:
+    """Optional report sections of a run folder: the calibration applied, the field reports.
+
+    Each is ``{"id", "title", "text", "header", "rows"}`` (rows of display
+    strings); none when the run has neither.
+    """
+    from c2000cov.products.calibration_page import calibration_section, validation_section
+
+    table = Path(run_dir) / VALIDATION_TABLE
+    sections = [calibration_section(manifest.get("calibration"), lang),
+                validation_section(table if table.is_file() else None, lang)]
+    return [s for s in sections if s is not None]
+
+
 def read_run_manifest(run_dir: Path) -> dict:
     """``run.json`` of a run folder, checked: the folder exists and the file is a JSON object."""
     run_dir = Path(run_dir)

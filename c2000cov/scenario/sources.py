@@ -37,6 +37,9 @@ PARAMETER_SOURCES: dict[str, str] = {
     "areas": "user input data (reporting areas; not given: the whole grid is one area)",
     "roads": "user input data (road centre lines; not given)",
     "population": "user input data (population; not given)",
+    "calibration": "model as published (no calibration against measurements applied)",
+    "calibration.*": "fitted by `c2000cov calibrate` to drive-test measurements (see the "
+                     "calibration section of the report)",
     "terrain.*": "user input data (e.g. AHN4 DTM/DSM, heights in m NAP)",
     "buildings.*": "user input data (e.g. 3D BAG footprints and heights)",
     "masts.*": "user input data (site data; confidential in real use)",

@@ -142,6 +142,8 @@ def test_applying_a_calibration_shifts_levels_and_sigma(case, tmp_path):
     margin0 = 8.0 * norm.ppf(p0[mid].astype(float))
     sigma = np.where(lc == 3, 6.5, 5.0)[mid]
     np.testing.assert_allclose(p1[mid], norm.cdf((margin0 + expected[mid]) / sigma), atol=2e-3)
+    report = (tmp_path / "run" / "report.html").read_text()
+    assert "Kalibratie op metingen" in report and "correctie 2 (dB)" in report
 
 
 def test_validate_hand_made_reports(case, tmp_path):
@@ -163,7 +165,7 @@ def test_validate_hand_made_reports(case, tmp_path):
     df = pd.DataFrame(rows, columns=["status", "x_m", "y_m"])
     df["time"] = range(len(df))  # distinct rows: none is a duplicate
     df.to_csv(tmp_path / "reports.csv", index=False)
-    res = validate(run_dir, tmp_path / "reports.csv", rebuild_report=False)
+    res = validate(run_dir, tmp_path / "reports.csv")
     t = res.table.set_index("zone")
     area_share = 100.0 * zone.area / ((cls != 255).sum() * RES_M ** 2)
     d = t.loc["dead_zones"]
@@ -173,6 +175,9 @@ def test_validate_hand_made_reports(case, tmp_path):
     assert d["lift"] == pytest.approx(75.0 / area_share)
     assert res.reports.rejected["unknown_status"] == 1
     assert res.reports.rejected["outside_grid"] == 1
+    report = (run_dir / "report.html").read_text()
+    assert "Meldingen uit het veld" in report and "in_car: dode zones" in report
+    assert "<td class=\"num\">3/4</td>" in report
     read = gpd.read_file(run_dir / "field_reports.gpkg")
     assert len(read) == 9 and read["in_dead_zone"].sum() == 4
 
