@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEMO_DIR := data/demo
 PYTEST_ARGS ?=
 
-.PHONY: demo demo-delft test test-fast bench bench-national bench-maps lint venv clean
+.PHONY: demo demo-delft demo-calibration test test-fast bench bench-national bench-maps lint venv clean
 
 venv: $(STAMP)
 
@@ -35,6 +35,15 @@ demo: $(STAMP) $(DEMO_DIR)/dtm.tif
 ## demo-delft: real Dutch data: Delft AHN3 tiles and LoD1 buildings -> prepare -> a 2 m run
 demo-delft: $(STAMP)
 	$(BIN)/python data/delft_demo.py build/delft out/delft
+
+## demo-calibration: calibrate the demo model on its synthetic drive test, run it calibrated,
+## check the calibrated run against the synthetic field reports
+demo-calibration: demo
+	$(BIN)/c2000cov calibrate data/demo.toml $(DEMO_DIR)/drive_test.csv --out out/demo-calibration \
+		--landcover $(DEMO_DIR)/landcover.tif --slope
+	$(BIN)/c2000cov run data/demo.toml --out out/demo-calibrated --cache-dir out/demo/.cache \
+		--calibration out/demo-calibration/calibration.toml --map maps/demo_calibrated.html
+	$(BIN)/c2000cov validate out/demo-calibrated $(DEMO_DIR)/field_reports.csv
 
 ## test: the whole suite (slow tests included)
 test: $(STAMP)

@@ -180,6 +180,8 @@ PRODUCTS = (
     "pv",
     "areas",
     "roads",
+    "drive_test",
+    "field_reports",
 )
 FILE_NAMES = {
     "dtm": "dtm.tif",
@@ -190,7 +192,34 @@ FILE_NAMES = {
     "pv": "pv.geojson",
     "areas": "areas.gpkg",
     "roads": "roads.gpkg",
+    "drive_test": "drive_test.csv",
+    "field_reports": "field_reports.csv",
 }
+
+# Synthetic drive test and field reports (issue #15). Their truth is a documented law,
+# independent of c2000cov's propagation model, so calibrating the model against them
+# measures how far the model is from that law. Drawn from their own generator
+# (seed [seed, DRIVE_TEST_STREAM]) so that every other file stays byte-identical.
+DRIVE_TEST_STREAM = 15
+DRIVE_STEP_M = 20.0  # a point every 20 m along the main roads
+DRIVE_PROFILE = "in_car"
+DRIVE_TERMINAL_DB = 1.0  # in_car: 2 dBi roof antenna - 1 dB cable (data/demo.toml)
+HANDHELD_TERMINAL_DB = -8.0  # handheld: -3 dBi - 5 dB body loss
+TRUTH_FREQ_MHZ = 392.5
+TRUTH_H_RX_M = 1.5
+#: The truth's Okumura-Hata environment and extra loss (dB) per land-cover class of the
+#: receiver: open land and water "open area", town "suburban", forest suburban plus 5 dB
+#: foliage, dense centre "urban".
+TRUTH_CLASS_HATA = {LC_WATER: ("open", 0.0), LC_OPEN: ("open", 0.0),
+                    LC_SUBURBAN: ("suburban", 0.0), LC_TREES_URBAN: ("suburban", 5.0),
+                    LC_DENSE_URBAN: ("urban", 0.0)}
+TRUTH_SHADOW_DB = 5.0  # spatially correlated shadowing (std)
+TRUTH_SHADOW_CORR_M = 100.0  # its correlation distance (Gaussian kernel sigma)
+TRUTH_NOISE_DB = 2.0  # independent error of each logged median level
+DRIVE_BAD_ROWS = {"no_level": 5, "absurd_level": 3, "duplicate": 4, "outside_grid": 3}
+N_FIELD_REPORTS = 400
+N_FIELD_FAILS = 120
+MS_SENSITIVITY_DBM = -103.0
 
 
 # --------------------------------------------------------------------------------------
@@ -1114,6 +1143,112 @@ def _pv(rng, terrain, buildings, lc, masts, roads_gdf) -> gpd.GeoDataFrame:
 
 
 # --------------------------------------------------------------------------------------
+# Drive test and field reports (the truth is a documented law, see data/README.md)
+# --------------------------------------------------------------------------------------
+def _hata_db(d_km: np.ndarray, h_tx_m: np.ndarray, environment: np.ndarray) -> np.ndarray:
+    """Okumura-Hata median loss (small/medium city a(hm)), with its suburban and open-area
+    corrections where ``environment`` says so (the truth's median loss)."""
+    f = TRUTH_FREQ_MHZ
+    a_hm = (1.1 * math.log10(f) - 0.7) * TRUTH_H_RX_M - (1.56 * math.log10(f) - 0.8)
+    urban = (69.55 + 26.16 * math.log10(f) - 13.82 * np.log10(h_tx_m) - a_hm
+             + (44.9 - 6.55 * np.log10(h_tx_m)) * np.log10(np.maximum(d_km, 0.05)))
+    suburban = 2.0 * math.log10(f / 28.0) ** 2 + 5.4
+    open_area = 4.78 * math.log10(f) ** 2 - 18.33 * math.log10(f) + 40.94
+    return urban - np.select([environment == "suburban", environment == "open"],
+                             [suburban, open_area], 0.0)
+
+
+def _truth_levels_dbm(x_m, y_m, masts: list[dict], lc: np.ndarray, shadow: np.ndarray,
+                      terminal_db: float) -> tuple[np.ndarray, np.ndarray]:
+    """True median downlink level per point and mast (points x masts), and the shadowing."""
+    horiz, _ = _sector_pattern()
+    cls = _sample(lc, x_m, y_m, outside=LC_OPEN)
+    env = np.array([TRUTH_CLASS_HATA[c][0] for c in cls.tolist()], dtype=object)
+    extra = np.array([TRUTH_CLASS_HATA[c][1] for c in cls.tolist()])
+    fade = _sample(shadow, x_m, y_m, outside=0.0)
+    levels = []
+    for m in masts:
+        dx, dy = x_m - m["x_m"], y_m - m["y_m"]
+        d_km = np.hypot(dx, dy) / 1000.0
+        gain = np.full(len(x_m), m["gain_dbi"], dtype=float)
+        if m["azimuth_deg"] is not None:
+            rel = np.mod(np.degrees(np.arctan2(dx, dy)) - m["azimuth_deg"], 360.0)
+            gain -= np.interp(rel, np.arange(361.0), np.append(horiz, horiz[0]))
+        levels.append(m["tx_power_dbm"] + gain - m["tx_loss_db"] + terminal_db
+                      - _hata_db(d_km, np.full(len(x_m), m["h_agl_m"]), env))
+    return np.stack(levels, axis=1) - extra[:, None] + fade[:, None]
+
+
+def _shadow_field(rng) -> np.ndarray:
+    white = rng.standard_normal((N_ROWS, N_COLS)).astype(np.float32)
+    field = ndimage.gaussian_filter(white, TRUTH_SHADOW_CORR_M / CELL_M, mode="wrap")
+    return (field * (TRUTH_SHADOW_DB / field.std())).astype(np.float32)
+
+
+def _drive_test(rng, roads_gdf, masts, lc, shadow) -> str:
+    pts = []
+    for road_id, line in zip(roads_gdf["road_id"], roads_gdf.geometry, strict=True):
+        dist = np.arange(0.0, line.length, DRIVE_STEP_M)
+        p = shapely.line_interpolate_point(line, dist)
+        pts += [(road_id, pt.x, pt.y) for pt in p]
+    x = np.array([q[1] for q in pts]) + rng.normal(0.0, 3.0, len(pts))
+    y = np.array([q[2] for q in pts]) + rng.normal(0.0, 3.0, len(pts))
+    inside = _to_cell(x, y)[2]
+    x, y = x[inside], y[inside]
+    road = np.array([q[0] for q in pts], dtype=object)[inside]
+    level = _truth_levels_dbm(x, y, masts, lc, shadow, DRIVE_TERMINAL_DB)
+    serving = np.argmax(level, axis=1)
+    rssi = level[np.arange(len(x)), serving] + rng.normal(0.0, TRUTH_NOISE_DB, len(x))
+    ids = [masts[i]["mast_id"] for i in serving]
+    t0 = 8 * 3600
+    rows = [[f"{x[i]:.1f}", f"{y[i]:.1f}", f"{rssi[i]:.1f}", ids[i], DRIVE_PROFILE,
+             f"2024-05-14T{(t0 + 2 * i) // 3600:02d}:{(t0 + 2 * i) // 60 % 60:02d}:"
+             f"{(t0 + 2 * i) % 60:02d}", road[i]] for i in range(len(x))]
+    # logging faults a real file has: counted by c2000cov, never silently dropped
+    pick = rng.choice(len(rows), sum(DRIVE_BAD_ROWS.values()), replace=False)
+    k = 0
+    for reason, n in DRIVE_BAD_ROWS.items():
+        for i in pick[k:k + n]:
+            if reason == "no_level":
+                rows[i][2] = ""
+            elif reason == "absurd_level":
+                rows[i][2] = "5.0"
+            elif reason == "outside_grid":
+                rows[i][0] = f"{X_MAX_M + 500.0:.1f}"
+            else:
+                rows.append(list(rows[i]))
+        k += n
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["x_m", "y_m", "rssi_dbm", "mast_id", "profile", "time", "road_id"])
+    w.writerows(rows)
+    return buf.getvalue()
+
+
+def _field_reports(rng, masts, lc, shadow) -> str:
+    """Meldkamer records: every 'geen bereik' (fail) among random handheld positions, up to
+    N_FIELD_FAILS, and N_FIELD_REPORTS - N_FIELD_FAILS routine 'ok' position reports."""
+    built = np.flatnonzero(np.isin(lc.ravel(), [LC_SUBURBAN, LC_DENSE_URBAN]))
+    n = 40000
+    cells = np.concatenate([rng.choice(built, n // 2), rng.choice(N_ROWS * N_COLS, n // 2)])
+    row, col = np.divmod(cells, N_COLS)
+    x = X_MIN_M + CELL_M * (col + rng.uniform(0.0, 1.0, n))
+    y = Y_MAX_M - CELL_M * (row + rng.uniform(0.0, 1.0, n))
+    level = _truth_levels_dbm(x, y, masts, lc, shadow, HANDHELD_TERMINAL_DB).max(axis=1)
+    level += rng.normal(0.0, TRUTH_NOISE_DB, n)
+    fail = level < MS_SENSITIVITY_DBM
+    pick = np.concatenate([np.flatnonzero(fail)[:N_FIELD_FAILS],
+                           np.flatnonzero(~fail)[:N_FIELD_REPORTS - N_FIELD_FAILS]])
+    pick = np.sort(pick)
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["x_m", "y_m", "status", "report_id"])
+    w.writerows([[f"{x[i]:.1f}", f"{y[i]:.1f}", "fail" if fail[i] else "ok",
+                  f"MK99-{k + 1:04d}"] for k, i in enumerate(pick)])
+    return buf.getvalue()
+
+
+# --------------------------------------------------------------------------------------
 # Writers (temporary name, then rename)
 # --------------------------------------------------------------------------------------
 def _tmp_path(path: Path) -> Path:
@@ -1220,6 +1355,10 @@ def generate(
     lc = _landcover(terrain, buildings)
     masts = _masts(terrain, buildings, lc)
     pv = _pv(rng, terrain, buildings, lc, masts, roads)
+    field_rng = np.random.default_rng([seed, DRIVE_TEST_STREAM])
+    shadow = _shadow_field(field_rng)
+    drive = _drive_test(field_rng, roads, masts, lc, shadow)
+    reports = _field_reports(field_rng, masts, lc, shadow)
 
     written: dict[str, Path] = {}
     old = pyogrio.get_gdal_config_option("OGR_CURRENT_DATE")
@@ -1245,6 +1384,10 @@ def generate(
                 _write_vector(path, areas, "areas", "GPKG")
             elif name == "roads":
                 _write_vector(path, roads, "roads", "GPKG")
+            elif name == "drive_test":
+                _write_text(path, drive)
+            elif name == "field_reports":
+                _write_text(path, reports)
             written[name] = path
     finally:
         pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": old})

@@ -295,7 +295,7 @@ def validate(run_dir: Path, reports: Path, profile: str | None = None,
              rebuild_report: bool = True) -> Validation:
     """Field reports against a run folder's dead zones and poor/none classes.
 
-    Writes ``field_reports.csv`` (the table) and ``field_reports.gpkg`` (the
+    Writes ``validation.csv`` (the table) and ``validation.gpkg`` (the
     reports with their zone) into the run folder and rebuilds its report,
     which then shows the table.
     """

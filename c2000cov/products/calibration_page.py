@@ -218,7 +218,7 @@ def calibration_section(summary: dict | None, lang: str = "nl") -> dict | None:
 
 
 def validation_section(table_path: Path | None, lang: str = "nl") -> dict | None:
-    """Report section: the table of ``c2000cov validate`` (``field_reports.csv``)."""
+    """Report section: the table of ``c2000cov validate`` (``validation.csv``)."""
     if table_path is None:
         return None
     w = _WORDS.get(lang, _WORDS["en"])

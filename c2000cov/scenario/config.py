@@ -398,7 +398,7 @@ def scenario_input_paths(scen: Scenario) -> dict[str, Path]:
         "scenario.source": scen.source, "terrain.dtm": scen.terrain.dtm,
         "terrain.dsm": scen.terrain.dsm, "masts.path": scen.masts.path,
         "interference.mitigate_within": scen.interference.mitigate_within}
-    for section in ("buildings", "pv", "areas", "roads", "population"):
+    for section in ("buildings", "pv", "areas", "roads", "population", "calibration"):
         obj = getattr(scen, section)
         keys[f"{section}.path"] = obj.path if obj is not None else None
     return {k: Path(v) for k, v in keys.items() if v is not None}

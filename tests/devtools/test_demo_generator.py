@@ -337,3 +337,22 @@ def test_deterministic(gen, demo, tmp_path):
 def test_unknown_product_rejected(gen, tmp_path):
     with pytest.raises(ValueError, match="products: unknown"):
         gen.generate(tmp_path, products=["dtm", "clutter"])
+
+
+def test_drive_test_and_field_reports(gen, demo):
+    """The synthetic drive test (#15) as c2000cov reads it: its logging faults counted."""
+    from c2000cov.files.measurements import read_field_reports, read_measurements
+    from c2000cov.geo.grid import Grid
+
+    grid = Grid.from_bounds(REGION, 10.0, "EPSG:28992")
+    ids = pd.read_csv(demo["masts"])["mast_id"].tolist()
+    pts = read_measurements(demo["drive_test"], grid, ["in_car"], "in_car", ids)
+    bad = gen.DRIVE_BAD_ROWS
+    assert {k: v for k, v in pts.rejected.items() if v} == bad
+    assert pts.n_rows == len(pts.frame) + sum(bad.values())
+    assert len(pts.frame) > 2000
+    assert set(pts.frame["profile"]) == {"in_car"}
+    assert pts.frame["rssi_dbm"].between(-140.0, -20.0).all()
+    reports = read_field_reports(demo["field_reports"], grid)
+    assert len(reports.frame) == gen.N_FIELD_REPORTS
+    assert (reports.frame["status"] == "fail").sum() == gen.N_FIELD_FAILS

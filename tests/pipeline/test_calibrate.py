@@ -178,7 +178,7 @@ def test_validate_hand_made_reports(case, tmp_path):
     report = (run_dir / "report.html").read_text()
     assert "Meldingen uit het veld" in report and "in_car: dode zones" in report
     assert "<td class=\"num\">3/4</td>" in report
-    read = gpd.read_file(run_dir / "field_reports.gpkg")
+    read = gpd.read_file(run_dir / "validation.gpkg")
     assert len(read) == 9 and read["in_dead_zone"].sum() == 4
 
 
