@@ -32,6 +32,8 @@ from c2000cov.errors import InvalidInputError
 from c2000cov.files.atomic import require_file
 
 GLOBAL = "global"
+#: Figures of the fit that a calibration.toml carries for the record (dB).
+FIGURES = ("mean_error_db_before", "rmse_db_before", "mean_error_db_after", "rmse_db_after")
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,7 @@ class CalibrationFile:
     n_points: int = 0
     n_pixels: int = 0
     cv_rmse_db: float = float("nan")
-    extra: dict = field(default_factory=dict)
+    figures: dict = field(default_factory=dict)  # rmse/mean error before and after (dB)
 
     def class_offsets_db(self) -> dict[int, float]:
         """Per-class offsets (class code -> dB), ``global`` left out."""
@@ -61,7 +63,8 @@ class CalibrationFile:
         return {"path": str(self.path), "profile": self.profile,
                 "landcover": str(self.landcover) if self.landcover else None,
                 "n_points": self.n_points, "n_pixels": self.n_pixels,
-                "cv_rmse_db": self.cv_rmse_db, "offsets_db": dict(self.offsets_db),
+                "cv_rmse_db": self.cv_rmse_db, **self.figures,
+                "offsets_db": dict(self.offsets_db),
                 "sigma_db": dict(self.sigma_db)}
 
 
@@ -104,10 +107,11 @@ def read_calibration(path: Path) -> CalibrationFile:
     if len(offsets) > 1 and landcover is None:
         raise InvalidInputError(f"{path.name}: class offsets need calibration.landcover (the "
                                 "land-cover raster their class codes refer to)")
+    figures = {k: float(data[k]) for k in FIGURES if isinstance(data.get(k), int | float)}
     return CalibrationFile(path.resolve(), offsets, sigma, str(data.get("profile", "")),
                            landcover, int(data.get("n_points", 0)),
                            int(data.get("n_pixels", 0)),
-                           float(data.get("cv_rmse_db", float("nan"))))
+                           float(data.get("cv_rmse_db", float("nan"))), figures)
 
 
 def _key(k: str) -> str:
@@ -116,14 +120,17 @@ def _key(k: str) -> str:
 
 def calibration_toml(offsets_db: dict[str, float], sigma_db: dict[str, float], profile: str,
                      landcover: Path | None, n_points: int, n_pixels: int,
-                     cv_rmse_db: float, comment: str = "") -> str:
+                     cv_rmse_db: float, comment: str = "",
+                     figures: dict[str, float] | None = None) -> str:
     """Text of a ``calibration.toml`` that :func:`read_calibration` reads back."""
     lines = [f"# {line}" for line in comment.splitlines()]
     lines += ["[calibration]", f"profile = {json.dumps(profile)}"]
     if landcover is not None:
         lines.append(f"landcover = {json.dumps(str(Path(landcover).resolve()))}")
     lines += [f"n_points = {n_points}", f"n_pixels = {n_pixels}",
-              f"cv_rmse_db = {cv_rmse_db!r}", "", "[calibration.offsets_db]"]
+              f"cv_rmse_db = {cv_rmse_db!r}"]
+    lines += [f"{k} = {float(v)!r}" for k, v in (figures or {}).items() if k in FIGURES]
+    lines += ["", "[calibration.offsets_db]"]
     lines += [f"{_key(k)} = {v!r}" for k, v in offsets_db.items()]
     lines += ["", "[calibration.sigma_db]"]
     lines += [f"{_key(k)} = {v!r}" for k, v in sigma_db.items()]

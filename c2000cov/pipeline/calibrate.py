@@ -206,7 +206,8 @@ def calibrate(scen: Scenario, measurements: Path, out_dir: Path, profile: str | 
                          df["y_m"][ok], df["rssi_dbm"][ok], pred.level_dbm[ok], cls[ok],
                          pred.dist_m[ok])
     summary, table = fit_bins(bins, land is not None, slope, n_folds, block_m, seed, ids)
-    summary.update({"profile": profile, "scenario": scen.scenario.name,
+    used_profiles = sorted(set(df["profile"][ok]))
+    summary.update({"profile": ", ".join(used_profiles), "scenario": scen.scenario.name,
                     "measurements": pts.summary(),
                     "landcover": str(lc_path) if lc_path else None})
     return CalibrationRun(summary, table, write_calibration(summary, table, Path(out_dir),
@@ -269,7 +270,7 @@ def write_calibration(summary: dict, table: pd.DataFrame, out_dir: Path,
     text = calibration_toml(summary["offsets_db"], summary["sigma_db"], summary["profile"],
                             landcover if len(summary["offsets_db"]) > 1 else None,
                             summary["n_points"], summary["n_pixels"], summary["cv_rmse_db"],
-                            comment)
+                            comment, summary)
     with atomic_path(toml_path) as tmp:
         tmp.write_text(text, encoding="utf-8")
     json_path = out_dir / rf.CALIBRATION_JSON

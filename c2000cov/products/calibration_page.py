@@ -168,7 +168,10 @@ _WORDS = {
                        "plaatsvariabiliteit van elk profiel. Bestand: {path}.",
            "key": "grootheid", "value": "waarde",
            "cv": "RMSE na kruisvalidatie (dB)", "offset": "correctie {k} (dB)",
-           "sigma": "σ {k} (dB)",
+           "sigma": "σ {k} (dB)", "global": "overal", "class": "klasse {c}",
+           "rmse_db_before": "RMSE zonder correctie (dB)",
+           "rmse_db_after": "RMSE met correctie (dB)",
+           "mean_error_db_before": "gemiddelde fout zonder correctie (dB)",
            "val_title": "Meldingen uit het veld",
            "val_text": "Aandeel van de meldingen ‘geen bereik’ (fail) in de voorspelde "
                        "dode zones en in de klassen slecht/geen, tegen het aandeel van het "
@@ -184,6 +187,10 @@ _WORDS = {
                        "variability. File: {path}.",
            "key": "quantity", "value": "value",
            "cv": "cross-validated RMSE (dB)", "offset": "offset {k} (dB)", "sigma": "σ {k} (dB)",
+           "global": "everywhere", "class": "class {c}",
+           "rmse_db_before": "RMSE without correction (dB)",
+           "rmse_db_after": "RMSE with correction (dB)",
+           "mean_error_db_before": "mean error without correction (dB)",
            "val_title": "Field reports",
            "val_text": "Share of 'no coverage' reports (fail) inside the predicted dead zones "
                        "and the poor/none classes, against the share of the area (lift = "
@@ -205,11 +212,18 @@ def calibration_section(summary: dict | None, lang: str = "nl") -> dict | None:
     if not summary:
         return None
     w = _WORDS.get(lang, _WORDS["en"])
-    rows = [[w["cv"], _fmt(summary.get("cv_rmse_db", float("nan")), lang)]]
-    rows += [[w["offset"].format(k=k), _fmt(v, lang)]
-             for k, v in summary.get("offsets_db", {}).items()]
-    rows += [[w["sigma"].format(k=k), _fmt(v, lang)]
-             for k, v in summary.get("sigma_db", {}).items()]
+    rows = [[w[k], _fmt(summary[k], lang)]
+            for k in ("mean_error_db_before", "rmse_db_before", "rmse_db_after")
+            if k in summary]
+    rows.append([w["cv"], _fmt(summary.get("cv_rmse_db", float("nan")), lang)])
+
+    def label(k: str) -> str:
+        return w["global"] if k == "global" else w["class"].format(c=k)
+
+    for key, word in (("offsets_db", "offset"), ("sigma_db", "sigma")):
+        values = summary.get(key, {})
+        rows += [[w[word].format(k=label(k)), _fmt(values[k], lang)]
+                 for k in sorted(values, key=lambda k: (k != "global", k))]
     return {"id": "calibration", "title": w["cal_title"],
             "text": w["cal_text"].format(n=summary.get("n_points", "?"),
                                          profile=summary.get("profile", "?"),

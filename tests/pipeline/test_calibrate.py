@@ -103,6 +103,7 @@ def test_output_files(case, fitted):
     cal = read_calibration(out / "calibration.toml")
     assert cal.offsets_db == pytest.approx(data["offsets_db"])
     assert cal.sigma_db == pytest.approx(data["sigma_db"])
+    assert cal.figures["rmse_db_after"] == pytest.approx(data["rmse_db_after"])
     assert cal.landcover == case["lc"].resolve()
     page = (out / "calibration.html").read_text()
     assert page.count("data:image/png;base64,") == 3
@@ -143,7 +144,7 @@ def test_applying_a_calibration_shifts_levels_and_sigma(case, tmp_path):
     sigma = np.where(lc == 3, 6.5, 5.0)[mid]
     np.testing.assert_allclose(p1[mid], norm.cdf((margin0 + expected[mid]) / sigma), atol=2e-3)
     report = (tmp_path / "run" / "report.html").read_text()
-    assert "Kalibratie op metingen" in report and "correctie 2 (dB)" in report
+    assert "Kalibratie op metingen" in report and "correctie klasse 2 (dB)" in report
 
 
 def test_validate_hand_made_reports(case, tmp_path):
