@@ -7,6 +7,7 @@ printed as one line without a traceback and exit with status 2.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from pathlib import Path
@@ -568,70 +569,36 @@ def prepare(
 @app.command()
 def calibrate(
     scenario: Annotated[Path, typer.Argument(help="Scenario TOML file.")],
-    measurements: Annotated[Path, typer.Argument(help="Measured levels: CSV or GeoPackage "
-                                                 "points with rssi_dbm.")],
+    measurements: Annotated[Path, typer.Argument(help="CSV/GeoPackage points with rssi_dbm.")],
     out: Annotated[Path, typer.Option(help="Folder for calibration.toml, .json and .html.")],
-    profile: Annotated[str | None, typer.Option(help="Profile of rows without a profile "
-                                                "(default: the scenario's first).")] = None,
-    landcover: Annotated[Path | None, typer.Option(
-        help="Land-cover class raster for per-class offsets (default: the scenario's).")]
+    profile: Annotated[str | None, typer.Option(help="Profile of rows without one.")] = None,
+    landcover: Annotated[Path | None, typer.Option(help="Land-cover class raster.")] = None,
+    slope: Annotated[bool, typer.Option("--slope", help="Also fit (not apply) a slope in "
+                                        "log distance.")] = False,
+    cache_dir: Annotated[Path | None, typer.Option(help="Loss cache (default: the run's).")]
     = None,
-    slope: Annotated[bool, typer.Option("--slope", help="Also fit a slope in log distance "
-                                        "(reported, not applied).")] = False,
-    cache_dir: Annotated[Path | None, typer.Option(help="Per-mast loss cache folder (default: "
-                                                   "the run's, <[output] dir>/.cache).")]
-    = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress.")] = False,
 ) -> None:
     """Fit the model to measured levels: offsets, σ and cross-validated error."""
-    from c2000cov.pipeline.calibrate import calibrate as run_calibration
-    from c2000cov.pipeline.run import default_cache_dir
-    from c2000cov.scenario.config import load_scenario
+    from c2000cov.pipeline.calibrate import calibrate_scenario
 
-    scen = load_scenario(scenario)
-    cache = cache_dir or default_cache_dir(scen, scen.output.dir)
     prog, update = _progress(quiet)
-    if prog:
-        with prog:
-            res = run_calibration(scen, measurements, out, profile, landcover, slope,
-                                  cache_dir=cache, progress=update)
-    else:
-        res = run_calibration(scen, measurements, out, profile, landcover, slope,
-                              cache_dir=cache)
-    s = res.summary
-    typer.echo(f"{s['n_points']} points in {s['n_pixels']} pixels; RMSE "
-               f"{s['rmse_db_before']:.2f} dB before, {s['rmse_db_after']:.2f} dB after, "
-               f"{s['cv_rmse_db']:.2f} dB cross-validated (blocked)")
-    typer.echo("offsets (dB): " + ", ".join(f"{k} {v:+.2f}" for k, v in s["offsets_db"].items()))
-    rejected = s["measurements"]["rejected"]
-    if rejected:
-        typer.echo("rows not used: " + ", ".join(f"{k} {v}" for k, v in rejected.items()))
-    for path in res.files:
-        typer.echo(f"wrote {path}")
+    with prog or contextlib.nullcontext():
+        res = calibrate_scenario(scenario, measurements, out, profile, landcover, slope,
+                                 cache_dir, update)
+    typer.echo("\n".join(res.lines()))
 
 
 @app.command()
 def validate(
     run_dir: Annotated[Path, typer.Argument(help="Output folder of `c2000cov run`.")],
-    reports: Annotated[Path, typer.Argument(help="Field reports: CSV or GeoPackage points "
-                                            "with status fail or ok.")],
-    profile: Annotated[str | None, typer.Option(help="Profile to check (default: the first "
-                                                "outdoor handheld profile).")] = None,
+    reports: Annotated[Path, typer.Argument(help="Points with status fail or ok.")],
+    profile: Annotated[str | None, typer.Option(help="Profile (default: outdoor).")] = None,
 ) -> None:
     """Check a run's dead zones and poor/none classes against field reports."""
     from c2000cov.pipeline.calibrate import validate as run_validation
 
-    res = run_validation(run_dir, reports, profile)
-    for r in res.table.to_dict("records"):
-        typer.echo(f"{r['profile']} {r['zone']}: {r['n_fail_inside']}/{r['n_fail']} failures "
-                   f"({r['fail_share_pct']:.1f} %) on {r['area_share_pct']:.1f} % of the area, "
-                   f"lift {r['lift']:.2f}; {r['n_ok_inside']}/{r['n_ok']} ok reports inside "
-                   f"({r['ok_share_pct']:.1f} %)")
-    rejected = res.reports.summary()["rejected"]
-    if rejected:
-        typer.echo("rows not used: " + ", ".join(f"{k} {v}" for k, v in rejected.items()))
-    for path in res.files:
-        typer.echo(f"wrote {path}")
+    typer.echo("\n".join(run_validation(run_dir, reports, profile).lines()))
 
 
 def main() -> None:

@@ -39,11 +39,13 @@ from c2000cov.pipeline.cache import LossCache
 from c2000cov.pipeline.compute import ProgressFn, mast_losses
 from c2000cov.pipeline.executor import Executor
 from c2000cov.pipeline.inputs import Inputs, load_inputs
+from c2000cov.pipeline.run import default_cache_dir
 from c2000cov.products import runfolder as rf
 from c2000cov.products.calibration_page import build_page
 from c2000cov.radio.antenna import mast_gain_toward_dbi
 from c2000cov.radio.budget import downlink_signal_dbm, plan_profiles
 from c2000cov.radio.models import clutter_loss_db
+from c2000cov.scenario.config import load_scenario
 from c2000cov.scenario.schema import Scenario
 
 
@@ -138,6 +140,22 @@ class CalibrationRun:
     bins: pd.DataFrame
     files: list[Path] = field(default_factory=list)
 
+    def lines(self) -> list[str]:
+        """What the command prints."""
+        s = self.summary
+        out = [f"{s['n_points']} points in {s['n_pixels']} pixels; RMSE "
+               f"{s['rmse_db_before']:.2f} dB before, {s['rmse_db_after']:.2f} dB after, "
+               f"{s['cv_rmse_db']:.2f} dB cross-validated (blocked)",
+               "offsets (dB): " + ", ".join(f"{k} {v:+.2f}" for k, v in
+                                            s["offsets_db"].items())]
+        return out + _rejected_line(s["measurements"]["rejected"]) + [
+            f"wrote {p}" for p in self.files]
+
+
+def _rejected_line(rejected: dict) -> list[str]:
+    return (["rows not used: " + ", ".join(f"{k} {v}" for k, v in rejected.items())]
+            if rejected else [])
+
 
 def _grouped(before, after, groups) -> dict:
     b, a = cb.grouped_stats(before, groups), cb.grouped_stats(after, groups)
@@ -212,6 +230,17 @@ def calibrate(scen: Scenario, measurements: Path, out_dir: Path, profile: str | 
                     "landcover": str(lc_path) if lc_path else None})
     return CalibrationRun(summary, table, write_calibration(summary, table, Path(out_dir),
                                                             lc_path))
+
+
+def calibrate_scenario(scenario: Path, measurements: Path, out_dir: Path,
+                       profile: str | None = None, landcover: Path | None = None,
+                       slope: bool = False, cache_dir: Path | None = None,
+                       progress: ProgressFn | None = None) -> CalibrationRun:
+    """:func:`calibrate` of a scenario file, with the run's loss cache by default."""
+    scen = load_scenario(scenario)
+    cache = cache_dir or default_cache_dir(scen, scen.output.dir)
+    return calibrate(scen, measurements, out_dir, profile, landcover, slope, cache_dir=cache,
+                     progress=progress)
 
 
 def fit_bins(bins: cb.Bins, use_classes: bool, slope: bool, n_folds: int, block_m: float,
@@ -290,6 +319,15 @@ class Validation:
     table: pd.DataFrame
     reports: PointSet
     files: list[Path] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        """What the command prints."""
+        out = [f"{r['profile']} {r['zone']}: {r['n_fail_inside']}/{r['n_fail']} failures "
+               f"({r['fail_share_pct']:.1f} %) on {r['area_share_pct']:.1f} % of the area, "
+               f"lift {r['lift']:.2f}; {r['n_ok_inside']}/{r['n_ok']} ok reports inside "
+               f"({r['ok_share_pct']:.1f} %)" for r in self.table.to_dict("records")]
+        return out + _rejected_line(self.reports.summary()["rejected"]) + [
+            f"wrote {p}" for p in self.files]
 
 
 def validate(run_dir: Path, reports: Path, profile: str | None = None,
