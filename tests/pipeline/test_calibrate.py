@@ -15,6 +15,7 @@ from scipy.stats import norm
 from c2000cov.files.calibration_file import read_calibration
 from c2000cov.pipeline.calibrate import calibrate, validate
 from c2000cov.pipeline.run import run_scenario
+from c2000cov.products.runfolder import read_band
 from c2000cov.scenario.config import load_scenario
 from tests.scenarios import RD, run_cli, write_dtm, write_scenario
 
@@ -149,8 +150,7 @@ def test_applying_a_calibration_shifts_levels_and_sigma(case, tmp_path):
 
 def test_validate_hand_made_reports(case, tmp_path):
     run_dir = case["tmp"] / "run"
-    with rasterio.open(run_dir / "p_cover_in_car.tif") as src:
-        cls = src.read(list(src.descriptions).index("class") + 1)
+    cls = read_band(run_dir, "in_car", "class")[0]
     dz = gpd.read_file(run_dir / "dead_zones.gpkg", layer="in_car")
     assert len(dz) > 0
     zone = dz.geometry.union_all()
