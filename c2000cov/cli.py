@@ -7,7 +7,6 @@ printed as one line without a traceback and exit with status 2.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import time
 from pathlib import Path
@@ -81,9 +80,7 @@ def run(
     max_memory_gb: Annotated[float | None, typer.Option(
         help="Refuse the run when it would need more memory than this (GB; default 80 % of "
              "this machine's memory).")] = None,
-    calibration: Annotated[Path | None, typer.Option(
-        help="Apply a calibration.toml of `c2000cov calibrate` (overrides [calibration] path).")]
-    = None,
+    calibration: Annotated[Path | None, typer.Option(help="calibration.toml to apply.")] = None,
 ) -> None:
     """Compute coverage for every mast and profile, and write rasters, dead zones and a map."""
     from c2000cov.pipeline.executor import make_executor
@@ -96,8 +93,7 @@ def run(
         overrides["model.name"] = model
     if sun is not None:
         overrides["interference.sun_factor"] = sun
-    if calibration is not None:
-        overrides["calibration.path"] = str(calibration.resolve())
+    overrides.update({"calibration.path": str(calibration.resolve())} if calibration else {})
     scen = load_scenario(scenario, overrides)
     out_dir = out or scen.output.dir
     map_target = None if no_map else _map_target(scen, map_path)
@@ -573,31 +569,21 @@ def calibrate(
     out: Annotated[Path, typer.Option(help="Folder for calibration.toml, .json and .html.")],
     profile: Annotated[str | None, typer.Option(help="Profile of rows without one.")] = None,
     landcover: Annotated[Path | None, typer.Option(help="Land-cover class raster.")] = None,
-    slope: Annotated[bool, typer.Option("--slope", help="Also fit (not apply) a slope in "
-                                        "log distance.")] = False,
-    cache_dir: Annotated[Path | None, typer.Option(help="Loss cache (default: the run's).")]
-    = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress.")] = False,
+    slope: Annotated[bool, typer.Option(help="Also fit a log-distance slope.")] = False,
 ) -> None:
-    """Fit the model to measured levels: offsets, σ and cross-validated error."""
+    """Fit the model to measured levels (uses the run's loss cache): offsets, σ, CV error."""
     from c2000cov.pipeline.calibrate import calibrate_scenario
 
-    prog, update = _progress(quiet)
-    with prog or contextlib.nullcontext():
-        res = calibrate_scenario(scenario, measurements, out, profile, landcover, slope,
-                                 cache_dir, update)
+    res = calibrate_scenario(scenario, measurements, out, profile, landcover, slope)
     typer.echo("\n".join(res.lines()))
 
 
 @app.command()
-def validate(
-    run_dir: Annotated[Path, typer.Argument(help="Output folder of `c2000cov run`.")],
-    reports: Annotated[Path, typer.Argument(help="Points with status fail or ok.")],
-    profile: Annotated[str | None, typer.Option(help="Profile (default: outdoor).")] = None,
-) -> None:
+def validate(run_dir: Annotated[Path, typer.Argument(help="Output folder of `c2000cov run`.")],
+             reports: Annotated[Path, typer.Argument(help="Points with status fail or ok.")],
+             profile: Annotated[str | None, typer.Option(help="Profile.")] = None) -> None:
     """Check a run's dead zones and poor/none classes against field reports."""
     from c2000cov.pipeline.calibrate import validate as run_validation
-
     typer.echo("\n".join(run_validation(run_dir, reports, profile).lines()))
 
 

@@ -195,8 +195,7 @@ def test_bad_measurement_files_exit_2_with_one_line(case, tmp_path, monkeypatch,
                                                     message):
     bad = tmp_path / "bad.csv"
     bad.write_text(text)
-    code = run_cli(monkeypatch, "calibrate", case["scen_path"], bad, "--out", tmp_path / "o",
-                   "--quiet", "--cache-dir", case["tmp"] / "cache")
+    code = run_cli(monkeypatch, "calibrate", case["scen_path"], bad, "--out", tmp_path / "o")
     err = capsys.readouterr().err.strip()
     assert code == 2
     assert len(err.splitlines()) == 1 and message in err and err.startswith("error: bad.csv")
@@ -211,7 +210,7 @@ def test_wgs84_points_and_cli(case, tmp_path, monkeypatch, capsys):
     pd.DataFrame({"lon_deg": lon, "lat_deg": lat, "rssi_dbm": meas["rssi_dbm"],
                   "mast_id": "M01"}).to_csv(tmp_path / "wgs.csv", index=False)
     code = run_cli(monkeypatch, "calibrate", case["scen_path"], tmp_path / "wgs.csv",
-                   "--out", tmp_path / "o", "--quiet", "--cache-dir", case["tmp"] / "cache")
+                   "--out", tmp_path / "o")
     out = capsys.readouterr().out
     assert code == 0, out
     data = json.loads((tmp_path / "o" / "calibration.json").read_text())
