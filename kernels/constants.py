@@ -53,6 +53,13 @@ NU_TOL = 0.002
 # scratch buffers once. Results do not depend on it.
 RAY_CHUNKS = 256
 
+# GPU kernel (area_cuda.py): GPU memory for the scratch of the rays in flight (one
+# thread each), and threads per block. A ray in flight holds 9 x 8 + 6 x 8 + 1 bytes per
+# sample plus 8 bytes per sample and frequency: all 20,000 rays of a 25 km radius at
+# 10 m with two frequencies take 6.9 GB, so one wave runs them all.
+GPU_SCRATCH_BYTES = 8 * 1024**3
+GPU_THREADS_PER_BLOCK = 64
+
 # ------------------------------------------------------------------- tables
 
 # Lbull(nu, d) = J(nu) + (1 - exp(-J(nu) / 6)) (10 + 0.02 d) (eqs. 12, 21) is J(nu) plus

@@ -38,6 +38,20 @@ from .jit import kernel
 
 
 @kernel
+def fmax(a, b):
+    """``max(a, b)`` exactly as Python and Numba's CPU target compute it (``b if b > a else
+    a``), for code that numba.cuda also compiles: its ``max`` builtin fails there."""
+    return b if b > a else a
+
+
+@kernel
+def fmin(a, b):
+    """``min(a, b)`` exactly as Python and Numba's CPU target compute it (``b if b < a else
+    a``), for code that numba.cuda also compiles."""
+    return b if b < a else a
+
+
+@kernel
 def wavelength_p1812_m(freq_ghz):
     """Wavelength (m) as P.1812 computes it: 0.2998 / f (f in GHz)."""
     return P1812_SPEED_OF_LIGHT_M_GHZ / freq_ghz
@@ -309,7 +323,7 @@ def smooth_path_clearance_m(dtot_km, hte_m, hre_m, ap_km, lam_m):
     c = (hte_m - hre_m) / (hte_m + hre_m)
     m = 250.0 * dtot_km * dtot_km / (ap_km * (hte_m + hre_m))
     arg = 1.5 * c * math.sqrt(3.0 * m / (m + 1.0) ** 3)
-    arg = min(1.0, max(-1.0, arg))
+    arg = fmin(1.0, fmax(-1.0, arg))
     b = 2.0 * math.sqrt((m + 1.0) / (3.0 * m)) * math.cos(math.pi / 3.0 + math.acos(arg) / 3.0)
     dse1 = 0.5 * dtot_km * (1.0 + b)
     dse2 = dtot_km - dse1

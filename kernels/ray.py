@@ -25,7 +25,7 @@ from .constants import (
     SPH_TAB_RELIEF_FACTOR,
     SPH_TAB_RELIEF_MARGIN_M,
 )
-from .diffraction import wavelength_p1812_m
+from .diffraction import fmax, wavelength_p1812_m
 from .hulls import hull_max_above_line, hull_push, hull_tangent_from_right, los_numax
 from .jit import inline_kernel, kernel
 from .smooth import smooth_bullington_point
@@ -246,7 +246,7 @@ def ray_core(ray, phys, tabs, scratch, loss_db):
                     lbulls = lbull_db(nus, d, jt, et)
                     ldsph = ldsph_db(d, hts_p, hrs_p, sph_tabs[k], sph_org[0], sph_org[1],
                                       sph_org[2], sqrt_2ap, ap_km, freqs_ghz[k], omega_frac, pol)
-                    ld = lbulla + max(ldsph - lbulls, 0.0)
+                    ld = lbulla + fmax(ldsph - lbulls, 0.0)
                     loss_db[k, i] = fs_consts_db[k] + lfs_d_db + ld
         # sample i becomes an intermediate point for the samples beyond it
         y = hs - c * xi * xi

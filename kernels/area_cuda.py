@@ -1,0 +1,227 @@
+"""The area kernel on a GPU: :func:`c2000cov.kernels.area.area_loss_multi_db` with numba.cuda.
+
+Same physics and outputs as the CPU kernel: the same per-call setup
+(:func:`c2000cov.kernels.area.area_setup`, run on the host, so the Lbull and Ldsph
+tables are the CPU's, bit for bit), the same rays and pixel ownership
+(:func:`~c2000cov.kernels.area.ray_direction`, :func:`~c2000cov.kernels.area.minor_step`,
+:func:`~c2000cov.kernels.area.owns_pixel`) and the same per-ray work
+(:func:`c2000cov.kernels.ray.ray_core`), all frequencies in one sweep. Those functions
+are compiled for the GPU from their Python source (:func:`c2000cov.kernels.jit.cuda_twin`):
+one implementation, two targets. Only the ray tracing differs: the GPU reads the
+rasters in place (threads of a warp walk neighbouring rays, so row-major rays read
+neighbouring columns of one row: coalesced) instead of through transposed copies.
+
+One GPU thread per ray; ``slots`` threads run at once, each ray ``slot + j * slots``,
+with its scratch in global memory laid out ``[field, sample, slot]`` so that the
+threads of a warp, at the same sample, touch neighbouring addresses. The results differ
+from the CPU's only by the GPU's math library (last bits of log10, sqrt, pow...),
+within the tolerances of tests/kernels/test_area_cuda.py.
+
+``numba.cuda`` is imported when a function here is first called, never at import, so
+that the CPU path does not need it. On a machine without a GPU,
+``NUMBA_ENABLE_CUDASIM=1`` (set before numba is imported) runs this code on Numba's
+CUDA simulator.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .area import area_setup, mast_pixel_loss_db, minor_step, n_rays, owns_pixel, ray_direction
+from .constants import GPU_SCRATCH_BYTES, GPU_THREADS_PER_BLOCK, M_PER_KM, POL_VERTICAL
+from .jit import cuda_compile, cuda_module
+from .ray import LossTables, RaySamples, RayScratch, ray_core, ray_physics
+
+_compiled_kernels = {}
+
+
+def _trace_ray_gpu(surface_m, ground_m, tx_row, tx_col, col_major, sign, e, rr, pixel_m,
+                   radius_m, g_tx, x, sv, gv, need, rows, cols):
+    """:func:`c2000cov.kernels.area._trace_ray` reading the rasters in place (row-major rays
+    index ``[major, minor]``); the same samples, ownership and trimming."""
+    nrow, ncol = surface_m.shape
+    if col_major:
+        a0 = tx_row
+        b0 = tx_col
+        n_minor = nrow
+        n_major = ncol
+    else:
+        a0 = tx_col
+        b0 = tx_row
+        n_minor = ncol
+        n_major = nrow
+    x[0] = 0.0
+    sv[0] = g_tx
+    gv[0] = g_tx
+    need[0] = False
+    n = 1
+    last_owned = 0
+    two_r = 2 * rr
+    m = 0
+    rem = rr
+    for k in range(1, rr + 1):
+        m, rem = minor_step(m, rem, e, two_r)
+        a = a0 + m
+        b = b0 + sign * k
+        if a < 0 or a >= n_minor or b < 0 or b >= n_major:
+            break
+        dist_m = pixel_m * math.sqrt(float(k * k + m * m))
+        if dist_m > radius_m:
+            break
+        x[n] = dist_m / M_PER_KM
+        if col_major:
+            r = a
+            c = b
+        else:
+            r = b
+            c = a
+        sv[n] = surface_m[r, c]
+        gv[n] = ground_m[r, c]
+        owned = owns_pixel(e, k, m, rr, col_major)
+        need[n] = owned
+        rows[n] = r
+        cols[n] = c
+        if owned:
+            last_owned = n
+        n += 1
+    return last_owned + 1 if last_owned > 0 else 0
+
+
+def _rays_kernel(surface_m, ground_m, tx_row, tx_col, rr, pixel_m, radius_m, g_tx, hts_m,
+                 h_rx_agl_m, ap_km, omega_frac, pol, freqs_ghz, lams_m, fs_consts_db, jt, et,
+                 sph_tabs, sph_org, fwork, iwork, need_w, loss_w, jhints_w, res):
+    """One thread per slot; slot s traces rays s, s + slots, ... and writes the pixels
+    they own into ``res`` (n_freq, rows, cols)."""
+    slot = cuda.grid(1)  # noqa: F821  (the cuda module, given by cuda_compile)
+    nslots = need_w.shape[1]
+    if slot >= nslots:
+        return
+    x = fwork[6, :, slot]
+    sv = fwork[7, :, slot]
+    gv = fwork[8, :, slot]
+    rows = iwork[4, :, slot]
+    cols = iwork[5, :, slot]
+    need = need_w[:, slot]
+    loss = loss_w[:, :, slot]
+    phys = ray_physics(hts_m, h_rx_agl_m, ap_km, omega_frac, pol, freqs_ghz, lams_m,
+                       fs_consts_db)
+    tabs = LossTables(jt, et, sph_tabs, sph_org)
+    scratch = RayScratch(fwork[0, :, slot], fwork[1, :, slot], iwork[0, :, slot],
+                         fwork[2, :, slot], fwork[3, :, slot], iwork[1, :, slot],
+                         fwork[4, :, slot], iwork[2, :, slot], iwork[3, :, slot],
+                         fwork[5, :, slot], jhints_w[:, slot])
+    nf = freqs_ghz.shape[0]
+    for ray in range(slot, n_rays(rr), nslots):
+        col_major, sign, e = ray_direction(ray, rr)
+        n = _trace_ray_gpu(surface_m, ground_m, tx_row, tx_col, col_major, sign, e, rr,
+                           pixel_m, radius_m, g_tx, x, sv, gv, need, rows, cols)
+        if n < 2:
+            continue
+        ray_core(RaySamples(x, sv, gv, need, n), phys, tabs, scratch, loss)
+        for j in range(1, n):
+            if need[j]:
+                for k in range(nf):
+                    res[k, rows[j], cols[j]] = loss[k, j]
+
+
+def _kernel():
+    """The compiled ray kernel (compiled on first use, once per process)."""
+    if "rays" not in _compiled_kernels:
+        cuda = cuda_module()
+        trace = cuda_compile(_trace_ray_gpu)
+        _compiled_kernels["rays"] = cuda_compile(_rays_kernel, device=False,
+                                         extra={"cuda": cuda, "_trace_ray_gpu": trace})
+    return _compiled_kernels["rays"]
+
+
+def gpu_name():
+    """Name of the GPU numba.cuda would use (``"SIMULATOR"`` on the CUDA simulator), or
+    None when there is none (no driver, no device, or numba.cuda cannot start)."""
+    from numba import config
+
+    try:
+        cuda = cuda_module()
+        if not cuda.is_available():
+            return None
+        if config.ENABLE_CUDASIM:
+            return "SIMULATOR"
+        name = cuda.get_current_device().name
+    except Exception:  # noqa: BLE001  (any CUDA start-up failure means: no usable GPU)
+        return None
+    return name.decode() if isinstance(name, bytes) else str(name)
+
+
+def area_loss_multi_db_gpu(
+    surface_m,
+    ground_m,
+    tx_row,
+    tx_col,
+    h_tx_agl_m,
+    h_rx_agl_m,
+    pixel_m,
+    radius_m,
+    freqs_mhz,
+    ae_km,
+    pol=POL_VERTICAL,
+    omega_frac=0.0,
+    out=None,
+    max_slots=None,
+):
+    """:func:`c2000cov.kernels.area.area_loss_multi_db` on the GPU (same parameters, same
+    result: (n_freq, rows, cols) float32, NaN where the CPU kernel gives NaN).
+
+    ``max_slots`` bounds the rays in flight (threads); by default as many as fit in
+    ``GPU_SCRATCH_BYTES`` of scratch, at most one per ray. The caller checks that a GPU
+    is there (:func:`gpu_name`).
+    """
+    surface_m = np.ascontiguousarray(surface_m, dtype=np.float32)
+    ground_m = np.ascontiguousarray(ground_m, dtype=np.float32)
+    freqs_mhz = np.ascontiguousarray(freqs_mhz, dtype=np.float64)
+    nrow, ncol = surface_m.shape
+    nf = freqs_mhz.shape[0]
+    res = np.empty((nf, nrow, ncol), np.float32) if out is None else out
+    res.fill(np.nan)
+    if nf == 0 or not (0 <= tx_row < nrow and 0 <= tx_col < ncol):
+        return res
+    g_tx = ground_m[tx_row, tx_col]
+    if math.isnan(g_tx):
+        return res
+    phys, tabs = area_setup(ground_m, g_tx, h_tx_agl_m, h_rx_agl_m, pixel_m, radius_m,
+                            freqs_mhz, ae_km, pol, omega_frac)
+    for k in range(nf):
+        res[k, tx_row, tx_col] = mast_pixel_loss_db(phys.fs_consts_db[k], h_tx_agl_m,
+                                                    h_rx_agl_m, pixel_m)
+    rr = int(math.floor(radius_m / pixel_m))
+    if rr < 1:
+        return res
+    cuda = cuda_module()
+    kern = _kernel()
+    nrays = n_rays(rr)
+    n_max = rr + 1
+    if max_slots is None:
+        max_slots = GPU_SCRATCH_BYTES // (n_max * (9 * 8 + 6 * 8 + 1 + 8 * nf))
+    slots = max(1, min(nrays, int(max_slots)))
+    stream = cuda.stream()
+    d_res = cuda.to_device(res, stream=stream)
+    args = (
+        cuda.to_device(surface_m, stream=stream), cuda.to_device(ground_m, stream=stream),
+        int(tx_row), int(tx_col), rr, float(pixel_m), float(radius_m), float(g_tx),
+        phys.hts_m, phys.h_rx_agl_m, phys.ap_km, phys.omega_frac, phys.pol,
+        cuda.to_device(phys.freqs_ghz, stream=stream), cuda.to_device(phys.lams_m, stream=stream),
+        cuda.to_device(phys.fs_consts_db, stream=stream), cuda.to_device(tabs.jt, stream=stream),
+        cuda.to_device(tabs.et, stream=stream), cuda.to_device(tabs.sph_tabs, stream=stream),
+        cuda.to_device(tabs.sph_org, stream=stream),
+        cuda.device_array((9, n_max, slots), np.float64, stream=stream),
+        cuda.device_array((6, n_max, slots), np.int64, stream=stream),
+        cuda.device_array((n_max, slots), np.bool_, stream=stream),
+        cuda.device_array((nf, n_max, slots), np.float64, stream=stream),
+        cuda.device_array((nf, slots), np.int64, stream=stream),
+        d_res,
+    )
+    blocks = (slots + GPU_THREADS_PER_BLOCK - 1) // GPU_THREADS_PER_BLOCK
+    kern[blocks, GPU_THREADS_PER_BLOCK, stream](*args)
+    d_res.copy_to_host(res, stream=stream)
+    stream.synchronize()
+    return res
