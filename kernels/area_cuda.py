@@ -35,6 +35,7 @@ from .jit import cuda_compile, cuda_module
 from .ray import LossTables, RaySamples, RayScratch, ray_core, ray_physics
 
 _compiled_kernels = {}
+_scratch_buffers = {}
 
 
 def _trace_ray_gpu(surface_m, ground_m, tx_row, tx_col, col_major, sign, e, rr, pixel_m,
@@ -136,6 +137,24 @@ def _kernel():
     return _compiled_kernels["rays"]
 
 
+def _scratch(cuda, n_max, slots, nf):
+    """Device scratch of the ray kernel, kept for the next call of the same size (masts of
+    one run share a radius, so a run allocates it once): ``(fwork, iwork, need, loss,
+    jhints)``. Fully overwritten by every ray before it is read."""
+    key = (n_max, slots, nf)
+    if _scratch_buffers.get("key") != key:
+        _scratch_buffers.clear()  # free the old buffers before allocating new ones
+        _scratch_buffers["key"] = key
+        _scratch_buffers["arrays"] = (
+            cuda.device_array((9, n_max, slots), np.float64),
+            cuda.device_array((6, n_max, slots), np.int64),
+            cuda.device_array((n_max, slots), np.bool_),
+            cuda.device_array((nf, n_max, slots), np.float64),
+            cuda.device_array((nf, slots), np.int64),
+        )
+    return _scratch_buffers["arrays"]
+
+
 def gpu_name():
     """Name of the GPU numba.cuda would use (``"SIMULATOR"`` on the CUDA simulator), or
     None when there is none (no driver, no device, or numba.cuda cannot start)."""
@@ -213,11 +232,7 @@ def area_loss_multi_db_gpu(
         cuda.to_device(phys.fs_consts_db, stream=stream), cuda.to_device(tabs.jt, stream=stream),
         cuda.to_device(tabs.et, stream=stream), cuda.to_device(tabs.sph_tabs, stream=stream),
         cuda.to_device(tabs.sph_org, stream=stream),
-        cuda.device_array((9, n_max, slots), np.float64, stream=stream),
-        cuda.device_array((6, n_max, slots), np.int64, stream=stream),
-        cuda.device_array((n_max, slots), np.bool_, stream=stream),
-        cuda.device_array((nf, n_max, slots), np.float64, stream=stream),
-        cuda.device_array((nf, slots), np.int64, stream=stream),
+        *_scratch(cuda, n_max, slots, nf),
         d_res,
     )
     blocks = (slots + GPU_THREADS_PER_BLOCK - 1) // GPU_THREADS_PER_BLOCK
