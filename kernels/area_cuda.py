@@ -172,6 +172,28 @@ def gpu_name():
     return name.decode() if isinstance(name, bytes) else str(name)
 
 
+def gpu_check():
+    """``(name, None)`` when the GPU compiles and runs the area kernel, else ``(None, why)``.
+
+    Runs :func:`area_loss_multi_db_gpu` on a 9 x 9 window: the first call compiles the
+    kernel (seconds), so a GPU without a usable CUDA toolchain (NVVM, a driver too old
+    for its PTX) is found before a run starts, not in its first mast.
+    """
+    name = gpu_name()
+    if name is None:
+        return None, "numba finds no CUDA GPU"
+    ground = np.full((9, 9), 10.0, np.float32)
+    try:
+        loss = area_loss_multi_db_gpu(ground + 5.0, ground, 4, 4, 30.0, 1.5, 25.0, 100.0,
+                                      np.array([392.5]), 8494.0)
+    except Exception as exc:  # noqa: BLE001  (any failure: the GPU cannot run the kernel)
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        return None, f"{name} cannot run the kernel: {type(exc).__name__}: {first}"
+    if not np.isfinite(loss[0, 4, 8]):
+        return None, f"{name} ran the kernel but returned no loss"
+    return name, None
+
+
 def area_loss_multi_db_gpu(
     surface_m,
     ground_m,

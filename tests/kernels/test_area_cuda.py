@@ -176,3 +176,29 @@ def test_gpu_kernel_compiles_to_ptx_for_a_real_gpu():
     assert out.returncode == 0, out.stderr[-3000:]
     res = json.loads(out.stdout.strip().splitlines()[-1])
     assert res["entry"] and res["ptx_chars"] > 10000
+
+
+def test_gpu_check_reports_a_gpu_that_cannot_run_the_kernel(monkeypatch):
+    from c2000cov.kernels import area_cuda
+
+    monkeypatch.setattr(area_cuda, "gpu_name", lambda: "NVIDIA H200")
+
+    def no_nvvm(*args, **kwargs):
+        raise RuntimeError("libNVVM cannot be found. Do `conda install cudatoolkit`:\nmore")
+
+    monkeypatch.setattr(area_cuda, "area_loss_multi_db_gpu", no_nvvm)
+    assert area_cuda.gpu_check() == (
+        None, "NVIDIA H200 cannot run the kernel: RuntimeError: libNVVM cannot be found. "
+              "Do `conda install cudatoolkit`:")
+    monkeypatch.setattr(area_cuda, "gpu_name", lambda: None)
+    assert area_cuda.gpu_check() == (None, "numba finds no CUDA GPU")
+
+
+def test_gpu_check_on_the_simulator_runs_the_kernel():
+    code = ("from c2000cov.kernels.area_cuda import gpu_check\n"
+            "print(gpu_check())\n")
+    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1", PYTHONPATH=str(REPO))
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         cwd=REPO, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "('SIMULATOR', None)"
