@@ -53,7 +53,7 @@ def random_window(n, seed, nan_frac=0.0):
 
 def cases(kind):
     """(name, args without frequencies/ae, keyword args) per case."""
-    from c2000cov.bench import synthetic_surface
+    from c2000cov.devtools.bench import synthetic_surface
 
     out = []
     if kind == "sim":  # small: the simulator runs Python, one thread per ray
