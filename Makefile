@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEMO_DIR := data/demo
 PYTEST_ARGS ?=
 
-.PHONY: demo demo-delft demo-calibration test test-fast bench bench-national bench-maps lint venv clean
+.PHONY: demo demo-delft demo-calibration test test-fast bench bench-gpu bench-national bench-maps lint venv clean
 
 venv: $(STAMP)
 
@@ -62,6 +62,12 @@ bench: $(STAMP) $(DEMO_DIR)/dtm.tif out/demo/run.json
 	$(BIN)/c2000cov bench --json bench-results.json
 	$(BIN)/c2000cov bench --workload serve-point --run-dir out/demo --json bench-results.json
 	$(BIN)/c2000cov bench --workload prepare-100-tiles --json bench-results.json
+
+## bench-gpu: workloads a, b and national-25m with the area kernel on the GPU (exit 2
+## without one); bench/gpu_check.sh sets up a fresh GPU machine and compares with the CPU
+bench-gpu: $(STAMP)
+	$(BIN)/c2000cov bench --device gpu --workload a-single-25km-25m --workload b-single-25km-10m \
+		--workload national-25m --json bench-results.json
 
 ## bench-national: the synthetic national scenario (180 x 230 km at 25 m, ~600 masts)
 bench-national: $(STAMP)

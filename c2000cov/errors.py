@@ -43,6 +43,10 @@ class CRSError(InvalidInputError):
     """A dataset lacks a CRS or has one that cannot be used."""
 
 
+class DeviceUnavailableError(C2000CovError, RuntimeError):
+    """The processor asked for (``[model] device = "gpu"``) cannot run the computation."""
+
+
 class OutsideValidityWarning(UserWarning):
     """An input lies outside the stated validity range of a model."""
 

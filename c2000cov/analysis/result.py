@@ -89,3 +89,4 @@ class RunResult:
     cache: Any = None  # c2000cov.pipeline.cache.LossCache
     timings_s: dict[str, float] = field(default_factory=dict)
     files: list[Path] = field(default_factory=list)
+    device: dict | None = None  # c2000cov.radio.device.ComputeDevice.manifest()

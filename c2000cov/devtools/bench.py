@@ -1,11 +1,12 @@
 """Benchmark workloads for the area propagation kernel.
 
-``run_workloads(names, threads)`` runs named workloads and returns one record
+``run_workloads(names, threads, device)`` runs named workloads and returns one record
 per workload with the keys ``workload``, ``pixels`` (output pixels inside the
 radius, summed over masts), ``masts``, ``threads``, ``seconds`` (wall time of
 the kernel calls, compilation and terrain generation excluded), ``px_per_s``,
 ``compile_s`` (first call on a tiny input: compilation, about 7 s with a cold
-cache, or loading from Numba's cache, about 0.3 s), ``peak_rss_mb`` (process
+cache, or loading from Numba's cache, about 0.3 s; on a GPU the CUDA compilation),
+``device`` (``cpu`` or ``gpu``; ``device_name`` names the GPU), ``peak_rss_mb`` (process
 peak resident memory after the run) and ``extra_bytes_per_px`` (peak resident
 memory during the kernel calls above the memory held before them, per output
 pixel of one mast, output array included; NaN where the peak cannot be reset).
@@ -26,10 +27,11 @@ from pathlib import Path
 
 import numpy as np
 
-from c2000cov.errors import InvalidInputError
+from c2000cov.errors import DeviceUnavailableError, InvalidInputError
 from c2000cov.files.atomic import atomic_path
 from c2000cov.files.masts import read_masts
 from c2000cov.kernels.area import area_loss_db
+from c2000cov.kernels.area_cuda import area_loss_multi_db_gpu, gpu_check
 from c2000cov.pipeline.inputs import build_surface, scenario_grid
 from c2000cov.radio.models import mast_geometry
 from c2000cov.scenario.config import load_scenario
@@ -172,7 +174,23 @@ def append_records(path: Path, records: list[dict]) -> Path:
     return path
 
 
-def compile_seconds() -> float:
+def _area_kernel(device: str) -> Callable:
+    """``call(surface_m, ground_m, row, col, h_tx_agl_m, pixel_m, radius_m, ae_km, out)``: the
+    area kernel at BENCH_FREQ_MHZ on ``device`` (``cpu`` or ``gpu``), into ``out``."""
+    if device == "gpu":
+        freqs = np.array([BENCH_FREQ_MHZ])
+
+        def call(surf, grnd, row, col, h_tx, pixel_m, radius_m, ae_km, out):
+            area_loss_multi_db_gpu(surf, grnd, row, col, h_tx, BENCH_H_RX_AGL_M, pixel_m,
+                                   radius_m, freqs, ae_km, out=out.reshape((1,) + out.shape))
+    else:
+        def call(surf, grnd, row, col, h_tx, pixel_m, radius_m, ae_km, out):
+            area_loss_db(surf, grnd, row, col, h_tx, BENCH_H_RX_AGL_M, pixel_m, radius_m,
+                         BENCH_FREQ_MHZ, ae_km, out=out)
+    return call
+
+
+def compile_seconds(device: str = "cpu") -> float:
     """Time of the first area-kernel call on a tiny input (compile or cache load)."""
     t0 = time.perf_counter()
     surf, grnd, tr, tc = synthetic_surface(200.0, 25.0)
@@ -180,12 +198,27 @@ def compile_seconds() -> float:
     # compiles inside the timing
     area_loss_db(surf, grnd, tr, tc, BENCH_H_TX_AGL_M, BENCH_H_RX_AGL_M, 25.0, 200.0,
                  BENCH_FREQ_MHZ, effective_earth_radius_km())
-    area_loss_db(surf, grnd, tr, tc, BENCH_H_TX_AGL_M, BENCH_H_RX_AGL_M, 25.0, 200.0,
-                 BENCH_FREQ_MHZ, effective_earth_radius_km(), out=np.empty_like(surf))
+    _area_kernel(device)(surf, grnd, tr, tc, BENCH_H_TX_AGL_M, 25.0, 200.0,
+                         effective_earth_radius_km(), np.empty_like(surf))
     return time.perf_counter() - t0
 
 
-def run_workloads(names: Sequence[str], threads: int) -> list[dict]:
+def bench_device(device: str) -> tuple[str, str]:
+    """``(used, name)`` for a bench ``--device`` of ``cpu``, ``gpu`` or ``auto``; ``gpu``
+    without a GPU that runs the kernel raises :class:`DeviceUnavailableError`."""
+    if device not in ("cpu", "gpu", "auto"):
+        raise InvalidInputError(f"bench device must be one of cpu, gpu, auto; got {device!r}")
+    if device == "cpu":
+        return "cpu", ""
+    name, why = gpu_check()
+    if name is None:
+        if device == "gpu":
+            raise DeviceUnavailableError(f"bench --device gpu: {why}; use --device cpu")
+        return "cpu", ""
+    return "gpu", name
+
+
+def run_workloads(names: Sequence[str], threads: int, device: str = "cpu") -> list[dict]:
     """Run benchmark workloads with ``threads`` Numba threads; one record per workload.
 
     Parameters
@@ -193,7 +226,10 @@ def run_workloads(names: Sequence[str], threads: int) -> list[dict]:
     names : sequence of str
         Workload names, keys of :data:`WORKLOADS`.
     threads : int
-        Number of Numba threads (1 .. numba.config.NUMBA_NUM_THREADS).
+        Number of Numba threads (1 .. numba.config.NUMBA_NUM_THREADS); on the GPU they
+        fill the per-call tables on the host.
+    device : str
+        ``cpu`` (default), ``gpu`` or ``auto`` (:func:`bench_device`).
 
     Returns
     -------
@@ -212,16 +248,18 @@ def run_workloads(names: Sequence[str], threads: int) -> list[dict]:
         raise InvalidInputError(
             f"bench threads must be 1..{max_threads} (NUMBA_NUM_THREADS), got {threads}"
         )
+    used, device_name = bench_device(device)
     old_threads = numba.get_num_threads()
     numba.set_num_threads(threads)
     try:
-        return _run(names, threads)
+        return _run(names, threads, used, device_name)
     finally:
         numba.set_num_threads(old_threads)
 
 
-def _run(names: Sequence[str], threads: int) -> list[dict]:
-    compile_s = compile_seconds()
+def _run(names: Sequence[str], threads: int, device: str, device_name: str) -> list[dict]:
+    compile_s = compile_seconds(device)
+    kernel = _area_kernel(device)
     ae_km = effective_earth_radius_km()
     records = []
     for name in names:
@@ -235,8 +273,8 @@ def _run(names: Sequence[str], threads: int) -> list[dict]:
         seconds = 0.0
         for row, col, h_tx_agl_m in w["masts"]:
             t0 = time.perf_counter()
-            area_loss_db(w["surface_m"], w["ground_m"], row, col, h_tx_agl_m, BENCH_H_RX_AGL_M,
-                         w["pixel_m"], w["radius_m"], BENCH_FREQ_MHZ, ae_km, out=out)
+            kernel(w["surface_m"], w["ground_m"], row, col, h_tx_agl_m, w["pixel_m"],
+                   w["radius_m"], ae_km, out)
             seconds += time.perf_counter() - t0
             pixels += int(np.count_nonzero(~np.isnan(out)))
         hwm_kb = _rss_kb("VmHWM")
@@ -248,6 +286,8 @@ def _run(names: Sequence[str], threads: int) -> list[dict]:
                 "pixels": pixels,
                 "masts": len(w["masts"]),
                 "threads": threads,
+                "device": device,
+                **({"device_name": device_name} if device_name else {}),
                 "seconds": seconds,
                 "px_per_s": pixels / seconds,
                 "compile_s": compile_s,

@@ -27,6 +27,7 @@ from c2000cov.devtools.bench import compile_seconds
 from c2000cov.files.atomic import atomic_path
 from c2000cov.pipeline.executor import LocalExecutor
 from c2000cov.pipeline.run import run_scenario
+from c2000cov.radio.device import select_device
 from c2000cov.scenario.config import load_scenario
 
 NATIONAL_SEED = 2023
@@ -130,12 +131,14 @@ def peak_rss_mb() -> float:
 
 
 def run_national(out_dir: Path, scale: float = 1.0, threads: int | None = None,
-                 workload: str = "national-25m", progress=None) -> dict:
+                 workload: str = "national-25m", progress=None, device: str = "cpu") -> dict:
     """Generate and run the national scenario; return a benchmark record.
 
     Keys: those of the propagation benchmark (``workload``, ``pixels``,
-    ``masts``, ``threads``, ``seconds``, ``px_per_s``, ``compile_s``,
-    ``peak_rss_mb``) plus ``cache_mb`` and the stage times.
+    ``masts``, ``threads``, ``device``, ``seconds``, ``px_per_s``, ``compile_s``,
+    ``peak_rss_mb``) plus ``cache_mb`` and the stage times. ``device`` is the
+    scenario's ``[model] device`` (``cpu``, ``gpu`` or ``auto``); GPU and CPU loss windows
+    are cached apart.
     """
     import numba
 
@@ -144,8 +147,9 @@ def run_national(out_dir: Path, scale: float = 1.0, threads: int | None = None,
     t0 = time.perf_counter()
     toml = generate_national(out_dir, scale)
     gen_s = time.perf_counter() - t0
-    compile_s = compile_seconds()
-    scen = load_scenario(toml)
+    scen = load_scenario(toml, {"model.device": device})
+    used = select_device(scen.model)
+    compile_s = compile_seconds(used.used)
     t1 = time.perf_counter()
     result = run_scenario(scen, Path(out_dir) / "out", progress=progress,
                           executor=LocalExecutor())
@@ -159,6 +163,8 @@ def run_national(out_dir: Path, scale: float = 1.0, threads: int | None = None,
         "pixels": int(grid.width * grid.height),
         "masts": n_masts,
         "threads": int(numba.get_num_threads()),
+        "device": used.used,
+        **({"device_name": used.name} if used.name else {}),
         "seconds": round(seconds, 3),
         "px_per_s": round(mast_px / result.timings_s["compute_s"], 1),
         "compile_s": round(compile_s, 3),

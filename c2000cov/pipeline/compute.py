@@ -22,6 +22,7 @@ from c2000cov.pipeline.inputs import Inputs
 from c2000cov.radio import interference as itf
 from c2000cov.radio.antenna import mast_gain_dbi
 from c2000cov.radio.budget import Terminal, downlink_signal_dbm, plan_profiles, uplink_signal_dbm
+from c2000cov.radio.device import ComputeDevice, select_device
 from c2000cov.radio.models import KERNEL_VERSION, clutter_loss_db, mast_geometry, window_losses_db
 from c2000cov.scenario.schema import ModelConfig
 
@@ -75,15 +76,20 @@ def run_mast_job(job: MastJob) -> dict[tuple[float, float], np.ndarray]:
 
 
 def mast_losses(inputs: Inputs, combos: list[tuple[float, float]], cache: LossCache,
-                executor: Executor, progress: ProgressFn | None = None):
+                executor: Executor, progress: ProgressFn | None = None,
+                device: ComputeDevice | None = None):
     """Yield ``(i, geom, window, {(freq, h_rx): loss})`` per mast, in masts-file order.
 
     Cached windows are read from ``cache`` when their mast's turn comes; the
     rest run on ``executor`` and are stored in the cache as they arrive. Only
     the mast being folded (plus the executor's in-flight units) is held in
-    memory, so memory does not grow with the number of masts.
+    memory, so memory does not grow with the number of masts. ``device`` (default:
+    resolved from the scenario) is where the kernel runs; the progress stage names it.
     """
     scen, surf, masts = inputs.scenario, inputs.surface, inputs.masts
+    device = device or select_device(scen.model)
+    model = device.model(scen.model)
+    stage = f"masts ({device.label})"
     grid = surf.grid
     n = len(masts)
     prepared = []
@@ -94,9 +100,9 @@ def mast_losses(inputs: Inputs, combos: list[tuple[float, float]], cache: LossCa
         s_win, g_win = surf.surface_m[window.slices], surf.ground_m[window.slices]
         keys = {c: loss_key(s_win, g_win, grid.window_transform(window),
                             geom.row - window.row_off, geom.col - window.col_off, geom.h_agl_m,
-                            scen.model, c[0], c[1], KERNEL_VERSION) for c in combos}
+                            model, c[0], c[1], KERNEL_VERSION) for c in combos}
         todo = tuple(c for c in combos if not cache.has(keys[c]))
-        job = MastJob(i, scen.model, s_win, g_win, geom.row - window.row_off,
+        job = MastJob(i, model, s_win, g_win, geom.row - window.row_off,
                       geom.col - window.col_off, geom.h_agl_m, grid.resolution_m, todo)
         prepared.append((geom, window, keys, job))
     results = executor.map_ordered(run_mast_job, (p[3] for p in prepared if p[3].combos))
@@ -114,14 +120,14 @@ def mast_losses(inputs: Inputs, combos: list[tuple[float, float]], cache: LossCa
                     cache.put(keys[c], loss)
                 losses[c] = loss
         if progress:
-            progress("masts", i + 1, n)
+            progress(stage, i + 1, n)
         yield i, geom, window, losses
         del losses
 
 
 def compute_coverage(inputs: Inputs, states: list[NoiseState] | None = None,
                      progress: ProgressFn | None = None, cache: LossCache | None = None,
-                     executor: Executor | None = None,
+                     executor: Executor | None = None, device: ComputeDevice | None = None,
                      ) -> dict[str, dict[str, ProfileCoverage]]:
     """Run the model for every mast and reduce to per-profile coverage, per noise state.
 
@@ -138,6 +144,8 @@ def compute_coverage(inputs: Inputs, states: list[NoiseState] | None = None,
         Per-mast loss cache.
     executor : Executor, optional
         How the per-mast work runs (default: serial).
+    device : ComputeDevice, optional
+        Where the area kernel runs (default: ``[model] device`` resolved here).
 
     Returns
     -------
@@ -154,7 +162,8 @@ def compute_coverage(inputs: Inputs, states: list[NoiseState] | None = None,
     cache = cache or LossCache(None)
     executor = executor or Executor()
     clutter_db = {c: clutter_loss_db(scen.model, *c) for c in combos}
-    for i, geom, window, losses in mast_losses(inputs, combos, cache, executor, progress):
+    for i, geom, window, losses in mast_losses(inputs, combos, cache, executor, progress,
+                                               device):
         mast = masts.iloc[i]
         gains: dict[float, np.ndarray | float] = {}
         for plan in plans:

@@ -8,7 +8,9 @@ The only place that knows the order of the stages:
    into uplink noise rise per mast and a downlink noise raster (sunny day and
    night);
 3. :func:`c2000cov.pipeline.compute.compute_coverage` runs the propagation
-   model per mast (cached, on the chosen executor) and folds each mast into
+   model per mast (cached, on the chosen executor, the area kernel on the device
+   :func:`c2000cov.radio.device.select_device` picks first, before any input is
+   read) and folds each mast into
    the per-profile best-server reduction of every noise state;
 4. :func:`summarise` derives dead-zone polygons, per-area statistics and the
    N-1 ranking;
@@ -33,6 +35,7 @@ from c2000cov.pipeline.inputs import Inputs, load_inputs
 from c2000cov.products.output_checks import check_profile_names
 from c2000cov.products.report import build_report
 from c2000cov.products.runfolder import MANIFEST, write_run_folder
+from c2000cov.radio.device import ComputeDevice, select_device
 from c2000cov.scenario.schema import Scenario
 
 
@@ -72,11 +75,15 @@ def default_cache_dir(scen: Scenario, out_dir: Path) -> Path:
 
 
 def compute_result(inputs: Inputs, cache: LossCache, executor: Executor,
-                   progress: ProgressFn | None = None) -> RunResult:
-    """Coverage (configured state, plus night when there is PV), summarised."""
+                   progress: ProgressFn | None = None,
+                   device: ComputeDevice | None = None) -> RunResult:
+    """Coverage (configured state, plus night when there is PV), summarised; the area
+    kernel runs on ``device`` (default: ``[model] device`` resolved here)."""
+    device = device or select_device(inputs.scenario.model)
     states, interference = noise_states(inputs, progress, cache)
-    covs = compute_coverage(inputs, states, progress, cache, executor)
-    result = RunResult(inputs, covs[states[0].name], interference=interference)
+    covs = compute_coverage(inputs, states, progress, cache, executor, device)
+    result = RunResult(inputs, covs[states[0].name], interference=interference,
+                       device=device.manifest())
     if len(states) > 1:
         result.night = covs[states[1].name]
     return summarise(result, progress)
@@ -123,19 +130,20 @@ def run_scenario(scen: Scenario, out_dir: Path | None = None,
         this machine's memory (:mod:`c2000cov.pipeline.memory`).
     """
     out_dir = Path(out_dir or scen.output.dir)
+    device = select_device(scen.model)  # before anything is read or written: no GPU fails here
     prepare_output(scen, out_dir)
     with folder_lock(out_dir):
-        return _run_locked(scen, out_dir, progress, executor, cache_dir, max_memory_gb)
+        return _run_locked(scen, out_dir, progress, executor, cache_dir, max_memory_gb, device)
 
 
 def _run_locked(scen: Scenario, out_dir: Path, progress, executor, cache_dir,
-                max_memory_gb: float | None) -> RunResult:
+                max_memory_gb: float | None, device: ComputeDevice) -> RunResult:
     t0 = time.perf_counter()
     inputs = load_inputs(scen, max_memory_gb)
     cache = LossCache(None if cache_dir is False else
                       (cache_dir or default_cache_dir(scen, out_dir)))
     t1 = time.perf_counter()
-    result = compute_result(inputs, cache, executor or LocalExecutor(), progress)
+    result = compute_result(inputs, cache, executor or LocalExecutor(), progress, device)
     t2 = time.perf_counter()
     write_products(result, out_dir)
     t3 = time.perf_counter()

@@ -28,6 +28,7 @@ from c2000cov.errors import InvalidInputError
 from c2000cov.geo.grid import Window
 from c2000cov.geo.surface import Surface
 from c2000cov.kernels.area import area_loss_multi_db
+from c2000cov.kernels.area_cuda import area_loss_multi_db_gpu
 from c2000cov.kernels.profile import p1812_point_losses_db
 from c2000cov.radio.itu import hata, p525
 from c2000cov.radio.itu.p2108 import height_gain_correction_db
@@ -159,18 +160,20 @@ class P1812(PropagationModel):
 
     def window_losses_db(self, model, surface_win, ground_win, tx_row, tx_col, h_tx_agl_m,
                          h_rx_m, res_m, freqs):
-        """One sweep of :func:`c2000cov.kernels.area.area_loss_multi_db` for every frequency."""
+        """One sweep of :func:`c2000cov.kernels.area.area_loss_multi_db` for every frequency;
+        of :func:`c2000cov.kernels.area_cuda.area_loss_multi_db_gpu` when ``model.device`` is
+        ``gpu`` (a run resolves ``auto`` first: :mod:`c2000cov.radio.device`)."""
         if not freqs:
             return {}
         # one argument signature for every call (C-contiguous float32 windows, Python
         # scalars): Numba then compiles and caches a single specialization, which also keeps
         # processes that share the cache (Dask workers) from racing on different ones
-        loss = area_loss_multi_db(np.ascontiguousarray(surface_win, dtype=np.float32),
-                                  np.ascontiguousarray(ground_win, dtype=np.float32),
-                                  int(tx_row), int(tx_col), float(h_tx_agl_m), float(h_rx_m),
-                                  float(res_m), float(model.radius_m),
-                                  np.asarray(freqs, dtype=np.float64),
-                                  float(effective_earth_radius_km(model.k_factor)))
+        kernel = area_loss_multi_db_gpu if model.device == "gpu" else area_loss_multi_db
+        loss = kernel(np.ascontiguousarray(surface_win, dtype=np.float32),
+                      np.ascontiguousarray(ground_win, dtype=np.float32),
+                      int(tx_row), int(tx_col), float(h_tx_agl_m), float(h_rx_m), float(res_m),
+                      float(model.radius_m), np.asarray(freqs, dtype=np.float64),
+                      float(effective_earth_radius_km(model.k_factor)))
         return {f: loss[k].astype("float32", copy=False) for k, f in enumerate(freqs)}
 
     def point_losses_db(self, model, surface, pts, freq_mhz):

@@ -28,6 +28,7 @@ from c2000cov.errors import InputNotFoundError, ScenarioError
 from c2000cov.radio.itu.p2108 import CLUTTER_TYPES
 from c2000cov.scenario.schema import (
     BUILDING_CLASSES,
+    DEVICES,
     HATA_ENVIRONMENTS,
     MODEL_NAMES,
     PROFILE_NAME_PATTERN,
@@ -281,6 +282,7 @@ def scenario_from_dict(data: dict, source: Path, origins: dict[str, str] | None 
     _check_choice(scen.model.name, MODEL_NAMES, "model.name", name)
     _check_choice(scen.model.hata_environment, HATA_ENVIRONMENTS, "model.hata_environment", name)
     _check_choice(scen.model.clutter_type, tuple(CLUTTER_TYPES), "model.clutter_type", name)
+    _check_choice(scen.model.device, DEVICES, "model.device", name)
     if scen.model.clutter_correction and (scen.buildings is not None
                                           or scen.terrain.dsm is not None):
         raise ScenarioError(

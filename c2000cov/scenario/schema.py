@@ -13,6 +13,8 @@ from pathlib import Path
 
 MODEL_NAMES = ("fspl", "hata", "p1812")
 HATA_ENVIRONMENTS = ("urban", "suburban", "open")
+#: ``[model] device``: where the p1812 area kernel runs (c2000cov.radio.device).
+DEVICES = ("cpu", "gpu", "auto")
 BUILDING_CLASSES = ("traditional", "thermally_efficient", "by_year")
 #: Profile names become parts of file names (``p_cover_<profile>.tif``): letters, digits,
 #: ``_`` and ``-`` only, starting with a letter or digit, at most 64 characters.
@@ -86,7 +88,10 @@ class ModelConfig:
     ``clutter_correction`` adds the ITU-R P.2108 section 3.1 height-gain
     correction for a receiver in ``clutter_type`` clutter to every pixel: use
     it when buildings are not explicit (no buildings layer, no DSM), where it
-    stands in for the clutter the profile lacks.
+    stands in for the clutter the profile lacks. ``device`` runs the ``p1812``
+    area kernel on the ``cpu`` (default: bit-identical runs anywhere), a ``gpu``
+    (numba.cuda; an error when there is none) or on a GPU when numba finds one
+    that runs the kernel, else the CPU (``auto``).
     """
 
     name: str = "p1812"
@@ -96,6 +101,7 @@ class ModelConfig:
     hata_environment: str = "suburban"
     clutter_correction: bool = False
     clutter_type: str = "suburban"
+    device: str = "cpu"
 
 
 @dataclass(frozen=True)
