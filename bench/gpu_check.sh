@@ -15,26 +15,37 @@
 # numba.cuda needs NVVM and libdevice matching the driver: the script uses what the machine
 # has (a GPU image with numba-cuda), else installs nvidia-cuda-nvcc-cu12 for the driver's
 # CUDA version (CUDA_HOME points at it), else numba-cuda[cu12]; the first that compiles and
-# runs the kernel on a small window wins. PYTHON picks the interpreter (default python3).
+# runs the kernel on a small window wins. PYTHON picks the interpreter (default python3),
+# VENV the virtual environment (default .venv-gpu). A dry run without a GPU, on Numba's
+# CUDA simulator (plumbing only):
+#     NUMBA_ENABLE_CUDASIM=1 GPU_CHECK_CASES=sim GPU_CHECK_WORKLOADS= OUT=/tmp/x bash bench/gpu_check.sh
 set -uo pipefail
 
 OUT="${OUT:?set OUT to an output folder}"
 mkdir -p "$OUT"
 PYTHON="${PYTHON:-python3}"
+CASES="${GPU_CHECK_CASES:-gpu}"           # sim: the small windows (dry run on the simulator)
+WORKLOADS="${GPU_CHECK_WORKLOADS-a-single-25km-25m b-single-25km-10m}"
 VENV="${VENV:-.venv-gpu}"
 LOG="$OUT/setup.log"
 START=$(date +%s)
 say() { echo "[gpu_check $(( $(date +%s) - START ))s] $*" | tee -a "$OUT/summary.txt"; }
 : > "$OUT/summary.txt"
 
-# 1. a virtual environment that also sees the machine's own GPU packages
-if [ ! -x "$VENV/bin/python" ]; then
-    "$PYTHON" -m venv --system-site-packages "$VENV" >>"$LOG" 2>&1 || { say "venv failed (see setup.log)"; exit 1; }
+# 1. a virtual environment that also sees the machine's own GPU packages (numba-cuda on a
+#    GPU image); without the venv module, the system Python itself
+if [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv --system-site-packages "$VENV" >>"$LOG" 2>&1; then
+    PY="$VENV/bin/python"
+    "$PY" -m pip install -q --upgrade pip >>"$LOG" 2>&1
+else
+    say "no venv module: installing into $PYTHON itself"
+    PY="$PYTHON"
 fi
-PY="$VENV/bin/python"
-"$PY" -m pip install -q --upgrade pip >>"$LOG" 2>&1
-say "installing the project into $VENV"
-"$PY" -m pip install -q -e . >>"$LOG" 2>&1 || { say "pip install -e . failed (see setup.log)"; exit 1; }
+# pip install into $PY (a system Python may need --break-system-packages, PEP 668)
+pipi() { "$PY" -m pip install -q "$@" >>"$LOG" 2>&1 \
+         || "$PY" -m pip install -q --break-system-packages "$@" >>"$LOG" 2>&1; }
+say "installing the project (pip install -e .) for $PY"
+pipi -e . || { say "pip install -e . failed (see setup.log)"; exit 1; }
 
 # 2. a CUDA toolchain numba can use: probe = compile and run the GPU kernel on a small window
 probe() {
@@ -64,7 +75,7 @@ if probe; then
 else
     if [ -n "$CUDA_VER" ] && [ "${CUDA_VER%%.*}" = "12" ]; then
         say "installing nvidia-cuda-nvcc-cu12==$CUDA_VER.* (NVVM, libdevice)"
-        "$PY" -m pip install -q "nvidia-cuda-nvcc-cu12==$CUDA_VER.*" >>"$LOG" 2>&1
+        pipi "nvidia-cuda-nvcc-cu12==$CUDA_VER.*"
         NVCC_DIR=$("$PY" -c "import nvidia.cuda_nvcc as m; print(list(m.__path__)[0])" 2>>"$LOG")
         export CUDA_HOME="$NVCC_DIR"
         probe && TOOLCHAIN="nvidia-cuda-nvcc-cu12 $CUDA_VER (CUDA_HOME=$CUDA_HOME)"
@@ -72,7 +83,7 @@ else
     if [ -z "$TOOLCHAIN" ]; then
         unset CUDA_HOME
         say "installing numba-cuda[cu12]"
-        "$PY" -m pip install -q "numba-cuda[cu12]" >>"$LOG" 2>&1
+        pipi "numba-cuda[cu12]"
         probe && TOOLCHAIN="numba-cuda[cu12]"
     fi
 fi
@@ -94,9 +105,9 @@ print(json.dumps({"gpu": gpu_name(), "nvidia_smi": smi, "numba": numba.__version
 EOF
 
 # 3. GPU against CPU on windows of the size of a run (both frequencies, NaNs, buildings)
-say "equality check (tests/kernels/cuda_compare.py --cases gpu)"
+say "equality check (tests/kernels/cuda_compare.py --cases $CASES)"
 STATUS=0
-timeout 240 "$PY" tests/kernels/cuda_compare.py --cases gpu --json "$OUT/equality.json" >>"$LOG" 2>&1 \
+timeout 240 "$PY" tests/kernels/cuda_compare.py --cases "$CASES" --json "$OUT/equality.json" >>"$LOG" 2>&1 \
     || { say "equality check did not finish (see setup.log)"; STATUS=1; }
 if [ -s "$OUT/equality.json" ]; then
     "$PY" - "$OUT/equality.json" <<'EOF' | tee -a "$OUT/summary.txt"
@@ -116,10 +127,13 @@ EOF
 fi
 
 # 4. benchmark workloads a and b on both devices (records carry a "device" key)
+WL_ARGS=()
+for w in $WORKLOADS; do WL_ARGS+=(--workload "$w"); done
 for dev in cpu gpu; do
-    say "bench workloads a and b, device $dev"
-    timeout 240 "$VENV/bin/c2000cov" bench --device "$dev" --workload a-single-25km-25m \
-        --workload b-single-25km-10m --json "$OUT/bench.json" >>"$LOG" 2>&1 \
+    [ ${#WL_ARGS[@]} -gt 0 ] || break
+    say "bench $WORKLOADS, device $dev"
+    timeout 240 "$PY" -m c2000cov.cli bench --device "$dev" "${WL_ARGS[@]}" \
+        --json "$OUT/bench.json" >>"$LOG" 2>&1 \
         || { say "bench on $dev failed (see setup.log)"; STATUS=1; }
 done
 if [ -s "$OUT/bench.json" ]; then
