@@ -57,11 +57,8 @@ def run(
     scenario: Annotated[Path, typer.Argument(help="Scenario TOML file.")],
     out: Annotated[Path | None,
                    typer.Option(help="Output folder (overrides [output] dir).")] = None,
-    model: Annotated[str | None, typer.Option(help="Override [model] name: fspl|hata|p1812.")]
-    = None,
-    device: Annotated[str | None, typer.Option(
-        help="Override [model] device: cpu | gpu (numba.cuda; exit 2 without one) | auto "
-             "(a GPU when numba finds one).")] = None,
+    model: Annotated[str | None, typer.Option(help="[model] name: fspl|hata|p1812.")] = None,
+    device: Annotated[str | None, typer.Option(help="[model] device: cpu|gpu|auto.")] = None,
     map_path: Annotated[Path | None, typer.Option("--map", help="Map HTML path "
                                                   "(default: [output] map or maps/<name>.html).")]
     = None,
@@ -94,8 +91,7 @@ def run(
     overrides = {}
     if model:
         overrides["model.name"] = model
-    if device:
-        overrides["model.device"] = device
+    overrides.update({"model.device": device} if device else {})
     if sun is not None:
         overrides["interference.sun_factor"] = sun
     overrides.update({"calibration.path": str(calibration.resolve())} if calibration else {})
@@ -284,25 +280,18 @@ def bench(
              "map-50km, serve-point, prepare-100-tiles (default: the first three).")] = None,
     threads: Annotated[list[int] | None, typer.Option(
         help="Numba thread counts (default: 1 and all cores).")] = None,
-    national_dir: Annotated[Path, typer.Option(help="Folder for the national scenario.")]
-    = Path("out/national"),
-    run_dir: Annotated[Path, typer.Option(help="Run folder that serve-point serves.")]
-    = Path("out/demo"),
+    national_dir: Annotated[Path, typer.Option(help="National folder.")] = Path("out/national"),
+    run_dir: Annotated[Path, typer.Option(help="Run folder to serve.")] = Path("out/demo"),
     prepare_dir: Annotated[Path, typer.Option(help="Folder for the prepare benchmark's tiles "
                                               "(about 800 MB).")] = Path("out/bench-prepare"),
-    device: Annotated[str, typer.Option(
-        help="Area kernel on the cpu, the gpu (exit 2 without one) or auto; records carry "
-             "a device key. On a GPU the default thread count is all cores only.")] = "cpu",
+    device: Annotated[str, typer.Option(help="Area kernel on cpu|gpu|auto.")] = "cpu",
 ) -> None:
     """Run the propagation benchmarks and append JSON records."""
-    import numba
-
-    from c2000cov.devtools.bench import WORKLOADS, append_records, bench_device, run_workloads
+    from c2000cov.devtools.bench import WORKLOADS, append_records, run_workloads
+    from c2000cov.devtools.bench import bench_thread_counts as default_counts
 
     names = workload or list(WORKLOADS)
-    used, _ = bench_device(device)
-    counts = threads or sorted({1, numba.config.NUMBA_NUM_THREADS} if used == "cpu"
-                               else {numba.config.NUMBA_NUM_THREADS})
+    counts = threads or default_counts(device)
     records = []
     map_names = [n for n in names if n.startswith("map-")]
     kernel_names = [n for n in names if n not in ("national-25m", "serve-point",
@@ -310,13 +299,13 @@ def bench(
                     and n not in map_names]
     for n_threads in counts:
         if kernel_names:
-            records += run_workloads(kernel_names, n_threads, used)
+            records += run_workloads(kernel_names, n_threads, device)
     if "national-25m" in names:
         from c2000cov.devtools.national import run_national
 
         prog, update = _progress(False)
         with prog:
-            records.append(run_national(national_dir, 1.0, progress=update, device=used))
+            records.append(run_national(national_dir, 1.0, progress=update, device=device))
     if map_names:
         from c2000cov.devtools.map_bench import MAP_WORKLOADS, run_map_workload
 

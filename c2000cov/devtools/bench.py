@@ -218,6 +218,15 @@ def bench_device(device: str) -> tuple[str, str]:
     return "gpu", name
 
 
+def bench_thread_counts(device: str) -> list[int]:
+    """Default Numba thread counts of a bench run: 1 and all cores on the CPU; on a GPU all
+    cores only (they fill the per-call tables on the host)."""
+    import numba
+
+    n = numba.config.NUMBA_NUM_THREADS
+    return sorted({1, n}) if bench_device(device)[0] == "cpu" else [n]
+
+
 def run_workloads(names: Sequence[str], threads: int, device: str = "cpu") -> list[dict]:
     """Run benchmark workloads with ``threads`` Numba threads; one record per workload.
 
