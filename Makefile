@@ -62,6 +62,7 @@ bench: $(STAMP) $(DEMO_DIR)/dtm.tif out/demo/run.json
 	$(BIN)/c2000cov bench --json bench-results.json
 	$(BIN)/c2000cov bench --workload serve-point --run-dir out/demo --json bench-results.json
 	$(BIN)/c2000cov bench --workload prepare-100-tiles --json bench-results.json
+	$(BIN)/python -m c2000cov.devtools.bench_whatif --json bench-results.json
 
 ## bench-gpu: workloads a, b and national-25m with the area kernel on the GPU (exit 2
 ## without one); bench/gpu_check.sh sets up a fresh GPU machine and compares with the CPU

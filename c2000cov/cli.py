@@ -22,6 +22,7 @@ from c2000cov.resources import use_numba_cache_dir
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Coverage, interference and dead-zone analysis for the C2000 network.")
 err_console = Console(stderr=True)
+app.command("optimise")(__import__("c2000cov.devtools.optimise_cli", fromlist=["x"]).optimise)
 
 
 def _progress(quiet: bool):

@@ -125,6 +125,63 @@ def mast_losses(inputs: Inputs, combos: list[tuple[float, float]], cache: LossCa
         del losses
 
 
+@dataclass(frozen=True)
+class MastMargins:
+    """One mast's link budget over its window, for one profile and noise state."""
+
+    margin_dl_db: np.ndarray  # NaN where the profile does not evaluate the pixel
+    margin_ul_db: np.ndarray
+    signal_dl_dbm: np.ndarray
+
+
+def mast_margins(inputs: Inputs, states: list[NoiseState], cache: LossCache,
+                 executor: Executor, progress: ProgressFn | None = None,
+                 device: ComputeDevice | None = None):
+    """Yield ``(i, window, {(state name, profile name): MastMargins})`` per mast, in order.
+
+    The link budget of a run, mast by mast: path loss (cached), clutter, antenna
+    gain, terminal and entry losses, and the noise rise of each state. Both the
+    best-server reduction of a run and the optimiser's candidate gains
+    (:mod:`c2000cov.pipeline.optimise`) are computed from it, so a change of the
+    budget reaches both.
+    """
+    scen, surf, masts = inputs.scenario, inputs.surface, inputs.masts
+    cal = inputs.calibration
+    plans = plan_profiles(scen, surf, None if cal is None else cal.sigma_db)
+    freqs = {"dl": scen.radio.dl_freq_mhz, "ul": scen.radio.ul_freq_mhz}
+    combos = sorted({(f, p.h_rx_m) for p in plans for f in freqs.values()})
+    clutter_db = {c: clutter_loss_db(scen.model, *c) for c in combos}
+    for i, geom, window, losses in mast_losses(inputs, combos, cache, executor, progress,
+                                               device):
+        mast = masts.iloc[i]
+        gains: dict[float, np.ndarray | float] = {}
+        out: dict[tuple[str, str], MastMargins] = {}
+        for plan in plans:
+            loss_dl = losses[(freqs["dl"], plan.h_rx_m)] + clutter_db[(freqs["dl"], plan.h_rx_m)]
+            loss_ul = losses[(freqs["ul"], plan.h_rx_m)] + clutter_db[(freqs["ul"], plan.h_rx_m)]
+            if plan.h_rx_m not in gains:
+                gains[plan.h_rx_m] = mast_gain_dbi(mast, geom, window, surf, plan.h_rx_m,
+                                                   inputs.patterns)
+            gain = gains[plan.h_rx_m]
+            s_dl = downlink_signal_dbm(mast["tx_power_dbm"], gain, mast["tx_loss_db"], loss_dl,
+                                       plan.terminal, _window_of(plan.bel_dl_db, window))
+            s_ul = uplink_signal_dbm(gain, mast["rx_loss_db"], loss_ul, plan.terminal,
+                                     _window_of(plan.bel_ul_db, window))
+            if cal is not None:  # a fitted correction of the path loss: both directions
+                s_dl = s_dl + _window_of(cal.offset_db, window)
+                s_ul = s_ul + _window_of(cal.offset_db, window)
+            ev = plan.evaluated[window.slices]
+            for st in states:
+                d_dl = st.d_dl_db.get(plan.name) if isinstance(st.d_dl_db, dict) else st.d_dl_db
+                req_dl = plan.terminal.ms_sensitivity_dbm + (
+                    0.0 if d_dl is None else d_dl[window.slices])
+                req_ul = plan.terminal.bs_sensitivity_dbm + (
+                    0.0 if st.d_ul_db is None else float(st.d_ul_db[i]))
+                out[(st.name, plan.name)] = MastMargins(np.where(ev, s_dl - req_dl, np.nan),
+                                                        np.where(ev, s_ul - req_ul, np.nan), s_dl)
+        yield i, window, out
+
+
 def compute_coverage(inputs: Inputs, states: list[NoiseState] | None = None,
                      progress: ProgressFn | None = None, cache: LossCache | None = None,
                      executor: Executor | None = None, device: ComputeDevice | None = None,
@@ -152,44 +209,18 @@ def compute_coverage(inputs: Inputs, states: list[NoiseState] | None = None,
     dict
         ``{state name: {profile name: ProfileCoverage}}``.
     """
-    scen, surf, masts = inputs.scenario, inputs.surface, inputs.masts
+    scen, surf = inputs.scenario, inputs.surface
     states = states or [NoiseState("main")]
     cal = inputs.calibration
     plans = plan_profiles(scen, surf, None if cal is None else cal.sigma_db)
     best = {(st.name, p.name): BestServer.empty(surf.grid.shape) for st in states for p in plans}
-    freqs = {"dl": scen.radio.dl_freq_mhz, "ul": scen.radio.ul_freq_mhz}
-    combos = sorted({(f, p.h_rx_m) for p in plans for f in freqs.values()})
-    cache = cache or LossCache(None)
-    executor = executor or Executor()
-    clutter_db = {c: clutter_loss_db(scen.model, *c) for c in combos}
-    for i, geom, window, losses in mast_losses(inputs, combos, cache, executor, progress,
-                                               device):
-        mast = masts.iloc[i]
-        gains: dict[float, np.ndarray | float] = {}
+    for i, window, margins in mast_margins(inputs, states, cache or LossCache(None),
+                                           executor or Executor(), progress, device):
         for plan in plans:
-            loss_dl = losses[(freqs["dl"], plan.h_rx_m)] + clutter_db[(freqs["dl"], plan.h_rx_m)]
-            loss_ul = losses[(freqs["ul"], plan.h_rx_m)] + clutter_db[(freqs["ul"], plan.h_rx_m)]
-            if plan.h_rx_m not in gains:
-                gains[plan.h_rx_m] = mast_gain_dbi(mast, geom, window, surf, plan.h_rx_m,
-                                                   inputs.patterns)
-            gain = gains[plan.h_rx_m]
-            s_dl = downlink_signal_dbm(mast["tx_power_dbm"], gain, mast["tx_loss_db"], loss_dl,
-                                       plan.terminal, _window_of(plan.bel_dl_db, window))
-            s_ul = uplink_signal_dbm(gain, mast["rx_loss_db"], loss_ul, plan.terminal,
-                                     _window_of(plan.bel_ul_db, window))
-            if cal is not None:  # a fitted correction of the path loss: both directions
-                s_dl = s_dl + _window_of(cal.offset_db, window)
-                s_ul = s_ul + _window_of(cal.offset_db, window)
-            ev = plan.evaluated[window.slices]
             for st in states:
-                d_dl = st.d_dl_db.get(plan.name) if isinstance(st.d_dl_db, dict) else st.d_dl_db
-                req_dl = plan.terminal.ms_sensitivity_dbm + (
-                    0.0 if d_dl is None else d_dl[window.slices])
-                req_ul = plan.terminal.bs_sensitivity_dbm + (
-                    0.0 if st.d_ul_db is None else float(st.d_ul_db[i]))
-                m_dl = np.where(ev, s_dl - req_dl, np.nan)
-                m_ul = np.where(ev, s_ul - req_ul, np.nan)
-                best[(st.name, plan.name)].update(i, window, m_dl, m_ul, s_dl,
+                mm = margins[(st.name, plan.name)]
+                best[(st.name, plan.name)].update(i, window, mm.margin_dl_db, mm.margin_ul_db,
+                                                  mm.signal_dl_dbm,
                                                   _window_of(plan.margin_needed_db, window))
     return {st.name: {p.name: finish(p.name, surf.grid, best[(st.name, p.name)],
                                      p.sigma_total_db, p.target_pct, scen.classes, p.evaluated)

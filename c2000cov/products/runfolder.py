@@ -60,6 +60,7 @@ PV_LAYER = "pv"
 DELTA_PREFIX = "delta_"
 DELTA_POLYGONS = "delta.gpkg"
 DELTA_TABLE = "delta_areas.csv"
+OPTIMISE_FILES = ("selected.csv", "candidates.csv", "selected_changes.toml")  # optimise
 MANIFEST = "run.json"
 REPORT = "report.html"
 VALIDATION_TABLE = "validation.csv"
