@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import math
+import tempfile
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -287,17 +288,22 @@ def optimise(scen: Scenario, n_add: int, out_dir: Path, candidates_path: Path | 
 
     # 4. files: the what-if of the chosen sites, then the tables beside it
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     if write_whatif and sel.order:
         chosen = cands.iloc[sel.order][list(MAST_COLUMNS)].copy()
         chosen["name"] = [f"{r.mast_id} (rank {r.rank}, +{r.gain_km2:.2f} km2)"
                           for r in selected.itertuples()]
+        text = changes_text(chosen)
+        with tempfile.TemporaryDirectory(prefix="c2000cov-optimise-") as tmp:
+            # a run replaces its whole folder: the CHANGES file joins it afterwards
+            staged = Path(tmp) / SELECTED_CHANGES
+            staged.write_text(text)
+            result.whatif = run_whatif(scen, staged, out_dir, executor=executor,
+                                       cache_dir=cache.folder)
         changes = out_dir / SELECTED_CHANGES
-        with atomic_path(changes) as tmp:
-            tmp.write_text(changes_text(chosen))
-        result.whatif = run_whatif(scen, changes, out_dir, executor=executor,
-                                   cache_dir=cache.folder)
+        with atomic_path(changes) as tmp_path:
+            tmp_path.write_text(text)
         result.files += list(result.whatif.files) + [changes]
+    out_dir.mkdir(parents=True, exist_ok=True)
     for name, df in ((SELECTED_SITES, selected), (CANDIDATE_GAINS, table)):
         with atomic_path(out_dir / name) as tmp:
             df.to_csv(tmp, index=False)
