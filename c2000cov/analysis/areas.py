@@ -16,12 +16,17 @@ clipped to the block so that long boundaries stay cheap.
 Columns of the table (per area and profile; km^2 are fraction-weighted):
 
 - ``area_km2``: area of the polygon inside the grid extent;
-- ``evaluated_km2``: of which evaluated (p_cover not NaN: all valid pixels for
-  outdoor profiles, building pixels for indoor ones);
+- ``evaluated_km2``: of which evaluated (p_cover not NaN: valid pixels off
+  buildings for outdoor profiles, building pixels for indoor ones);
 - ``covered_km2``, ``covered_pct``: evaluated area reaching the profile target
-  location probability, and its share of ``evaluated_km2``;
-- ``p_cover_mean``: area-weighted mean location probability (0-1) over the
-  evaluated area;
+  location probability, and its share of ``evaluated_km2`` (the *covered
+  share*: the share of the area where a terminal has at least the target
+  probability of service);
+- ``area_reliability_pct``: area-weighted mean location probability over the
+  evaluated area, in % (the *area reliability*: the probability of service at
+  a random spot of the area); ``p_cover_mean`` is the same as a fraction (0-1).
+  The two answer different questions: a covered share of 85 % and an area
+  reliability of 97 % can describe the same run;
 - ``dead_zone_km2``: evaluated area below the target (``evaluated_km2 =
   covered_km2 + dead_zone_km2``), whatever the size of the zone it belongs to;
 - ``ul_limited_pct``: share of ``dead_zone_km2`` where the uplink is the
@@ -62,7 +67,8 @@ from c2000cov.errors import CRSError, InputNotFoundError, InvalidInputError
 from c2000cov.geo.grid import Grid, Window
 
 AREA_COLUMNS = ("area_name", "profile", "area_km2", "evaluated_km2", "covered_km2",
-                "covered_pct", "p_cover_mean", "dead_zone_km2", "ul_limited_pct")
+                "covered_pct", "area_reliability_pct", "p_cover_mean", "dead_zone_km2",
+                "ul_limited_pct")
 DEAD_ZONE_COLUMNS = ("dead_zone_count", "dead_zone_largest_km2", "dead_zone_largest_id")
 POPULATION_COLUMNS = ("population", "population_evaluated", "population_covered",
                       "population_covered_pct")
@@ -517,6 +523,8 @@ def area_statistics(covs: list[ProfileCoverage], areas: gpd.GeoDataFrame | None,
                 "evaluated_km2": ev_w * px_km2,
                 "covered_km2": good_w * px_km2,
                 "covered_pct": _pct(good_w, ev_w),
+                "area_reliability_pct": (100.0 * aw.weighted_sum(p0) / ev_w if ev_w > 0
+                                         else np.nan),
                 "p_cover_mean": aw.weighted_sum(p0) / ev_w if ev_w > 0 else np.nan,
                 "dead_zone_km2": below_w * px_km2,
                 "ul_limited_pct": _pct(aw.weighted_sum(ul), below_w) if below_w > 0 else 0.0,

@@ -60,6 +60,7 @@ def summarise(result: RunResult, progress: ProgressFn | None = None) -> RunResul
         night = area_statistics(list(result.night.values()), inputs.areas, **extra)
         table = result.area_table
         table["covered_pct_night"] = night["covered_pct"].to_numpy()
+        table["area_reliability_pct_night"] = night["area_reliability_pct"].to_numpy()
         table["sunny_loss_pp"] = table["covered_pct_night"] - table["covered_pct"]
     if progress:
         progress("dead zones, areas, N-1", 2, 3)

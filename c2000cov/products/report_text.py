@@ -45,13 +45,17 @@ TEXT: dict[str, tuple[str, str]] = {
     "summary_note": (
         "Een plek is gedekt voor een profiel als de kans dat zowel downlink als uplink "
         "sluiten (de locatiekans) het doel van het profiel haalt. ‘Gedekt’ is het aandeel van "
-        "het beoordeelde oppervlak (buiten: alle grond; binnen: gebouwen) dat het doel haalt; "
-        "de eis is het aandeel dat het moet halen. Het bereik geeft dezelfde grootheid als "
+        "het beoordeelde oppervlak (buiten: alle grond behalve gebouwen; binnen: gebouwen) dat "
+        "het doel haalt (covered_pct); de eis is het aandeel dat het moet halen. De "
+        "gebiedsbetrouwbaarheid (area_reliability_pct) is de gemiddelde locatiekans over "
+        "hetzelfde oppervlak: de kans op verbinding op een willekeurige plek. Het bereik geeft dezelfde grootheid als "
         "elk voorspeld niveau {delta} dB lager en hoger zou liggen (zie Onzekerheid).",
         "A location is covered for a profile when the probability that both downlink and "
         "uplink close (the location probability) reaches the profile's target. ‘Covered’ is "
-        "the share of the evaluated area (outdoors: all ground; indoors: buildings) reaching "
-        "the target; the requirement is the share that must reach it. The range gives the "
+        "the share of the evaluated area (outdoors: all ground except buildings; indoors: "
+        "buildings) reaching the target (covered_pct); the requirement is the share that must "
+        "reach it. The area reliability (area_reliability_pct) is the mean location "
+        "probability over the same area: the chance of service at a random spot. The range gives the "
         "same figure with every predicted level {delta} dB lower and higher (see "
         "Uncertainty)."),
     "profile": ("profiel", "profile"),
@@ -260,6 +264,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "evaluated_km2": ("beoordeeld", "evaluated"),
     "covered_km2": ("gedekt", "covered"),
     "covered_pct": ("gedekt", "covered"),
+    "area_reliability_pct": ("gebiedsbetrouwbaarheid", "area reliability"),
     "p_cover_mean": ("gemiddelde locatiekans", "mean location probability"),
     "dead_zone_km2": ("onder doel", "below target"),
     "ul_limited_pct": ("uplink beperkend", "uplink limiting"),
@@ -274,6 +279,8 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "road_uncovered_km": ("weg ongedekt", "road uncovered"),
     "road_uncovered_pct": ("weg ongedekt", "road uncovered"),
     "covered_pct_night": ("gedekt ’s nachts", "covered at night"),
+    "area_reliability_pct_night": ("gebiedsbetrouwbaarheid ’s nachts",
+                                   "area reliability at night"),
     "sunny_loss_pp": ("verlies op zonnige dag", "loss on a sunny day"),
     "zone_id": ("zone", "zone"),
     "n_pixels": ("pixels", "pixels"),

@@ -111,7 +111,8 @@ def plan_profiles(scen: Scenario, surf: Surface,
             sigma_total = np.asarray(combine_sigma_db(loc_sigma_db, bel_sigma), dtype="float32")
             bel_dl, bel_ul = bel["dl"], bel["ul"]
         else:
-            evaluated = valid
+            # an outdoor terminal is not on a roof: building pixels are not evaluated
+            evaluated = valid & ~surf.building_mask
             bel_dl = bel_ul = 0.0
             sigma_total = loc_sigma_db
         plans.append(ProfilePlan(name, Terminal.from_profile(prof), prof.h_rx_m, evaluated,

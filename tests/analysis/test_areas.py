@@ -238,6 +238,8 @@ def test_statistics_hand_worked():
     # mean p: rows 0-1: 2*(0.5*1 + 1 + 0.5 + 0.5*0.2) = 4.2; row 2: 0.5*0 + 0.5*0.96 +
     # 0.25*0.96 = 0.72 -> 4.92 / 7.0
     assert row["p_cover_mean"] == pytest.approx(4.92 / 7.0, rel=1e-6)
+    # the area reliability is the same mean in percent, beside the covered share
+    assert row["area_reliability_pct"] == pytest.approx(100 * 4.92 / 7.0, rel=1e-6)
     # below: cols 2-3 rows 0-1 (2 * 1.5 = 3) + row 2 col 0 (0.25) = 3.25; UL: col 3 rows 0-1 = 1
     assert row["dead_zone_km2"] == pytest.approx(3.25e-4)
     assert row["ul_limited_pct"] == pytest.approx(100 / 3.25)

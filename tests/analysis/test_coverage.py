@@ -154,3 +154,17 @@ def test_clutter_correction_refuses_explicit_buildings(tmp_path):
                                              'radius_m = 3000.0\nclutter_correction = true\n'))
     with pytest.raises(ScenarioError, match="clutter_correction stands in for clutter"):
         load_scenario(path)
+
+
+def test_outdoor_profiles_leave_out_building_pixels(tmp_path):
+    """An outdoor terminal is never on a roof: building pixels are not evaluated (NaN), every
+    other valid pixel is; an indoor profile evaluates exactly the building pixels."""
+    profiles = ("[profiles.hh]\n\n[profiles.inside]\nindoor = true\n")
+    scen = load_scenario(write_scenario(tmp_path, profiles=profiles, with_buildings=True))
+    inputs = load_inputs(scen)
+    covs = compute_coverage(inputs)["main"]
+    bm = inputs.surface.building_mask
+    assert bm.sum() == 10 * 5 + 5 * 15  # 200 x 100 m and 100 x 300 m at 20 m
+    assert np.isnan(covs["hh"].p_cover[bm]).all()
+    assert np.isfinite(covs["hh"].p_cover[~bm]).all()
+    assert np.array_equal(np.isfinite(covs["inside"].p_cover), bm)
