@@ -48,15 +48,16 @@ TEXT: dict[str, tuple[str, str]] = {
         "het beoordeelde oppervlak (buiten: alle grond behalve gebouwen; binnen: gebouwen) dat "
         "het doel haalt (covered_pct); de eis is het aandeel dat het moet halen. De "
         "gebiedsbetrouwbaarheid (area_reliability_pct) is de gemiddelde locatiekans over "
-        "hetzelfde oppervlak: de kans op verbinding op een willekeurige plek. Het bereik geeft dezelfde grootheid als "
-        "elk voorspeld niveau {delta} dB lager en hoger zou liggen (zie Onzekerheid).",
+        "hetzelfde oppervlak: de kans op verbinding op een willekeurige plek. Het bereik "
+        "geeft dezelfde grootheid als elk voorspeld niveau {delta} dB lager en hoger zou "
+        "liggen (zie Onzekerheid).",
         "A location is covered for a profile when the probability that both downlink and "
         "uplink close (the location probability) reaches the profile's target. ‘Covered’ is "
         "the share of the evaluated area (outdoors: all ground except buildings; indoors: "
         "buildings) reaching the target (covered_pct); the requirement is the share that must "
         "reach it. The area reliability (area_reliability_pct) is the mean location "
-        "probability over the same area: the chance of service at a random spot. The range gives the "
-        "same figure with every predicted level {delta} dB lower and higher (see "
+        "probability over the same area: the chance of service at a random spot. The range "
+        "gives the same figure with every predicted level {delta} dB lower and higher (see "
         "Uncertainty)."),
     "profile": ("profiel", "profile"),
     "target": ("doel locatiekans", "target location probability"),
