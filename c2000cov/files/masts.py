@@ -130,9 +130,7 @@ def validate_masts(df: pd.DataFrame, label: str, crs: CRS, base_dir: Path) -> pd
         if not ppath.is_file():
             raise InputNotFoundError(f"{path.name} row {i + 1} (mast_id {out['mast_id'][i]}): "
                                      f"pattern file {p} not found next to {path.name}")
-        if np.isnan(out["azimuth_deg"][i]):
-            raise InvalidInputError(f"{path.name} row {i + 1} (mast_id {out['mast_id'][i]}): "
-                                    "a mast with a pattern needs azimuth_deg")
+        # a pattern without azimuth_deg: an omni antenna with that vertical pattern
         patterns.append(str(ppath))
     out["pattern"] = patterns
     out["tilt_deg"] = out["tilt_deg"].fillna(0.0)

@@ -205,8 +205,10 @@ def mast_gain_toward_dbi(mast, patterns: dict, dx_m, dy_m, dh_m, dist_m):
 
     The masts file's ``gain_dbi`` is the antenna's maximum gain; the pattern
     named in its ``pattern`` column (when there is one) gives the shape around
-    ``azimuth_deg`` with mechanical ``tilt_deg``. Omni masts get ``gain_dbi``
-    everywhere (a broadcast view, no copy).
+    ``azimuth_deg`` with mechanical ``tilt_deg``. A mast with a pattern but no
+    ``azimuth_deg`` is an omni antenna with that pattern's vertical cut
+    (:func:`omni_vertical_gain_dbi`). Omni masts without a pattern get
+    ``gain_dbi`` everywhere (a broadcast view, no copy).
 
     Parameters
     ----------
@@ -223,9 +225,28 @@ def mast_gain_toward_dbi(mast, patterns: dict, dx_m, dy_m, dh_m, dist_m):
     if pat is None or (isinstance(pat, float) and math.isnan(pat)) or pat == "":
         return np.broadcast_to(np.float64(gain), np.shape(dx_m))
     pattern = patterns[pat]
-    shape_db = gain_toward_dbi(pattern, float(mast["azimuth_deg"]), float(mast["tilt_deg"]),
-                               bearing_deg(dx_m, dy_m), elevation_deg(dh_m, dist_m))
+    if math.isnan(float(mast["azimuth_deg"])):
+        shape_db = omni_vertical_gain_dbi(pattern, elevation_deg(dh_m, dist_m))
+    else:
+        shape_db = gain_toward_dbi(pattern, float(mast["azimuth_deg"]),
+                                   float(mast["tilt_deg"]), bearing_deg(dx_m, dy_m),
+                                   elevation_deg(dh_m, dist_m))
     return gain + np.asarray(shape_db) - pattern.gain_dbi
+
+
+def omni_vertical_gain_dbi(pattern: AntennaPattern, elevation_deg):
+    """Gain (dBi) of an omni antenna toward targets, from its pattern's vertical cut only.
+
+    ``G = G_max - min(A_v(-el), A_cap)`` with the front half of the vertical
+    table, as for a sector (:func:`gain_toward_dbi`) but the same at every
+    bearing: the horizontal table is not used. Electrical tilt is in the
+    table; an omni has no mechanical tilt.
+    """
+    el = np.asarray(elevation_deg, dtype=float)
+    grid = np.arange(PATTERN_POINTS, dtype=float)
+    a_v = np.interp(np.mod(-el, 360.0), grid, pattern.v_att_db, period=360.0)
+    gain = pattern.gain_dbi - np.minimum(a_v, pattern.max_att_db)
+    return float(gain) if gain.ndim == 0 else gain
 
 
 def mast_gain_dbi(mast: pd.Series, geom: MastGeometry, window: Window, surface: Surface,

@@ -7,7 +7,7 @@ import pytest
 import rasterio
 from rasterio.crs import CRS
 
-from c2000cov.errors import CRSError, InvalidInputError
+from c2000cov.errors import CRSError
 from c2000cov.files.masts import read_masts
 from c2000cov.files.rasters import read_raster_to_grid
 from c2000cov.files.vectors import read_areas, read_buildings
@@ -125,14 +125,14 @@ def test_masts_in_wgs84_are_converted(tmp_path):
     assert np.isnan(masts["azimuth_deg"][0]) and masts["pattern"][0] is None
 
 
-def test_mast_pattern_needs_azimuth(tmp_path):
+def test_mast_pattern_without_azimuth_is_an_omni_with_a_vertical_pattern(tmp_path):
     (tmp_path / "p.msi").write_text("NAME x\n")
     (tmp_path / "m.csv").write_text(
         "mast_id,x_m,y_m,h_agl_m,tx_power_dbm,gain_dbi,tx_loss_db,rx_loss_db,pattern\n"
         "A,1,1,30,44,11,8,3,p.msi\n")
-    with pytest.raises(InvalidInputError, match=r"m.csv row 1 \(mast_id A\): a mast with a "
-                       "pattern needs azimuth_deg"):
-        read_masts(tmp_path / "m.csv", RD)
+    masts = read_masts(tmp_path / "m.csv", RD)
+    assert np.isnan(masts["azimuth_deg"][0])
+    assert masts["pattern"][0] == str((tmp_path / "p.msi").resolve())
 
 
 def test_vector_without_crs_rejected(tmp_path):

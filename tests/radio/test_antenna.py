@@ -337,3 +337,25 @@ def test_elevation():
     # curvature drop at 10 km with a_e = 8495 km: 1e8 / (2 * 8.495e6) = 5.886 m
     e = elevation_deg(0.0, 10_000.0, effective_earth_radius_km=8495.0)
     assert e == pytest.approx(-np.degrees(np.arctan(5.88582 / 10_000.0)), abs=1e-6)
+
+
+def test_omni_with_a_vertical_pattern_ignores_bearing():
+    """A mast with a pattern and no azimuth: the vertical cut at the depression angle, the
+    same at every bearing; the horizontal cut (here a sector's) is not used."""
+    import pandas as pd
+
+    from c2000cov.radio.antenna import mast_gain_toward_dbi
+
+    az = np.arange(360)
+    h_att = np.minimum(12.0 * (np.minimum(az, 360 - az) / 65.0) ** 2, 25.0)
+    v_att = np.zeros(360)
+    v_att[1:91] = np.minimum(np.arange(1, 91) * 0.5, 20.0)  # 0.5 dB per degree down
+    pat = AntennaPattern("omni_v", 11.0, 390.0, h_att, v_att)
+    mast = pd.Series({"gain_dbi": 11.0, "pattern": "p", "azimuth_deg": np.nan,
+                      "tilt_deg": 0.0})
+    # targets 1000 m east, west and north, 30 m below the antenna: 1.7184 deg down
+    dx = np.array([1000.0, -1000.0, 0.0])
+    dy = np.array([0.0, 0.0, 1000.0])
+    g = mast_gain_toward_dbi(mast, {"p": pat}, dx, dy, np.full(3, -30.0), np.full(3, 1000.0))
+    depression = np.degrees(np.arctan2(30.0, 1000.0))
+    np.testing.assert_allclose(g, 11.0 - 0.5 * depression, atol=1e-9)
