@@ -6,11 +6,11 @@ Model (DOMAIN.md, "Solar-panel interference"; every number is a field of
 1. **Emission.** A device at the emission limit (CISPR 11 / EN 55011 class B,
    230-1000 MHz: ``E = 37 dBuV/m`` quasi-peak at 10 m in 120 kHz) has, by the
    free-space relation ``E[dBuV/m] = EIRP[dBm] - 20 log10(d[m]) + 104.77``
-   (:data:`c2000cov.units.FIELD_EIRP_CONSTANT_DB`),
-   ``EIRP = 37 - 104.77 + 20 log10(10) = -47.77 dBm`` per 120 kHz. The emission
-   is noise-like, so in a 25 kHz TETRA channel it is
-   ``-47.77 + 10 log10(25 / 120) = -54.58 dBm``. An installation radiates
-   ``EIRP = EIRP_device + emission_db_over_limit + 10 log10(n_devices) +
+   (:data:`c2000cov.units.FIELD_EIRP_CONSTANT_DB`), less the test site's ground
+   reflection R and the quasi-peak-to-RMS excess Q (:func:`device_eirp_dbm`),
+   ``EIRP = 37 - R - Q - 104.77 + 20 log10(10)`` per 120 kHz; noise-like, so
+   -54.58 dBm (R = Q = 0; -63.58 dBm at the defaults 6 + 3 dB) in 25 kHz. An
+   installation radiates ``EIRP = EIRP_device + emission_db_over_limit + 10 log10(n_devices) +
    10 log10(sun_factor)`` (incoherent power sum of its devices), unless a
    measured ``eirp_dbm_per_25khz`` is given, which replaces the first three
    terms. A mitigated installation has its excess capped at
@@ -101,19 +101,22 @@ ProgressFn = Callable[[str, int, int], None]
 def device_eirp_dbm(cfg: InterferenceConfig, bandwidth_khz: float) -> float:
     """EIRP (dBm) of one device exactly at the emission limit, in the receiver bandwidth.
 
-    ``EIRP = E_limit - 104.77 + 20 log10(d_limit) + 10 log10(B / B_limit)``
-    (free-space field-EIRP relation at the limit distance, then noise-like
-    scaling from the limit's measurement bandwidth to the channel): -54.58 dBm
-    for the defaults (37 dBuV/m at 10 m in 120 kHz, 25 kHz channel).
+    ``EIRP = E_limit - R - Q - 104.77 + 20 log10(d_limit) + 10 log10(B / B_limit)``
+    (the limit less the test site's ground reflection R and the detector's
+    quasi-peak-to-RMS excess Q, the free-space field-EIRP relation, then
+    noise-like scaling to the channel): -54.58 dBm for 37 dBuV/m at 10 m in
+    120 kHz, 25 kHz and R = Q = 0; -63.58 dBm at R = 6 dB, Q = 3 dB.
 
     Parameters
     ----------
     cfg : InterferenceConfig
-        ``limit_dbuv_m``, ``limit_dist_m``, ``limit_bandwidth_khz``.
+        ``limit_dbuv_m``, ``limit_dist_m``, ``limit_bandwidth_khz``,
+        ``ground_reflection_db``, ``qp_to_rms_db``.
     bandwidth_khz : float
         Receiver channel bandwidth (kHz).
     """
-    eirp_limit_bw_dbm = (cfg.limit_dbuv_m - FIELD_EIRP_CONSTANT_DB
+    field_rms_dbuv_m = cfg.limit_dbuv_m - cfg.ground_reflection_db - cfg.qp_to_rms_db
+    eirp_limit_bw_dbm = (field_rms_dbuv_m - FIELD_EIRP_CONSTANT_DB
                          + 20.0 * math.log10(cfg.limit_dist_m))
     return float(eirp_limit_bw_dbm + 10.0 * math.log10(bandwidth_khz / cfg.limit_bandwidth_khz))
 

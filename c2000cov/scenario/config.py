@@ -309,6 +309,14 @@ def scenario_from_dict(data: dict, source: Path, origins: dict[str, str] | None 
             f"got {scen.interference.sun_factor}"
         )
     inter = scen.interference
+    for key in ("ground_reflection_db", "qp_to_rms_db"):
+        if not (math.isfinite(getattr(inter, key)) and getattr(inter, key) >= 0):
+            raise ScenarioError(f"{name}: interference.{key} must be a correction >= 0 dB, "
+                                f"got {getattr(inter, key)!r}")
+    if inter.time_pct != 50:
+        raise ScenarioError(
+            f"{name}: interference.time_pct = {inter.time_pct:g}: the interference paths are "
+            "computed at 50 % time only (the median of the loss models); set 50")
     for key in ("limit_dist_m", "limit_bandwidth_khz", "kwp_per_device", "park_h_agl_m",
                 "park_sample_m", "dl_max_radius_m"):
         _check_positive(getattr(inter, key), f"interference.{key}", name)

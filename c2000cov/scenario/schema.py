@@ -171,6 +171,16 @@ class InterferenceConfig:
       limit a device at ``emission_db_over_limit = 0`` meets: CISPR 11 /
       EN 55011 class B, 230-1000 MHz, 37 dBuV/m quasi-peak at 10 m in 120 kHz.
       The emission is taken as noise-like (power scales with bandwidth).
+    - ``ground_reflection_db``: removed from the limit's field strength: the
+      limit is measured over a reflecting ground plane with a 1-4 m antenna
+      height scan, which finds the height where the direct and the
+      ground-reflected waves add (up to +6 dB over free space); the EIRP
+      that radiates toward a receiver is that much lower.
+    - ``qp_to_rms_db``: removed as well: the limit is a quasi-peak reading,
+      which for the impulsive noise of switching converters lies above the
+      RMS power that desensitises a receiver.
+    - ``time_pct``: time percentage of the interference paths; only 50 % (the
+      median, what the loss models compute) is accepted.
     - ``kwp_per_device``: peak power per optimizer, one per panel (about
       0.4 kWp), for installations without ``n_devices``.
     - ``roof_offset_m``: panel height above the surface (roof) where an
@@ -196,6 +206,9 @@ class InterferenceConfig:
     limit_dbuv_m: float = 37.0
     limit_dist_m: float = 10.0
     limit_bandwidth_khz: float = 120.0
+    ground_reflection_db: float = 6.0
+    qp_to_rms_db: float = 3.0
+    time_pct: float = 50.0
     kwp_per_device: float = 0.4
     roof_offset_m: float = 0.5
     park_h_agl_m: float = 2.0

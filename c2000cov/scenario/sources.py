@@ -95,6 +95,15 @@ PARAMETER_SOURCES: dict[str, str] = {
     "interference.limit_dist_m": "CISPR 11 / EN 55011 class B: limit measured at 10 m",
     "interference.limit_bandwidth_khz": "CISPR 11 / EN 55011: 120 kHz measurement bandwidth "
                                         "(noise-like emission scales with bandwidth)",
+    "interference.ground_reflection_db": "CISPR 16-1-4 / EN 55011 radiated-emission test "
+                                         "site: reflecting ground plane, receive antenna "
+                                         "scanned 1-4 m for the maximum: direct + reflected "
+                                         "wave, up to +6 dB over free space (6 dB: assumed "
+                                         "worst case of the scan)",
+    "interference.qp_to_rms_db": f"{ASSUMED} quasi-peak (CISPR 16-1-1) over RMS of "
+                                 "switching-converter noise in 120 kHz: a few dB for "
+                                 "noise-like emission, more for impulsive; 3 dB taken",
+    "interference.time_pct": "ITU-R P.1812: the loss models compute 50 % time (median)",
     "interference.kwp_per_device": "about one optimizer per panel of about 0.4 kWp",
     "interference.roof_offset_m": f"{ASSUMED} panel height above the roof surface",
     "interference.park_h_agl_m": f"{ASSUMED} height of ground-mounted installations",

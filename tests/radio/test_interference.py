@@ -31,7 +31,9 @@ X0, Y0 = 150000.0, 450000.0
 FSPL = ModelConfig(name="fspl")
 P1812 = ModelConfig(name="p1812")
 RADIO = RadioConfig()
-CFG = InterferenceConfig()
+#: The uncorrected emission model (no ground-reflection or detector correction), whose
+#: hand values the tests below work out; the corrections have their own test.
+CFG = InterferenceConfig(ground_reflection_db=0.0, qp_to_rms_db=0.0)
 
 
 def make_surface(ground, surface=None, res=20.0) -> Surface:
@@ -583,3 +585,38 @@ def test_mitigate_within_file_and_bad_geometry(tmp_path):
     bad = pv_frame([dict(pv_id="L", geometry=LineString([(X0, Y0), (X0 + 10, Y0)]))])
     with pytest.raises(InvalidInputError, match=r"pv_id L\) must be a point or a polygon"):
         itf.pv_sources(itf.effective_pv(bad, CFG, RADIO), flat(10), CFG)
+
+
+def test_emission_corrections_move_i_by_exactly_their_db():
+    """[interference] ground_reflection_db and qp_to_rms_db: with both 0 the model is the
+    uncorrected one (the hand value of test_one_source_free_space_hand_computed); each
+    lowers the interference I by exactly its dB, and the noise rise follows from I / N."""
+    s = flat(100)
+    xm, ym = centre(s, 50, 20)
+    pv = pv_frame([dict(pv_id="A", x_m=xm + 1000.0, y_m=ym, n_devices=1, h_agl_m=10.0)])
+    masts = masts_frame([dict(mast_id="M", x_m=xm, y_m=ym, h_agl_m=30.0, gain_dbi=11.0,
+                              rx_loss_db=3.0)])
+    zero = dataclasses.replace(CFG, ground_reflection_db=0.0, qp_to_rms_db=0.0)
+    row = run_ul(pv, masts, s, cfg=zero).masts.iloc[0]
+    assert row["i_dbm"] == pytest.approx(-130.6380, abs=TOL_DB)
+    assert row["d_ul_db"] == pytest.approx(1.2820, abs=TOL_DB)
+    for refl_db, qp_db in ((6.0, 0.0), (0.0, 3.0), (6.0, 3.0)):
+        cfg = dataclasses.replace(CFG, ground_reflection_db=refl_db, qp_to_rms_db=qp_db)
+        moved = run_ul(pv, masts, s, cfg=cfg).masts.iloc[0]
+        assert moved["i_dbm"] == pytest.approx(row["i_dbm"] - refl_db - qp_db, abs=1e-9)
+        i_over_n = 10.0 ** ((moved["i_dbm"] - moved["n_dbm"]) / 10.0)
+        assert moved["d_ul_db"] == pytest.approx(10.0 * math.log10(1.0 + i_over_n), abs=1e-9)
+    # the defaults: 6 dB ground reflection and 3 dB quasi-peak to RMS (-63.5836 dBm EIRP)
+    assert InterferenceConfig().ground_reflection_db == 6.0
+    assert InterferenceConfig().qp_to_rms_db == 3.0
+    assert itf.device_eirp_dbm(InterferenceConfig(), 25.0) == pytest.approx(-63.5836, abs=1e-4)
+
+
+def test_interference_time_pct_other_than_50_is_refused(tmp_path):
+    assert _scenario(tmp_path, {"time_pct": 50.0}).interference.time_pct == 50.0
+    with pytest.raises(ScenarioError, match="interference.time_pct = 10: the interference "
+                       "paths are computed at 50 % time only"):
+        _scenario(tmp_path, {"time_pct": 10.0})
+    with pytest.raises(ScenarioError, match="interference.qp_to_rms_db must be a correction "
+                       ">= 0 dB"):
+        _scenario(tmp_path, {"qp_to_rms_db": -3.0})
