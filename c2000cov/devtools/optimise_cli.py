@@ -40,6 +40,10 @@ def optimise(
     scen = load_scenario(scenario)
     result = run_optimise(scen, add, out, candidates, grid_m, profile, objective, area,
                           heights_m, noise, prune)
+    if result.whatif is not None:  # the chosen sites are masts named with rank and gain
+        from c2000cov.products.maps import build_map
+
+        result.files.append(build_map(result.whatif, out / "map.html"))
     if not quiet:
         sel = result.selection
         err_console.print(f"{result.n_candidates} candidates, {len(sel.order)} chosen in "
