@@ -34,13 +34,10 @@ wider than its page.
 
 from __future__ import annotations
 
-import base64
 import functools
 import hashlib
 import importlib
-import io
 import json
-import math
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -56,9 +53,26 @@ from c2000cov.errors import InvalidInputError
 from c2000cov.files.atomic import atomic_path, sha256_file
 from c2000cov.geo.grid import Grid
 from c2000cov.products import runfolder as rf
-from c2000cov.products import styles
 from c2000cov.products.bundle_format import MANIFEST_NAME
-from c2000cov.products.report_text import LANGS, LIMITATIONS, column_label, profile_label, texts
+from c2000cov.products.report_format import (
+    MAX_COLUMNS_LANDSCAPE,
+    MAX_COLUMNS_PORTRAIT,
+    format_quantity,
+    format_value,
+    key_unit,
+    localise,
+    split_tables,
+    table_from_frame,
+)
+from c2000cov.products.report_plots import (
+    CLASS_NODATA,
+    before_after_table,
+    plot_before_after,
+    plot_cdf,
+    plot_class_map,
+    plot_covered_pct,
+)
+from c2000cov.products.report_text import LANGS, LIMITATIONS, profile_label, texts
 from c2000cov.products.runfolder import REPORT, read_run_manifest
 from c2000cov.products.verify import verify_bundle
 from c2000cov.radio.validation import validate_p1812
@@ -69,354 +83,6 @@ from c2000cov.scenario.sources import ASSUMED, DOMAIN_PATH, NO_SOURCE, parameter
 TEMPLATE_NAME = "report.html.j2"
 #: Modules whose ``ITU_REC`` constants name the model editions in the report.
 ITU_MODULES = ("p525", "hata", "p1812", "p2108", "p2109")
-#: Number of quantiles drawn per coverage-probability CDF.
-CDF_POINTS = 501
-PLOT_DPI = 100
-#: Largest side of a class map in drawn cells; larger grids are drawn by blocks.
-MAP_MAX_CELLS = 900
-#: Most columns of one printed table (portrait and landscape pages); wider tables are
-#: split into parts that repeat the key columns.
-MAX_COLUMNS_PORTRAIT = 8
-MAX_COLUMNS_LANDSCAPE = 11
-#: Units by the unit token of a column name (``covered_km2``, ``covered_pct_base``).
-UNIT_TOKENS = {"km2": "km²", "m2": "m²", "pct": "%", "pp": "pp", "km": "km", "dbm": "dBm",
-               "dbi": "dBi", "db": "dB", "deg": "°", "m": "m", "mhz": "MHz", "khz": "kHz",
-               "s": "s", "kwp": "kWp"}
-#: Decimals shown per unit; numbers without a unit get :data:`SIGNIFICANT` digits.
-DECIMALS = {"km²": 3, "m²": 0, "%": 2, "pp": 2, "km": 2, "dBm": 1, "dBi": 1, "dB": 2, "°": 1,
-            "m": 1, "MHz": 3, "kHz": 1, "s": 1, "dBµV/m": 1, "kWp": 2}
-SIGNIFICANT = 4
-#: Class codes of the class band, best first, and their colours (those of the rasters'
-#: colour tables and QGIS styles, :mod:`c2000cov.products.styles`).
-CLASS_CODES = (3, 2, 1, 0)
-CLASS_KEYS = styles.CLASS_NAMES
-CLASS_NODATA = rf.CODE_NODATA
-CLASS_COLOURS = {**styles.CLASS_COLOURS, CLASS_NODATA: styles.NOT_EVALUATED_COLOUR}
-_PLOT_RC = {"svg.hashsalt": "c2000cov", "font.family": "DejaVu Sans", "font.size": 9,
-            "axes.grid": True, "grid.alpha": 0.3}
-
-
-# --------------------------------------------------------------------------- formatting
-def column_unit(column: str) -> str:
-    """Unit of a column: its last unit token after the first word ('' when none)."""
-    if column.lower().endswith("dbuv_m"):
-        return "dBµV/m"
-    for token in reversed(column.lower().split("_")[1:]):
-        if token in UNIT_TOKENS:
-            return UNIT_TOKENS[token]
-    return ""
-
-
-def _localise(text: str, lang: str) -> str:
-    return text.replace(".", ",") if lang == "nl" else text
-
-
-def format_value(value: Any, unit: str = "", lang: str = "nl") -> str:
-    """Text of a table cell: fixed decimals per unit, '–' for missing values.
-
-    Dutch (``lang="nl"``) writes a decimal comma. Numbers without a known unit
-    keep :data:`SIGNIFICANT` significant digits, so no unrounded float
-    (``45.33378982543945``) reaches the page.
-    """
-    if value is None:
-        return "–"
-    if isinstance(value, bool | np.bool_):
-        return texts(lang)["yes" if value else "no"]
-    if isinstance(value, int | np.integer):
-        return str(int(value))
-    if isinstance(value, float | np.floating):
-        if not math.isfinite(value):
-            return "–"
-        if unit in DECIMALS:
-            text = f"{value:.{DECIMALS[unit]}f}"
-        elif float(value).is_integer() and abs(value) < 1e15:
-            text = str(int(value))
-        else:
-            text = f"{value:.{SIGNIFICANT}g}"
-        if text.startswith("-") and float(text.replace(",", ".")) == 0:
-            text = text[1:]
-        return _localise(text, lang)
-    return str(value)
-
-
-def format_quantity(value: Any, unit: str = "", lang: str = "nl") -> str:
-    """A value in running text: rounded by unit, trailing zeros dropped, unit added.
-
-    Lists are written ``a; b; c unit``.
-    """
-    values = list(value) if isinstance(value, list | tuple) else [value]
-    if not values:
-        return "–"
-    parts = []
-    for v in values:
-        text = format_value(v, unit, lang)
-        sep = "," if lang == "nl" else "."
-        if isinstance(v, float | np.floating) and math.isfinite(v) and sep in text \
-                and "e" not in text:
-            text = text.rstrip("0").rstrip(sep)
-        parts.append(text)
-    text = "; ".join(parts)
-    return f"{text} {unit}" if unit and text not in ("–", "") else text
-
-
-def _key_unit(key: str) -> str:
-    """Unit of a parameter key; a value of a table (``report.required_covered_pct.<profile>``)
-    takes the table's unit."""
-    parts = key.split(".")
-    unit = column_unit("x_" + parts[-1])
-    if not unit and parts[0] == "report" and len(parts) == 3:
-        unit = column_unit("x_" + parts[1])
-    return unit
-
-
-def table_from_frame(df: pd.DataFrame, columns: list[str] | None = None,
-                     lang: str = "nl") -> dict:
-    """A table for the template: headers (label with unit, CSV column as tooltip), cells."""
-    columns = [c for c in (columns or list(df.columns)) if c in df.columns and c != "geometry"]
-    units = [column_unit(c) for c in columns]
-    headers = [{"label": f"{column_label(c, lang)} ({u})" if u else column_label(c, lang),
-                "column": c} for c, u in zip(columns, units, strict=True)]
-    rows = []
-    for rec in df[columns].itertuples(index=False, name=None):
-        rows.append([(format_value(None if _missing(v) else v, u, lang),
-                      isinstance(v, int | float | np.number) and not isinstance(v, bool | np.bool_))
-                     for v, u in zip(rec, units, strict=True)])
-    return {"headers": headers, "rows": rows}
-
-
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
-
-
-def split_tables(df: pd.DataFrame, keys: list[str], max_columns: int, lang: str = "nl",
-                 columns: list[str] | None = None) -> list[dict]:
-    """One table per group of at most ``max_columns`` columns, each repeating ``keys``.
-
-    A page holds only so many columns: rather than clip the right-hand ones,
-    the report prints a wide table as several narrower ones.
-    """
-    columns = [c for c in (columns or list(df.columns)) if c in df.columns and c != "geometry"]
-    keys = [k for k in keys if k in columns]
-    rest = [c for c in columns if c not in keys]
-    width = max(1, max_columns - len(keys))
-    return [table_from_frame(df, keys + rest[i:i + width], lang)
-            for i in range(0, max(len(rest), 1), width)]
-
-
-# --------------------------------------------------------------------------- plots
-def _figure(width_in: float, height_in: float):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width_in, height_in), dpi=PLOT_DPI)
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def png_base64(fig) -> str:
-    """Render a figure as PNG without date or software metadata; base64 text."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=PLOT_DPI, metadata={"Software": None})
-    return base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def _profile_colors(names) -> dict[str, str]:
-    """One colour per profile, stable across plots (by sorted profile name)."""
-    palette = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",
-               "#000000"]
-    return {n: palette[i % len(palette)] for i, n in enumerate(sorted(set(names)))}
-
-
-def _rc():
-    import matplotlib
-
-    return matplotlib.rc_context(_PLOT_RC)
-
-
-def plot_covered_pct(table: pd.DataFrame, lang: str = "nl") -> str | None:
-    """Horizontal bars: covered percentage per area, one bar per profile."""
-    if table.empty or "covered_pct" not in table:
-        return None
-    t = texts(lang)
-    areas = list(dict.fromkeys(table["area_name"].astype(str)))
-    profiles = list(dict.fromkeys(table["profile"].astype(str)))
-    with _rc():
-        fig = _figure(7.2, 1.0 + 0.28 * len(areas) * max(1, len(profiles)) ** 0.5 + 0.3)
-        ax = fig.add_subplot()
-        height = 0.8 / len(profiles)
-        colors = _profile_colors(profiles)
-        y = np.arange(len(areas))
-        pct = {(str(a), str(p)): float(v) for a, p, v in
-               zip(table["area_name"], table["profile"], table["covered_pct"], strict=True)}
-        for j, prof in enumerate(profiles):
-            vals = [pct.get((a, prof), np.nan) for a in areas]
-            ax.barh(y + (j - (len(profiles) - 1) / 2) * height, vals, height=height,
-                    label=profile_label(prof, lang), color=colors[prof])
-        ax.set_yticks(y, areas)
-        ax.invert_yaxis()
-        ax.set_xlim(0, 100)
-        ax.set_xlabel(t["covered_plot"])
-        ax.legend(loc="lower right", fontsize=8)
-        fig.tight_layout()
-        return png_base64(fig)
-
-
-def plot_cdf(curves: dict[str, np.ndarray], targets: dict[str, float],
-             lang: str = "nl") -> str | None:
-    """Empirical CDF of the location probability over the evaluated area, per profile.
-
-    ``curves`` is keyed by ``(profile, night)`` pairs.
-    """
-    if not curves:
-        return None
-    t = texts(lang)
-    q = np.linspace(0.0, 1.0, CDF_POINTS)
-    colors = _profile_colors(p for p, _ in curves)
-    with _rc():
-        fig = _figure(7.2, 4.0)
-        ax = fig.add_subplot()
-        for (prof, night), values in curves.items():
-            if values.size == 0:
-                continue
-            label = profile_label(prof, lang) + (f" ({t['night']})" if night else "")
-            ax.step(np.quantile(values, q), 100 * q, where="post",
-                    linestyle="--" if night else "-", label=label, color=colors[prof])
-        for tgt in sorted(set(targets.values())):
-            ax.axvline(tgt / 100.0, color="0.3", linewidth=0.8, linestyle=":")
-        ax.set_xlim(0, 1)
-        ax.set_ylim(0, 100)
-        ax.set_xlabel(t["cdf_x"])
-        ax.set_ylabel(t["cdf_y"])
-        ax.legend(loc="upper left", fontsize=8)
-        fig.tight_layout()
-        return png_base64(fig)
-
-
-def plot_before_after(merged: pd.DataFrame, lang: str = "nl") -> str | None:
-    """Covered percentage per area and profile before and after a what-if."""
-    if merged is None or merged.empty:
-        return None
-    t = texts(lang)
-    labels = [f"{a} / {profile_label(p, lang)}"
-              for a, p in zip(merged["area_name"], merged["profile"], strict=True)]
-    y = np.arange(len(labels))
-    with _rc():
-        fig = _figure(7.2, 1.0 + 0.35 * len(labels))
-        ax = fig.add_subplot()
-        ax.barh(y - 0.2, merged["covered_pct_before"], height=0.4, label=t["before"],
-                color="0.6")
-        ax.barh(y + 0.2, merged["covered_pct_after"], height=0.4, label=t["after"],
-                color="#0072B2")
-        ax.set_yticks(y, labels)
-        ax.invert_yaxis()
-        ax.set_xlim(0, 100)
-        ax.set_xlabel(t["covered_plot"])
-        ax.legend(loc="lower right", fontsize=8)
-        fig.tight_layout()
-        return png_base64(fig)
-
-
-def block_worst_class(classes: np.ndarray, step: int) -> np.ndarray:
-    """Blocks of ``step`` × ``step`` pixels: the worst evaluated class in each (255 if none).
-
-    A map drawn at a coarser scale must not hide a dead zone: the smallest
-    code (worst class) wins; not-evaluated pixels (255) count only when the
-    whole block is not evaluated.
-    """
-    if step <= 1:
-        return classes
-    h, w = classes.shape
-    hp, wp = -(-h // step) * step, -(-w // step) * step
-    padded = np.full((hp, wp), CLASS_NODATA, dtype="uint8")
-    padded[:h, :w] = classes
-    return padded.reshape(hp // step, step, wp // step, step).min(axis=(1, 3))
-
-
-def class_legend(limits: dict[str, float], lang: str = "nl") -> list[tuple[int, str]]:
-    """(code, label with its limits) per class, best first, then 'not evaluated'."""
-    t = texts(lang)
-    target, reduced, poor = limits["target_pct"], limits["reduced_pct"], limits["poor_pct"]
-
-    def pct(v: float) -> str:
-        return format_quantity(float(v), "%", lang).replace(" %", "\u202f%")
-
-    bounds = {3: f"≥ {pct(target)}", 2: f"{pct(reduced)} – {pct(target)}",
-              1: f"{pct(poor)} – {pct(reduced)}", 0: f"< {pct(poor)}"}
-    out = [(c, f"{t['class_' + CLASS_KEYS[c]]}: {t['location_probability']} {bounds[c]}")
-           for c in CLASS_CODES]
-    return out + [(CLASS_NODATA, t["class_nodata"])]
-
-
-def plot_class_map(classes: np.ndarray, transform, limits: dict[str, float],
-                   areas=None, title: str = "", lang: str = "nl") -> str:
-    """Map of the class band (colour per class, limits in the legend, area outlines)."""
-    from matplotlib.colors import ListedColormap
-    from matplotlib.patches import Patch
-
-    step = max(1, math.ceil(max(classes.shape) / MAP_MAX_CELLS))
-    drawn = block_worst_class(classes, step)
-    order = list(CLASS_CODES) + [CLASS_NODATA]
-    index = np.full(drawn.shape, len(order) - 1, dtype="uint8")
-    for i, code in enumerate(order):
-        index[drawn == code] = i
-    h, w = classes.shape
-    xmin, ymax = transform.c, transform.f
-    xmax, ymin = xmin + w * transform.a, ymax + h * transform.e
-    with _rc():
-        fig = _figure(7.2, 6.4)
-        ax = fig.add_subplot()
-        ax.imshow(index, cmap=ListedColormap([CLASS_COLOURS[c] for c in order]), vmin=-0.5,
-                  vmax=len(order) - 0.5, interpolation="nearest",
-                  extent=(xmin / 1e3, xmin / 1e3 + drawn.shape[1] * step * transform.a / 1e3,
-                          ymax / 1e3 + drawn.shape[0] * step * transform.e / 1e3, ymax / 1e3))
-        if areas is not None:
-            import shapely
-
-            for name, geom in zip(areas["area_name"], areas.geometry, strict=True):
-                for part in shapely.get_parts(shapely.boundary(geom)):
-                    xy = shapely.get_coordinates(part) / 1e3
-                    ax.plot(xy[:, 0], xy[:, 1], color="black", linewidth=0.7)
-                pt = geom.representative_point()
-                ax.annotate(str(name), (pt.x / 1e3, pt.y / 1e3), fontsize=7, ha="center",
-                            va="center", bbox={"boxstyle": "round,pad=0.15", "fc": "white",
-                                               "ec": "none", "alpha": 0.75})
-        ax.set_xlim(xmin / 1e3, xmax / 1e3)
-        ax.set_ylim(ymin / 1e3, ymax / 1e3)
-        ax.set_aspect("equal")
-        ax.set_xlabel("x (km)")
-        ax.set_ylabel("y (km)")
-        ax.grid(False)
-        ax.set_title(title, fontsize=10)
-        handles = [Patch(facecolor=CLASS_COLOURS[c], edgecolor="0.3", label=label)
-                   for c, label in class_legend(limits, lang)]
-        fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=8, frameon=False)
-        fig.tight_layout(rect=(0, 0.1, 1, 1))
-        return png_base64(fig)
-
-
-def _before_after(table: pd.DataFrame | None, delta: pd.DataFrame) -> pd.DataFrame | None:
-    """Per area and profile: covered_pct_before / _after from delta_areas.csv.
-
-    Uses its ``covered_pct_base`` / ``covered_pct_new`` columns when present;
-    otherwise after = this run's covered_pct and before = after - delta_covered_pct.
-    """
-    keys = ["area_name", "profile"]
-    if not set(keys) <= set(delta.columns):
-        return None
-    delta = delta.astype({"area_name": str, "profile": str})
-    if {"covered_pct_base", "covered_pct_new"} <= set(delta.columns):
-        out = delta.copy()
-        out["covered_pct_before"] = out["covered_pct_base"]
-        out["covered_pct_after"] = out["covered_pct_new"]
-        return out
-    if table is None or "covered_pct" not in table or "delta_covered_pct" not in delta:
-        return None
-    out = table[keys + ["covered_pct"]].astype({"area_name": str, "profile": str}).merge(
-        delta, on=keys, how="inner")
-    out["covered_pct_after"] = out["covered_pct"]
-    out["covered_pct_before"] = out["covered_pct_after"] - out["delta_covered_pct"]
-    return out
-
 
 # --------------------------------------------------------------------------- inputs
 def _read_csv(path: Path) -> pd.DataFrame | None:
@@ -516,7 +182,7 @@ def _parameters(params: dict[str, Any], origins: dict[str, str] | None, lang: st
     rows = []
     for key, value in params.items():
         src = parameter_source(key)
-        unit = _key_unit(key)
+        unit = key_unit(key)
         value_text = t["not_set"] if value is None else (
             value if isinstance(value, str) else format_quantity(value, unit, lang))
         has_default, default = default_value(key)
@@ -724,7 +390,7 @@ def report_context(run_dir: Path, top_n: int = 20, skip: Path | None = None,
     delta_table = _read_csv(run_dir / rf.DELTA_TABLE)
     whatif = None
     if delta_table is not None:
-        ba = _before_after(table, delta_table)
+        ba = before_after_table(table, delta_table)
         plots["before_after"] = plot_before_after(ba, lang) if ba is not None else None
         cols = ["area_name", "profile", "covered_pct_before", "covered_pct_after",
                 "delta_covered_pct", "covered_km2_base", "covered_km2_new", "delta_covered_km2"]
@@ -751,7 +417,7 @@ def report_context(run_dir: Path, top_n: int = 20, skip: Path | None = None,
     validation_text = (t["validation_text"].format(
         rec=validation["recommendation"], passed=validation["passed"],
         cases=validation["cases"], tol=format_quantity(validation["tol_db"], "", lang),
-        dev=_localise(f"{validation['max_lb_dev_db']:.1e}", lang),
+        dev=localise(f"{validation['max_lb_dev_db']:.1e}", lang),
         worst=validation["worst_case"]) if validation else t["validation_missing"])
     software = manifest.get("software") or {}
     grid = manifest.get("grid") or {}
@@ -779,7 +445,7 @@ def report_context(run_dir: Path, top_n: int = 20, skip: Path | None = None,
         "summary": summary,
         "verdicts": verdicts,
         "maps": _class_maps(run_dir, profiles, params, lang),
-        "interference_state": {k: format_quantity(v, _key_unit(k.replace("_over_1db", "")),
+        "interference_state": {k: format_quantity(v, key_unit(k.replace("_over_1db", "")),
                                                   lang)
                                for k, v in (manifest.get("interference") or {}).items()},
         "parameters": _parameters(params, manifest.get("parameter_origins"), lang),

@@ -25,14 +25,14 @@ import pandas as pd
 from pyproj import CRS
 
 from c2000cov.errors import InputNotFoundError, InvalidInputError
-from c2000cov.service.query import (
+from c2000cov.service.common import (
     MAX_BATCH_POINTS,
     MAX_ROUTE_VERTICES,
     RD_NEW,
     WGS84,
     QueryError,
-    _num,
     check_lonlat,
+    parse_number,
 )
 
 LON_COLUMNS = (("lon", "lat"), ("lon_deg", "lat_deg"))
@@ -77,7 +77,7 @@ def _coords_pair(value, where: str, crs: str) -> tuple[float, float]:
         raise QueryError(where, f"expected [x, y] numbers, got {str(value)[:60]!r}")
     if crs == WGS84:
         return check_lonlat(value[0], value[1], f"{where}[0]", f"{where}[1]")
-    return _num(value[0], f"{where}[0]"), _num(value[1], f"{where}[1]")
+    return parse_number(value[0], f"{where}[0]"), parse_number(value[1], f"{where}[1]")
 
 
 def points_from_geojson(obj, where: str = "") -> list[PointIn]:
@@ -148,7 +148,7 @@ def points_from_csv(path: Path, strict: bool = False) -> list[PointIn]:
             if crs == WGS84:
                 a, b = check_lonlat(rec[ca], rec[cb], ca, cb)
             else:
-                a, b = _num(rec[ca], ca), _num(rec[cb], cb)
+                a, b = parse_number(rec[ca], ca), parse_number(rec[cb], cb)
             out.append(PointIn(a, b, crs, props))
         except QueryError as exc:
             if strict:

@@ -35,7 +35,6 @@ import math
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
@@ -50,13 +49,10 @@ from rasterio.windows import Window
 from scipy import ndimage
 
 from c2000cov.analysis.coverage import CLASS_NAMES, LIMITING_NAMES
-from c2000cov.errors import InvalidInputError
 from c2000cov.products import runfolder as rf
 from c2000cov.products.advice import (
     DEFAULT_LANG,
-    KIND_HANDHELD_INDOOR,
     KIND_IN_CAR,
-    check_lang,
     profile_kind,
     profile_labels,
     zone_advice,
@@ -65,117 +61,30 @@ from c2000cov.products.advice import (
 from c2000cov.products.maps import PUBLIC_BLOCK_M, BlockGrid
 from c2000cov.products.maps.build import SHARE_COLUMNS, ZONE_MARGIN_PX
 from c2000cov.products.runfolder import read_run_folder
-
-WGS84 = "EPSG:4326"
-RD_NEW = "EPSG:28992"
-#: Most vertices a route may have.
-MAX_ROUTE_VERTICES = 10_000
-#: Most points in one batch request.
-MAX_BATCH_POINTS = 10_000
-#: Decimals of answers: probabilities 1e-4 (as stored), coordinates 1e-6 deg / 0.01 m, km 1 m.
-P_DECIMALS, DEG_DECIMALS, M_DECIMALS, KM_DECIMALS = 4, 6, 2, 3
-
-# Run-folder names come from the run-folder contract.
-BAND_P_COVER, BAND_LIMITING, BAND_SERVER = rf.P_COVER_BAND, rf.LIMITING_BAND, rf.SERVER_BAND
-BAND_N_AT_TARGET, BAND_CLASS = rf.N_AT_TARGET_BAND, rf.CLASS_BAND
-QUERY_BANDS = (BAND_P_COVER, BAND_LIMITING, BAND_SERVER, BAND_N_AT_TARGET, BAND_CLASS)
-FOUR_CONNECTED = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]])
-NOT_EVALUATED = "not_evaluated"
-
-
-class QueryError(InvalidInputError):
-    """A request value is wrong; ``field`` names it (``lat``, ``features[3].geometry``...)."""
-
-    def __init__(self, field_name: str, message: str, status: int = 422):
-        self.field = field_name
-        self.status = status
-        self.detail = message
-        super().__init__(f"{field_name}: {message}")
-
-
-def _num(value, name: str) -> float:
-    """A finite float from a request value, or QueryError naming ``name``."""
-    if isinstance(value, bool):
-        raise QueryError(name, f"must be a number, got {value!r}")
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        raise QueryError(name, f"must be a number, got {value!r}") from None
-    if not math.isfinite(out):
-        raise QueryError(name, f"must be a finite number, got {value!r}")
-    return out
-
-
-def check_lonlat(lon, lat, lon_name: str = "lon", lat_name: str = "lat") -> tuple[float, float]:
-    """Longitude and latitude as floats within ±180 and ±90 degrees."""
-    lon_f, lat_f = _num(lon, lon_name), _num(lat, lat_name)
-    if not -90.0 <= lat_f <= 90.0:
-        raise QueryError(lat_name, f"latitude must be within -90..90 degrees, got {lat_f:g}")
-    if not -180.0 <= lon_f <= 180.0:
-        raise QueryError(lon_name, f"longitude must be within -180..180 degrees, got {lon_f:g}")
-    return lon_f, lat_f
-
-
-def check_answer_lang(lang: str | None) -> str:
-    """The language of advice (``nl`` or ``en``), or QueryError naming ``lang``."""
-    try:
-        return check_lang(lang or DEFAULT_LANG)
-    except InvalidInputError as exc:
-        raise QueryError("lang", str(exc)) from None
-
-
-def _round(v: float | None, digits: int) -> float | None:
-    return None if v is None or not math.isfinite(v) else round(float(v), digits)
-
-
-@dataclass
-class _Profile:
-    name: str
-    target_pct: float
-    kind: str
-    main: rf.CoverageStack
-    night: rf.CoverageStack | None
-    bands: dict[str, int]
-    night_bands: dict[str, int]
-    zones: gpd.GeoDataFrame | None = None
-    tree: shapely.STRtree | None = None
-    facts: dict[int, object] = field(default_factory=dict)  # ZoneFacts per zone index
-
-
-def _band_index(src, path: Path) -> dict[str, int]:
-    desc = list(src.descriptions)
-    missing = [b for b in QUERY_BANDS if b not in desc]
-    if missing:
-        raise InvalidInputError(f"{path.name}: no band {missing[0]!r} (bands: {desc}); "
-                                "expected a coverage GeoTIFF of `c2000cov run`")
-    return {b: desc.index(b) + 1 for b in QUERY_BANDS}
-
-
-def read_pixels(src, bands: Sequence[int], rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """Values ``(len(bands), n)`` of pixels ``(rows, cols)``, read block by block.
-
-    Each raster block that holds requested pixels is read once, and only the
-    window spanning the requested pixels inside it.
-    """
-    rows = np.asarray(rows, dtype=np.int64)
-    cols = np.asarray(cols, dtype=np.int64)
-    out = np.full((len(bands), rows.size), np.nan, dtype="float64")
-    if rows.size == 0:
-        return out
-    bh, bw = src.block_shapes[0]
-    key = (rows // bh) * (src.width // bw + 2) + cols // bw
-    order = np.argsort(key, kind="stable")
-    k_sorted = key[order]
-    starts = np.flatnonzero(np.r_[True, k_sorted[1:] != k_sorted[:-1]])
-    ends = np.r_[starts[1:], k_sorted.size]
-    for s, e in zip(starts, ends, strict=True):
-        idx = order[s:e]
-        r, c = rows[idx], cols[idx]
-        r0, c0 = int(r.min()), int(c.min())
-        win = Window(c0, r0, int(c.max()) - c0 + 1, int(r.max()) - r0 + 1)
-        data = src.read(list(bands), window=win)
-        out[:, idx] = data[:, r - r0, c - c0]
-    return out
+from c2000cov.service.common import (
+    BAND_CLASS,
+    BAND_LIMITING,
+    BAND_N_AT_TARGET,
+    BAND_P_COVER,
+    BAND_SERVER,
+    DEG_DECIMALS,
+    FOUR_CONNECTED,
+    M_DECIMALS,
+    MAX_ROUTE_VERTICES,
+    NOT_EVALUATED,
+    P_DECIMALS,
+    QUERY_BANDS,
+    RD_NEW,
+    WGS84,
+    ProfileRasters,
+    QueryError,
+    band_index,
+    check_answer_lang,
+    check_lonlat,
+    parse_number,
+    round_or_none,
+)
+from c2000cov.service.route import route_answer
 
 
 class RunQuery:
@@ -204,7 +113,7 @@ class RunQuery:
         self._to_run = Transformer.from_crs(WGS84, self.crs, always_xy=True)
         self._to_wgs84 = Transformer.from_crs(self.crs, WGS84, always_xy=True)
         self._rd_to_run = Transformer.from_crs(RD_NEW, self.crs, always_xy=True)
-        self._p: dict[str, _Profile] = {}
+        self._p: dict[str, ProfileRasters] = {}
         self.all_profiles = rf.coverage_profiles(self.run_dir)
         try:
             for name in self.all_profiles:
@@ -224,28 +133,28 @@ class RunQuery:
             int(r["mast_index"]): {"mast_index": int(r["mast_index"]),
                                    "mast_id": str(r.get("mast_id", "")),
                                    "name": str(r.get("name", "")),
-                                   "x_m": _round(float(r["x_m"]), M_DECIMALS),
-                                   "y_m": _round(float(r["y_m"]), M_DECIMALS)}
+                                   "x_m": round_or_none(float(r["x_m"]), M_DECIMALS),
+                                   "y_m": round_or_none(float(r["y_m"]), M_DECIMALS)}
             for r in self.masts.to_dict("records")}
         self._zones_loaded = False
 
     # ------------------------------------------------------------------ opening
-    def _open_profile(self, name: str, target_pct: float) -> _Profile:
+    def _open_profile(self, name: str, target_pct: float) -> ProfileRasters:
         # the bands live in several files (rf.CoverageStack reads them as one raster)
         path = self.run_dir / rf.coverage_name(name)
         main = rf.CoverageStack(self.run_dir, name)
         try:
-            bands = _band_index(main, path)
+            bands = band_index(main, path)
             target = float(main.tags().get("target_pct", target_pct))
             night_path = self.run_dir / rf.coverage_name(name, night=True)
             night, night_bands = None, {}
             if night_path.is_file():
                 night = rf.CoverageStack(self.run_dir, name, night=True)
-                night_bands = _band_index(night, night_path)
+                night_bands = band_index(night, night_path)
         except BaseException:
             main.close()
             raise
-        return _Profile(name, target, profile_kind(name, self.parameters), main, night,
+        return ProfileRasters(name, target, profile_kind(name, self.parameters), main, night,
                         bands, night_bands)
 
     def _read_masts(self) -> pd.DataFrame | None:
@@ -336,7 +245,7 @@ class RunQuery:
     def point_rd(self, x_rd, y_rd, profiles: Iterable[str] | None = None,
                  lang: str = DEFAULT_LANG) -> dict:
         """Answer for an RD New point (m)."""
-        x, y = self.rd_to_xy(_num(x_rd, "x"), _num(y_rd, "y"))
+        x, y = self.rd_to_xy(parse_number(x_rd, "x"), parse_number(y_rd, "y"))
         return self.point(x, y, profiles, field_name="point_rd", lang=lang)
 
     def point(self, x_m: float, y_m: float, profiles: Iterable[str] | None = None,
@@ -352,8 +261,9 @@ class RunQuery:
             answers = {p: {"label": labels[p],
                            **self._profile_answer(self._p[p], row, col, x_m, y_m, lang)}
                        for p in names}
-        out = {"x_m": _round(x_m, M_DECIMALS), "y_m": _round(y_m, M_DECIMALS),
-               "lon_deg": _round(lon, DEG_DECIMALS), "lat_deg": _round(lat, DEG_DECIMALS),
+        out = {"x_m": round_or_none(x_m, M_DECIMALS), "y_m": round_or_none(y_m, M_DECIMALS),
+               "lon_deg": round_or_none(lon, DEG_DECIMALS),
+               "lat_deg": round_or_none(lat, DEG_DECIMALS),
                "crs": self.crs_text, "profiles": answers}
         if self.public:
             out["public_block_m"] = PUBLIC_BLOCK_M
@@ -389,14 +299,14 @@ class RunQuery:
                 BAND_N_AT_TARGET: float(vals[BAND_N_AT_TARGET][ev].min()),
                 BAND_SERVER: -1.0, "_window": (r0, c0, h, w, p)}
 
-    def _profile_answer(self, prof: _Profile, row: int, col: int, x_m: float, y_m: float,
+    def _profile_answer(self, prof: ProfileRasters, row: int, col: int, x_m: float, y_m: float,
                         lang: str) -> dict:
         v = self._read_state(prof.main, prof.bands, row, col)
         p = v[BAND_P_COVER]
         evaluated = math.isfinite(p)
         cls = int(v[BAND_CLASS]) if math.isfinite(v[BAND_CLASS]) else 255
         ans: dict = {
-            "p_cover": _round(p, P_DECIMALS),
+            "p_cover": round_or_none(p, P_DECIMALS),
             "target_pct": prof.target_pct,
             "class": CLASS_NAMES.get(cls, NOT_EVALUATED) if evaluated else NOT_EVALUATED,
             "limiting": LIMITING_NAMES.get(int(v[BAND_LIMITING])) if evaluated else None,
@@ -404,7 +314,7 @@ class RunQuery:
         }
         if prof.night is not None:
             vn = self._read_state(prof.night, prof.night_bands, row, col)
-            ans["p_cover_night"] = _round(vn[BAND_P_COVER], P_DECIMALS)
+            ans["p_cover_night"] = round_or_none(vn[BAND_P_COVER], P_DECIMALS)
         if not self.public:
             ans["best_server"] = self._mast(int(v[BAND_SERVER])) if evaluated else None
         i = self._zone_at(prof, x_m, y_m, v["_window"])
@@ -422,7 +332,7 @@ class RunQuery:
         return dict(self._masts_by_index.get(index, {"mast_index": index}))
 
     # ------------------------------------------------------------------ dead zones
-    def _zone_at(self, prof: _Profile, x_m: float, y_m: float, window) -> int | None:
+    def _zone_at(self, prof: ProfileRasters, x_m: float, y_m: float, window) -> int | None:
         """Index of the dead zone holding the point (public: filling its block), or None."""
         if prof.tree is None or prof.zones is None or not len(prof.zones):
             return None
@@ -452,24 +362,24 @@ class RunQuery:
             i = int(counts.argmax()) - 1
         return i
 
-    def _zone_dict(self, prof: _Profile, i: int) -> dict:
+    def _zone_dict(self, prof: ProfileRasters, i: int) -> dict:
         z = prof.zones.iloc[i]
         facts = self._zone_facts(prof, i)
         out = {"zone_id": str(z.get("zone_id", i)),
-               "area_km2": _round(float(z["area_km2"]), 4),
+               "area_km2": round_or_none(float(z["area_km2"]), 4),
                "class": facts.dominant_class, "limiting": str(z.get("limiting", ""))}
         # the class mix as dead_zones.gpkg holds it (from the raster for older run folders)
         for key in SHARE_COLUMNS:
-            out[key] = _round(float(getattr(facts, key)), 2)
+            out[key] = round_or_none(float(getattr(facts, key)), 2)
         if "class_worst" in z and str(z["class_worst"]):
             out["class_worst"] = str(z["class_worst"])
         if str(z.get("areas", "") or ""):
             out["areas"] = str(z["areas"])
         if not self.public:
-            out["p_cover_min"] = _round(float(z.get("p_cover_min", math.nan)), P_DECIMALS)
+            out["p_cover_min"] = round_or_none(float(z.get("p_cover_min", math.nan)), P_DECIMALS)
             if str(z.get("nearest_mast_id", "")) not in ("", "nan", "None"):
                 out["nearest_mast_id"] = str(z["nearest_mast_id"])
-                out["nearest_mast_dist_m"] = _round(float(z["nearest_mast_dist_m"]), 1)
+                out["nearest_mast_dist_m"] = round_or_none(float(z["nearest_mast_dist_m"]), 1)
         return out
 
     def _window_around(self, xmin: float, ymin: float, xmax: float, ymax: float
@@ -482,12 +392,12 @@ class RunQuery:
         w = min(int(math.ceil(c_hi)), self.shape[1]) - c0
         return r0, c0, h, w
 
-    def _incar(self, prof: _Profile) -> _Profile | None:
+    def _incar(self, prof: ProfileRasters) -> ProfileRasters | None:
         if prof.kind == KIND_IN_CAR:
             return None
         return next((q for q in self._p.values() if q.kind == KIND_IN_CAR), None)
 
-    def _facts(self, prof: _Profile, r0: int, c0: int, h: int, w: int, zone: np.ndarray,
+    def _facts(self, prof: ProfileRasters, r0: int, c0: int, h: int, w: int, zone: np.ndarray,
                p: np.ndarray, ref_rc: tuple[int, int], limiting: str):
         car = self._incar(prof)
         car_p = None if car is None else car.main.read(car.bands[BAND_P_COVER],
@@ -500,7 +410,7 @@ class RunQuery:
                           incar_p_cover=car_p,
                           incar_target_pct=95.0 if car is None else car.target_pct)
 
-    def _zone_facts(self, prof: _Profile, i: int):
+    def _zone_facts(self, prof: ProfileRasters, i: int):
         """The advice facts of a dead zone (products.advice), computed once per zone
         from a window around it, the way the map computes them (same margin,
         reference pixel and class mix), so that both say the same words."""
@@ -532,7 +442,7 @@ class RunQuery:
         prof.facts[i] = facts
         return facts
 
-    def _point_facts(self, prof: _Profile, row: int, col: int, limiting: str | None):
+    def _point_facts(self, prof: ProfileRasters, row: int, col: int, limiting: str | None):
         """Advice facts for a below-target point outside every listed zone (a zone under
         the run's minimum area): its own below-target patch around it."""
         x, y = self.transform @ (col + 0.5, row + 0.5)
@@ -598,78 +508,11 @@ class RunQuery:
     # ------------------------------------------------------------------ routes
     def route(self, xy_m: np.ndarray, profiles: Iterable[str] | None = None,
               field_name: str = "coordinates") -> dict:
-        """Kilometres below target along a route given in the run's CRS (m).
+        """Kilometres below target along a route in the run's CRS (m): see
+        :func:`c2000cov.service.route.route_answer`."""
+        return route_answer(self, xy_m, profiles, field_name)
 
-        Returns ``{"length_km", "n_vertices", "profiles": {p: {...}}, "uncovered":
-        FeatureCollection}``; per profile ``km_below_target``,
-        ``share_below_target`` (of the evaluated length), ``km_not_evaluated``
-        (outside the grid or the model radius), ``n_uncovered_stretches`` and
-        ``longest_uncovered`` (``start_km``, ``end_km``, ``length_km``).
-        """
-        if profiles:
-            names = self.check_profiles(profiles)
-        else:  # a route is driven or walked outdoors: indoor profiles only when asked
-            names = [p for p in self.profiles if self._p[p].kind != KIND_HANDHELD_INDOOR]
-            names = names or list(self.profiles)
-        xy = np.asarray(xy_m, dtype="float64")
-        if xy.ndim != 2 or xy.shape[1] != 2 or len(xy) < 2:
-            raise QueryError(field_name, "a route needs at least 2 vertices (x, y)")
-        if len(xy) > MAX_ROUTE_VERTICES:
-            raise QueryError(field_name, f"a route may have at most {MAX_ROUTE_VERTICES} "
-                             f"vertices, got {len(xy)}", status=413)
-        if not np.isfinite(xy).all():
-            raise QueryError(field_name, "route coordinates must be finite numbers")
-        # public: cut at block edges and give each piece its block's mean probability
-        pieces = route_pieces(xy, self.transform if self.blocks is None
-                              else self.blocks.transform)
-        h, w = self.shape if self.blocks is None else self.blocks.block_shape
-        inside = ((pieces.rows >= 0) & (pieces.rows < h) & (pieces.cols >= 0)
-                  & (pieces.cols < w))
-        if not inside.any():
-            left, bottom, right, top = self.bounds_m
-            raise QueryError(field_name, "the route lies outside the run's grid x "
-                             f"{left:.0f}..{right:.0f}, y {bottom:.0f}..{top:.0f} "
-                             f"({self.crs.to_string()})")
-        total_km = float(pieces.length_m.sum() / 1000.0)
-        out_profiles, feats = {}, []
-        for name in names:
-            prof = self._p[name]
-            p = np.full(pieces.rows.size, np.nan)
-            with self._lock:
-                if self.blocks is None:
-                    p[inside] = read_pixels(prof.main, [prof.bands[BAND_P_COVER]],
-                                            pieces.rows[inside], pieces.cols[inside])[0]
-                else:
-                    p[inside] = self._block_means(prof, pieces.rows[inside],
-                                                  pieces.cols[inside])
-            ev = np.isfinite(p)
-            with np.errstate(invalid="ignore"):
-                below = ev & (p < prof.target_pct / 100.0)
-            km_below = float(pieces.length_m[below].sum() / 1000.0)
-            km_eval = float(pieces.length_m[ev].sum() / 1000.0)
-            stretches = _stretches(below, pieces, p)
-            longest = max(stretches, key=lambda s: s["length_km"], default=None)
-            out_profiles[name] = {
-                "target_pct": prof.target_pct,
-                "km_below_target": round(km_below, KM_DECIMALS),
-                "share_below_target": round(km_below / km_eval, 4) if km_eval > 0 else None,
-                "km_not_evaluated": round(total_km - km_eval, KM_DECIMALS),
-                "n_uncovered_stretches": len(stretches),
-                "longest_uncovered": None if longest is None else
-                {k: longest[k] for k in ("start_km", "end_km", "length_km")},
-            }
-            for s in stretches:
-                feats.append({"type": "Feature",
-                              "geometry": {"type": "LineString",
-                                           "coordinates": self._wgs84_coords(s["xy"])},
-                              "properties": {"profile": name,
-                                             **{k: s[k] for k in ("start_km", "end_km",
-                                                                  "length_km", "p_cover_min")}}})
-        return {"length_km": round(total_km, KM_DECIMALS), "n_vertices": int(len(xy)),
-                "crs": self.crs.to_string(), "profiles": out_profiles,
-                "uncovered": {"type": "FeatureCollection", "features": feats}}
-
-    def _block_means(self, prof: _Profile, brows: np.ndarray, bcols: np.ndarray
+    def _block_means(self, prof: ProfileRasters, brows: np.ndarray, bcols: np.ndarray
                      ) -> np.ndarray:
         """Mean p_cover of the evaluated pixels of public blocks (NaN where none)."""
         b = self.blocks
@@ -706,80 +549,3 @@ class RunQuery:
                 "night_state": any(p.night is not None for p in self._p.values()),
                 "crs": self.crs.to_string(), "resolution_m": self.resolution_m,
                 "public": self.public}
-
-
-@dataclass
-class RoutePieces:
-    """A route cut at pixel edges: one piece per pixel crossing, in route order."""
-
-    rows: np.ndarray  # int64 pixel row of each piece (may lie outside the grid)
-    cols: np.ndarray
-    length_m: np.ndarray
-    start_m: np.ndarray  # distance along the route where each piece starts
-    xy0: np.ndarray  # (n, 2) start and end point of each piece, run CRS
-    xy1: np.ndarray
-
-
-def route_pieces(xy: np.ndarray, transform) -> RoutePieces:
-    """Cut a polyline at every pixel edge of a north-up grid.
-
-    Each segment is split at the parameters where it crosses a column or row
-    edge; each piece lies in exactly one pixel, found from its midpoint.
-    Zero-length segments are skipped.
-    """
-    inv = ~transform
-    res = abs(transform.a)
-    rows, cols, lens, x0s, x1s = [], [], [], [], []
-    for a, b in zip(xy[:-1], xy[1:], strict=True):
-        seg_len = float(math.hypot(b[0] - a[0], b[1] - a[1]))
-        if seg_len == 0.0:
-            continue
-        ca, ra = inv @ (a[0], a[1])
-        cb, rb = inv @ (b[0], b[1])
-        ts = [np.array([0.0, 1.0])]
-        for u0, u1 in ((ca, cb), (ra, rb)):
-            if u1 != u0:
-                lo, hi = min(u0, u1), max(u0, u1)
-                k = np.arange(math.floor(lo) + 1, math.ceil(hi), dtype="float64")
-                ts.append((k - u0) / (u1 - u0))
-        t = np.unique(np.clip(np.concatenate(ts), 0.0, 1.0))
-        dt = np.diff(t)
-        keep = dt * seg_len > 1e-9 * max(res, 1.0)
-        tm = ((t[:-1] + t[1:]) / 2)[keep]
-        cols.append(np.floor(ca + tm * (cb - ca)).astype(np.int64))
-        rows.append(np.floor(ra + tm * (rb - ra)).astype(np.int64))
-        lens.append(dt[keep] * seg_len)
-        t0, t1 = t[:-1][keep], t[1:][keep]
-        x0s.append(a + t0[:, None] * (b - a))
-        x1s.append(a + t1[:, None] * (b - a))
-    if not lens:
-        raise QueryError("coordinates", "the route has zero length")
-    length = np.concatenate(lens)
-    start = np.concatenate([[0.0], np.cumsum(length)[:-1]])
-    return RoutePieces(np.concatenate(rows), np.concatenate(cols), length, start,
-                       np.concatenate(x0s), np.concatenate(x1s))
-
-
-def _stretches(below: np.ndarray, pieces: RoutePieces, p: np.ndarray) -> list[dict]:
-    """Runs of consecutive below-target pieces, with start/end km and geometry."""
-    if not below.any():
-        return []
-    edges = np.diff(np.r_[0, below.astype(np.int8), 0])
-    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-    out = []
-    for s, e in zip(starts, ends, strict=True):
-        start_m = float(pieces.start_m[s])
-        end_m = float(pieces.start_m[e - 1] + pieces.length_m[e - 1])
-        xy = np.vstack([pieces.xy0[s:e], pieces.xy1[e - 1:e]])
-        # drop interior points on straight runs: keep vertices where the direction changes
-        if len(xy) > 2:
-            d = np.diff(xy, axis=0)
-            cross = d[:-1, 0] * d[1:, 1] - d[:-1, 1] * d[1:, 0]
-            keep = np.r_[True, np.abs(cross) > 1e-9 * (np.abs(d[:-1]).sum(axis=1) + 1.0) ** 2,
-                         True]
-            xy = xy[keep]
-        out.append({"start_km": round(start_m / 1000.0, KM_DECIMALS),
-                    "end_km": round(end_m / 1000.0, KM_DECIMALS),
-                    "length_km": round((end_m - start_m) / 1000.0, KM_DECIMALS),
-                    "p_cover_min": _round(float(np.nanmin(p[s:e])), P_DECIMALS), "xy": xy})
-    return out

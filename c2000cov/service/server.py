@@ -39,8 +39,9 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from c2000cov.errors import InputNotFoundError, InvalidInputError
+from c2000cov.service.common import QueryError, check_answer_lang
 from c2000cov.service.inputs import points_from_geojson, route_from_geojson
-from c2000cov.service.query import QueryError, RunQuery, check_answer_lang
+from c2000cov.service.query import RunQuery
 
 LOG = logging.getLogger("c2000cov.service")
 #: Largest request body (bytes): about 10,000 route vertices or points as GeoJSON.

@@ -26,17 +26,13 @@ import rasterio
 
 from c2000cov.errors import InputNotFoundError, InvalidInputError
 from c2000cov.products.report import (
-    CLASS_COLOURS,
-    block_worst_class,
     build_report,
     bundle_report_path,
-    column_unit,
-    format_quantity,
-    format_value,
     model_editions,
-    plot_class_map,
     shift_thresholds,
 )
+from c2000cov.products.report_format import column_unit, format_quantity, format_value
+from c2000cov.products.report_plots import CLASS_COLOURS, block_worst_class, plot_class_map
 from c2000cov.products.report_text import TEXT
 from c2000cov.scenario.sources import DOMAIN_PATH, NO_SOURCE, is_assumed, parameter_source
 from tests.scenarios import run_cli as cli

@@ -10,7 +10,8 @@ import rasterio
 from pyproj import Transformer
 
 from c2000cov.products import runfolder as rf
-from c2000cov.service.query import QueryError, RunQuery
+from c2000cov.service.common import QueryError
+from c2000cov.service.query import RunQuery
 from tests.scenarios import run_cli
 from tests.service.conftest import (
     CAR_STRIP_COLS,

@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 from pyproj import Transformer
 
+from c2000cov.service.common import MAX_ROUTE_VERTICES, QueryError
 from c2000cov.service.inputs import read_route_file
-from c2000cov.service.query import MAX_ROUTE_VERTICES, QueryError, RunQuery, route_pieces
+from c2000cov.service.query import RunQuery
+from c2000cov.service.route import route_pieces
 from tests.scenarios import run_cli
 from tests.service.conftest import CAR_STRIP_COLS, RES_M, STRIP_COLS, X0_M, Y_TOP_M, grid
 

@@ -15,8 +15,9 @@ from pyproj import Transformer
 
 from c2000cov.products import runfolder as rf
 from c2000cov.products.maps import PUBLIC_BLOCK_M
+from c2000cov.service.common import MAX_ROUTE_VERTICES
 from c2000cov.service.loadtest import mixed_requests, run_load
-from c2000cov.service.query import MAX_ROUTE_VERTICES, RunQuery
+from c2000cov.service.query import RunQuery
 from c2000cov.service.server import (
     MAX_BODY_BYTES,
     BindError,
