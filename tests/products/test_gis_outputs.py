@@ -200,7 +200,9 @@ def test_coverage_stack_reads_like_the_single_file_layout(run_dir):
         data = stack.read([desc.index(b) + 1 for b in desc], window=win)
         assert data.shape == (len(desc), 30, 40) and data.dtype == np.float32
         p = stack.read(desc.index("p_cover") + 1)
-    assert np.isfinite(p).all()  # outdoors every pixel is evaluated
+        cls = stack.read(desc.index("class") + 1)
+    # evaluated exactly where the class band says so (outdoors: all but building pixels)
+    assert np.isfinite(p).any() and np.array_equal(np.isfinite(p), cls != rf.CODE_NODATA)
     with rf.CoverageStack(run_dir, "indoor") as stack:
         desc = list(stack.descriptions)
         p_in = stack.read(desc.index("p_cover") + 1)
