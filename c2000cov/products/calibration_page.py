@@ -7,9 +7,7 @@ inline PNGs (no network, no scripts).
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import math
 from pathlib import Path
 
@@ -17,28 +15,14 @@ import numpy as np
 import pandas as pd
 
 from c2000cov.files.atomic import atomic_path
+from c2000cov.products.figures import figure, png_base64
 
 PLOT_DPI = 110
 
 
-def _figure(width_in: float, height_in: float):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width_in, height_in), dpi=PLOT_DPI)
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _png(fig) -> str:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=PLOT_DPI, metadata={"Software": None})
-    return base64.b64encode(buf.getvalue()).decode("ascii")
-
-
 def plot_scatter(table: pd.DataFrame) -> str:
     """Measured versus predicted level, before and after the correction."""
-    fig = _figure(9.0, 4.2)
+    fig = figure(9.0, 4.2, dpi=PLOT_DPI)
     meas = table["measured_dbm"].to_numpy()
     before = table["predicted_dbm"].to_numpy()
     after = meas - table["residual_db_after"].to_numpy()
@@ -52,12 +36,12 @@ def plot_scatter(table: pd.DataFrame) -> str:
         ax.set_ylabel("gemeten / measured (dBm)")
         ax.set_title(title)
     fig.tight_layout()
-    return _png(fig)
+    return png_base64(fig, dpi=PLOT_DPI)
 
 
 def plot_histograms(table: pd.DataFrame) -> str:
     """Residual histograms before, after and out-of-fold."""
-    fig = _figure(9.0, 3.4)
+    fig = figure(9.0, 3.4, dpi=PLOT_DPI)
     ax = fig.add_subplot(1, 1, 1)
     cols = (("residual_db_before", "model", "#D55E00"),
             ("residual_db_after", "gecorrigeerd / corrected", "#0072B2"),
@@ -72,12 +56,12 @@ def plot_histograms(table: pd.DataFrame) -> str:
     ax.set_ylabel("pixels")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    return _png(fig)
+    return png_base64(fig, dpi=PLOT_DPI)
 
 
 def plot_residual_map(table: pd.DataFrame) -> str:
     """Bins on the map, coloured by the corrected residual (dB)."""
-    fig = _figure(7.0, 6.0)
+    fig = figure(7.0, 6.0, dpi=PLOT_DPI)
     ax = fig.add_subplot(1, 1, 1)
     r = table["residual_db_after"].to_numpy()
     lim = max(float(np.nanpercentile(np.abs(r), 98)), 1.0)
@@ -88,7 +72,7 @@ def plot_residual_map(table: pd.DataFrame) -> str:
     ax.set_ylabel("y (m)")
     fig.colorbar(sc, ax=ax, label="residu na correctie / residual after (dB)")
     fig.tight_layout()
-    return _png(fig)
+    return png_base64(fig, dpi=PLOT_DPI)
 
 
 def _num(v) -> str:

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import base64
-import io
 import math
 
 import numpy as np
@@ -12,12 +10,12 @@ import pandas as pd
 
 from c2000cov.products import runfolder as rf
 from c2000cov.products import styles
+from c2000cov.products.figures import figure, png_base64
 from c2000cov.products.report_format import format_quantity
 from c2000cov.products.report_text import profile_label, texts
 
 #: Number of quantiles drawn per coverage-probability CDF.
 CDF_POINTS = 501
-PLOT_DPI = 100
 #: Largest side of a class map in drawn cells; larger grids are drawn by blocks.
 MAP_MAX_CELLS = 900
 #: Class codes of the class band, best first, and their colours (those of the rasters'
@@ -28,22 +26,6 @@ CLASS_NODATA = rf.CODE_NODATA
 CLASS_COLOURS = {**styles.CLASS_COLOURS, CLASS_NODATA: styles.NOT_EVALUATED_COLOUR}
 _PLOT_RC = {"svg.hashsalt": "c2000cov", "font.family": "DejaVu Sans", "font.size": 9,
             "axes.grid": True, "grid.alpha": 0.3}
-
-
-def _figure(width_in: float, height_in: float):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width_in, height_in), dpi=PLOT_DPI)
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def png_base64(fig) -> str:
-    """Render a figure as PNG without date or software metadata; base64 text."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=PLOT_DPI, metadata={"Software": None})
-    return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 def _profile_colors(names) -> dict[str, str]:
@@ -67,7 +49,7 @@ def plot_covered_pct(table: pd.DataFrame, lang: str = "nl") -> str | None:
     areas = list(dict.fromkeys(table["area_name"].astype(str)))
     profiles = list(dict.fromkeys(table["profile"].astype(str)))
     with _rc():
-        fig = _figure(7.2, 1.0 + 0.28 * len(areas) * max(1, len(profiles)) ** 0.5 + 0.3)
+        fig = figure(7.2, 1.0 + 0.28 * len(areas) * max(1, len(profiles)) ** 0.5 + 0.3)
         ax = fig.add_subplot()
         height = 0.8 / len(profiles)
         colors = _profile_colors(profiles)
@@ -99,7 +81,7 @@ def plot_cdf(curves: dict[str, np.ndarray], targets: dict[str, float],
     q = np.linspace(0.0, 1.0, CDF_POINTS)
     colors = _profile_colors(p for p, _ in curves)
     with _rc():
-        fig = _figure(7.2, 4.0)
+        fig = figure(7.2, 4.0)
         ax = fig.add_subplot()
         for (prof, night), values in curves.items():
             if values.size == 0:
@@ -127,7 +109,7 @@ def plot_before_after(merged: pd.DataFrame, lang: str = "nl") -> str | None:
               for a, p in zip(merged["area_name"], merged["profile"], strict=True)]
     y = np.arange(len(labels))
     with _rc():
-        fig = _figure(7.2, 1.0 + 0.35 * len(labels))
+        fig = figure(7.2, 1.0 + 0.35 * len(labels))
         ax = fig.add_subplot()
         ax.barh(y - 0.2, merged["covered_pct_before"], height=0.4, label=t["before"],
                 color="0.6")
@@ -189,7 +171,7 @@ def plot_class_map(classes: np.ndarray, transform, limits: dict[str, float],
     xmin, ymax = transform.c, transform.f
     xmax, ymin = xmin + w * transform.a, ymax + h * transform.e
     with _rc():
-        fig = _figure(7.2, 6.4)
+        fig = figure(7.2, 6.4)
         ax = fig.add_subplot()
         ax.imshow(index, cmap=ListedColormap([CLASS_COLOURS[c] for c in order]), vmin=-0.5,
                   vmax=len(order) - 0.5, interpolation="nearest",
