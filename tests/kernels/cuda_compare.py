@@ -25,30 +25,11 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
+from tests.kernels.windows import random_window  # noqa: E402
+
 FREQS_MHZ = np.array([392.5, 382.5])  # C2000 downlink and uplink
 AE_KM = 4.0 / 3.0 * 6371.0
 WITHIN_DB = 0.05
-
-
-def random_window(n, seed, nan_frac=0.0):
-    """Hilly ground with random building blocks and NaNs (as tests/kernels/test_area.py)."""
-    rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0:n, 0:n]
-    ground = np.full((n, n), 5.0)
-    for _ in range(8):
-        cy, cx = rng.uniform(0, n, 2)
-        w = rng.uniform(4, n / 2)
-        ground += rng.uniform(-15, 35) * np.exp(-((y - cy) ** 2 + (x - cx) ** 2) / (2 * w * w))
-    ground = ground.astype(np.float32)
-    surface = ground.copy()
-    for _ in range(n * n // 30):
-        r, c = rng.integers(0, n, 2)
-        h, w = rng.integers(1, 5, 2)
-        surface[r : r + h, c : c + w] = ground[r : r + h, c : c + w] + rng.uniform(3, 40)
-    if nan_frac:
-        surface[rng.random((n, n)) < nan_frac] = np.nan
-        ground[rng.random((n, n)) < nan_frac] = np.nan
-    return surface, ground
 
 
 def cases(kind):

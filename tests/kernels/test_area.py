@@ -34,6 +34,7 @@ from c2000cov.kernels.tables import (
     make_sph_tables,
 )
 from c2000cov.resources import P1812_DATA_DIR
+from tests.kernels.windows import random_window
 
 _spec = importlib.util.spec_from_file_location("area_twins", Path(__file__).with_name("twins.py"))
 twins = importlib.util.module_from_spec(_spec)
@@ -46,27 +47,6 @@ FREQ_MHZ = 392.5
 FREQS_MHZ = np.array([392.5, 382.5])  # C2000 downlink and uplink
 AE_KM = 4.0 / 3.0 * 6371.0
 P1812_DIR = P1812_DATA_DIR / "validation_profiles"
-
-
-def random_window(n, seed, nan_frac=0.0):
-    """Hilly ground with random building blocks; float32 rasters (surface, ground)."""
-    rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0:n, 0:n]
-    ground = np.full((n, n), 5.0)
-    for _ in range(8):
-        cy, cx = rng.uniform(0, n, 2)
-        w = rng.uniform(4, n / 2)
-        ground += rng.uniform(-15, 35) * np.exp(-((y - cy) ** 2 + (x - cx) ** 2) / (2 * w * w))
-    ground = ground.astype(np.float32)
-    surface = ground.copy()
-    for _ in range(n * n // 30):
-        r, c = rng.integers(0, n, 2)
-        h, w = rng.integers(1, 5, 2)
-        surface[r : r + h, c : c + w] = ground[r : r + h, c : c + w] + rng.uniform(3, 40)
-    if nan_frac:
-        surface[rng.random((n, n)) < nan_frac] = np.nan
-        ground[rng.random((n, n)) < nan_frac] = np.nan
-    return surface, ground
 
 
 def assert_twin_agreement(kern, twin):
