@@ -7,11 +7,12 @@ The only place that knows the order of the stages:
 2. :func:`c2000cov.pipeline.compute.noise_states` turns solar installations
    into uplink noise rise per mast and a downlink noise raster (sunny day and
    night);
-3. :func:`c2000cov.pipeline.compute.compute_coverage` runs the propagation
+3. :func:`c2000cov.pipeline.tiles.tiled_coverage` runs the propagation
    model per mast (cached, on the chosen executor, the area kernel on the device
    :func:`c2000cov.radio.device.select_device` picks first, before any input is
    read) and folds each mast into
-   the per-profile best-server reduction of every noise state;
+   the per-profile best-server reduction of every noise state, tile by tile
+   (``[output] tile_px``), bit-identical to :func:`c2000cov.pipeline.compute.compute_coverage`;
 4. :func:`summarise` derives dead-zone polygons, per-area statistics and the
    N-1 ranking;
 5. :func:`c2000cov.products.runfolder.write_run_folder` writes every file
@@ -29,9 +30,10 @@ from c2000cov.analysis.outage import n1_outage
 from c2000cov.analysis.result import RunResult
 from c2000cov.files.atomic import check_replaceable, folder_lock, replaced_folder
 from c2000cov.pipeline.cache import LossCache
-from c2000cov.pipeline.compute import ProgressFn, compute_coverage, noise_states
+from c2000cov.pipeline.compute import ProgressFn, noise_states
 from c2000cov.pipeline.executor import Executor, LocalExecutor
 from c2000cov.pipeline.inputs import Inputs, load_inputs
+from c2000cov.pipeline.tiles import tiled_coverage
 from c2000cov.products.output_checks import check_profile_names
 from c2000cov.products.report import build_report
 from c2000cov.products.runfolder import MANIFEST, write_run_folder
@@ -82,7 +84,8 @@ def compute_result(inputs: Inputs, cache: LossCache, executor: Executor,
     kernel runs on ``device`` (default: ``[model] device`` resolved here)."""
     device = device or select_device(inputs.scenario.model)
     states, interference = noise_states(inputs, progress, cache)
-    covs = compute_coverage(inputs, states, progress, cache, executor, device)
+    covs = tiled_coverage(inputs, states, cache, executor, progress, device,
+                          inputs.scenario.output.tile_px)
     result = RunResult(inputs, covs[states[0].name], interference=interference,
                        device=device.manifest())
     if len(states) > 1:

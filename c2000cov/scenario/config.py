@@ -291,6 +291,7 @@ def scenario_from_dict(data: dict, source: Path, origins: dict[str, str] | None 
             "Remove one of them")
     _check_positive(scen.scenario.resolution_m, "scenario.resolution_m", name)
     _check_positive(scen.model.radius_m, "model.radius_m", name)
+    _check_positive(scen.output.tile_px, "output.tile_px", name)
     _check_positive(scen.model.k_factor, "model.k_factor", name)
     for key in ("dl_freq_mhz", "ul_freq_mhz", "bandwidth_khz"):
         _check_positive(getattr(scen.radio, key), f"radio.{key}", name)

@@ -253,11 +253,13 @@ class CalibrationConfig:
 
 @dataclass(frozen=True)
 class OutputConfig:
-    """``[output]``: output folder, optional map path and per-mast cache folder."""
+    """``[output]``: output folder, optional map path, per-mast cache folder, and the
+    side (px) of the tiles the coverage is reduced in (:mod:`c2000cov.pipeline.tiles`)."""
 
     dir: Path = Path("out")
     map: Path | None = None
     cache_dir: Path | None = None
+    tile_px: int = 2048
 
 
 @dataclass(frozen=True)
