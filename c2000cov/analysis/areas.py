@@ -48,6 +48,7 @@ Columns of the table (per area and profile; km^2 are fraction-weighted):
 from __future__ import annotations
 
 import math
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,10 +60,11 @@ import shapely
 from rasterio.enums import Resampling
 from rasterio.features import rasterize
 from rasterio.warp import reproject
+from rasterio.windows import Window as RioWindow
 from scipy import ndimage
 
 from c2000cov.analysis.coverage import LIMITING_UL, ProfileCoverage, reaches_pct
-from c2000cov.analysis.deadzones import dead_zone_labels
+from c2000cov.analysis.deadzones import DZ_TILE_PX, tiled_zones
 from c2000cov.errors import CRSError, InputNotFoundError, InvalidInputError
 from c2000cov.geo.grid import Grid, Window
 
@@ -118,13 +120,19 @@ class AreaWeights:
 
     def weighted_sum(self, values: np.ndarray) -> float:
         """Sum of a full-grid array (bool or number, no NaN) weighted by the fractions."""
-        v = values[self.window.slices]
+        return self.window_sum(values[self.window.slices])
+
+    def window_sum(self, v: np.ndarray) -> float:
+        """:meth:`weighted_sum` of an array of the window's shape (the same sum, same order)."""
         return float(v[self.full].sum(dtype="float64")
                      + np.dot(v[self.rows, self.cols].astype("float64"), self.frac))
 
     def weighted_bincount(self, labels: np.ndarray, minlength: int) -> np.ndarray:
         """Fraction-weighted pixel count per label of a full-grid integer array."""
-        lab = labels[self.window.slices]
+        return self.window_bincount(labels[self.window.slices], minlength)
+
+    def window_bincount(self, lab: np.ndarray, minlength: int) -> np.ndarray:
+        """:meth:`weighted_bincount` of an array of the window's shape."""
         return (np.bincount(lab[self.full], minlength=minlength).astype("float64")
                 + np.bincount(lab[self.rows, self.cols], weights=self.frac,
                               minlength=minlength))
@@ -383,18 +391,28 @@ def _population_points(population: gpd.GeoDataFrame, column: str, grid: Grid,
 # --------------------------------------------------------------------------- dead zones
 def _zone_parts_from_labels(cov: ProfileCoverage, weights: list[AreaWeights],
                             min_area_m2: float) -> list[tuple[np.ndarray, list[str]]]:
-    """Per area: km^2 of each dead zone inside it, and the zone ids (labelled pixels)."""
-    labels, n = dead_zone_labels(cov)
+    """Per area: km^2 of each dead zone inside it, and the zone ids (labelled pixels).
+
+    The zones are labelled tile by tile into a temporary raster
+    (:func:`c2000cov.analysis.deadzones.tiled_zones`); each area reads its window.
+    """
     px_km2 = cov.grid.pixel_area_m2 / M2_PER_KM2
-    size_px = np.bincount(labels.ravel(), minlength=n + 1)
-    keep = size_px * cov.grid.pixel_area_m2 >= min_area_m2
-    keep[0] = False
-    ids = [f"{cov.name}-{i:05d}" for i in range(n + 1)]
     out = []
-    for aw in weights:
-        part = aw.weighted_bincount(labels, n + 1) * px_km2
-        part[~keep] = 0.0
-        out.append((part, ids))
+    with tempfile.TemporaryDirectory(prefix="c2000cov-areas-") as tmp:
+        z = tiled_zones(cov, DZ_TILE_PX, Path(tmp))
+        n = z.n
+        size_px = np.concatenate([[0], z.counts])
+        keep = size_px * cov.grid.pixel_area_m2 >= min_area_m2
+        keep[0] = False
+        ids = [f"{cov.name}-{i:05d}" for i in range(n + 1)]
+        with rasterio.open(z.path) as src:
+            for aw in weights:
+                w = aw.window
+                labels = (src.read(1, window=RioWindow(w.col_off, w.row_off, w.width, w.height))
+                          if w.height and w.width else np.zeros((0, 0), dtype="int32"))
+                part = aw.window_bincount(labels, n + 1) * px_km2
+                part[~keep] = 0.0
+                out.append((part, ids))
     return out
 
 
@@ -504,18 +522,17 @@ def area_statistics(covs: list[ProfileCoverage], areas: gpd.GeoDataFrame | None,
             zone_parts[cov.name] = _zone_parts_from_labels(cov, weights, dead_zone_min_area_m2)
 
     cells: dict[tuple[int, int], dict] = {}
-    for j, cov in enumerate(covs):  # profile outer: one set of full-grid masks at a time
-        ev = np.isfinite(cov.p_cover)
-        p0 = np.where(ev, cov.p_cover, 0.0).astype("float32")
-        good = ev & reaches_pct(p0, cov.target_pct)
-        below = ev & ~good
-        ul = below & (cov.limiting == LIMITING_UL)
-        if pop_grid is not None:
-            pop_ev, pop_good = np.where(ev, pop_grid, 0.0), np.where(good, pop_grid, 0.0)
-        for k, aw in enumerate(weights):
+    for j, cov in enumerate(covs):
+        for k, aw in enumerate(weights):  # masks over the area's window only, not the grid
+            sl = aw.window.slices
+            ev = np.isfinite(cov.p_cover[sl])
+            p0 = np.where(ev, cov.p_cover[sl], 0.0).astype("float32")
+            good = ev & reaches_pct(p0, cov.target_pct)
+            below = ev & ~good
+            ul = below & (cov.limiting[sl] == LIMITING_UL)
             area_w = float(aw.full.sum()) + float(aw.frac.sum())
-            ev_w, good_w, below_w = (aw.weighted_sum(ev), aw.weighted_sum(good),
-                                     aw.weighted_sum(below))
+            ev_w, good_w, below_w = (aw.window_sum(ev), aw.window_sum(good),
+                                     aw.window_sum(below))
             row = {
                 "area_name": aw.name,
                 "profile": cov.name,
@@ -523,26 +540,29 @@ def area_statistics(covs: list[ProfileCoverage], areas: gpd.GeoDataFrame | None,
                 "evaluated_km2": ev_w * px_km2,
                 "covered_km2": good_w * px_km2,
                 "covered_pct": _pct(good_w, ev_w),
-                "area_reliability_pct": (100.0 * aw.weighted_sum(p0) / ev_w if ev_w > 0
+                "area_reliability_pct": (100.0 * aw.window_sum(p0) / ev_w if ev_w > 0
                                          else np.nan),
-                "p_cover_mean": aw.weighted_sum(p0) / ev_w if ev_w > 0 else np.nan,
+                "p_cover_mean": aw.window_sum(p0) / ev_w if ev_w > 0 else np.nan,
                 "dead_zone_km2": below_w * px_km2,
-                "ul_limited_pct": _pct(aw.weighted_sum(ul), below_w) if below_w > 0 else 0.0,
+                "ul_limited_pct": _pct(aw.window_sum(ul), below_w) if below_w > 0 else 0.0,
             }
             row.update(_zone_stats(*zone_parts[cov.name][k]))
             if pop_grid is not None:
-                tot, pev, pgood = (aw.weighted_sum(pop_grid), aw.weighted_sum(pop_ev),
-                                   aw.weighted_sum(pop_good))
+                pop = pop_grid[sl]
+                tot, pev, pgood = (aw.window_sum(pop), aw.window_sum(np.where(ev, pop, 0.0)),
+                                   aw.window_sum(np.where(good, pop, 0.0)))
                 row.update(population=tot, population_evaluated=pev, population_covered=pgood,
                            population_covered_pct=_pct(pgood, pev))
             if pop_points is not None:
                 r, c, people = pop_points[k]
+                r, c = r - aw.window.row_off, c - aw.window.col_off
                 tot, pev, pgood = (float(people.sum()), float(people[ev[r, c]].sum()),
                                    float(people[good[r, c]].sum()))
                 row.update(population=tot, population_evaluated=pev, population_covered=pgood,
                            population_covered_pct=_pct(pgood, pev))
             if road_m is not None:
                 r, c, length_m = road_m[k]
+                r, c = r - aw.window.row_off, c - aw.window.col_off
                 ev_km = float(length_m[ev[r, c]].sum()) / M_PER_KM
                 unc_km = float(length_m[below[r, c]].sum()) / M_PER_KM
                 row.update(road_km=ev_km, road_uncovered_km=unc_km,

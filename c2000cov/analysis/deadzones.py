@@ -54,13 +54,6 @@ DEAD_ZONE_COLUMNS = ("zone_id", "profile", "area_km2", "n_pixels", "p_cover_min"
                      "nearest_mast_id", "nearest_mast_dist_m", "areas")
 
 
-def dead_zone_labels(cov: ProfileCoverage) -> tuple[np.ndarray, int]:
-    """Label 4-connected components of evaluated pixels below the target."""
-    below = np.isfinite(cov.p_cover) & (cov.p_cover < cov.target_pct / 100.0)
-    labels, n = ndimage.label(below, structure=_FOUR_CONNECTED)
-    return labels.astype("int32"), int(n)
-
-
 #: Side (px) of the tiles dead zones are labelled and summarised in.
 DZ_TILE_PX = 2048
 

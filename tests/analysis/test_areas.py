@@ -332,3 +332,83 @@ def test_no_areas_is_one_area_all_and_weights_cover_grid():
     _, _, areas = _small_case()
     reused = area_statistics([cov], areas, weights=area_weights(areas, grid))
     assert reused.equals(area_statistics([cov], areas))
+
+
+def _whole_grid_masks_twin(cov, weights, pop_grid, pop_points, road_m):
+    """The float sums of area_statistics before #20: full-grid masks, weighted_sum."""
+    ev = np.isfinite(cov.p_cover)
+    p0 = np.where(ev, cov.p_cover, 0.0).astype("float32")
+    good = ev & (p0 >= cov.target_pct / 100.0)
+    below = ev & ~good
+    ul = below & (cov.limiting == LIMITING_UL)
+    pop_ev, pop_good = np.where(ev, pop_grid, 0.0), np.where(good, pop_grid, 0.0)
+    out = []
+    for k, aw in enumerate(weights):
+        r, c, people = pop_points[k]
+        rr, rc, length_m = road_m[k]
+        out.append((aw.weighted_sum(ev), aw.weighted_sum(good), aw.weighted_sum(below),
+                    aw.weighted_sum(p0), aw.weighted_sum(ul), aw.weighted_sum(pop_grid),
+                    aw.weighted_sum(pop_ev), aw.weighted_sum(pop_good),
+                    float(people[ev[r, c]].sum()), float(people[good[r, c]].sum()),
+                    float(length_m[ev[rr, rc]].sum()), float(length_m[below[rr, rc]].sum())))
+    return out
+
+
+def test_area_windows_give_the_whole_grid_sums_bit_for_bit(safety_regions):
+    """Masks over each area's window only (#20): every sum equals the full-grid one."""
+    from c2000cov.analysis.areas import _population_points, _road_lengths
+
+    grid = Grid.from_bounds((120000.0, 420000.0, 200000.0, 500000.0), 500.0, RD)
+    rng = np.random.default_rng(11)
+    p = rng.uniform(0.5, 1.0, grid.shape).astype("float32")
+    p[rng.random(grid.shape) < 0.1] = np.nan
+    lim = np.where(rng.random(grid.shape) < 0.4, LIMITING_UL, LIMITING_DL).astype("uint8")
+    cov = make_cov("hh", grid, p, lim)
+    areas = safety_regions.clip(shapely.box(*grid.bounds_m)).reset_index(drop=True)
+    pop_grid = rng.uniform(0.0, 300.0, grid.shape)
+    xy = rng.uniform(0.0, 1.0, (400, 2)) * 80000.0 + [120000.0, 420000.0]
+    pts = gpd.GeoDataFrame({"people": rng.integers(1, 50, 400)},
+                           geometry=[Point(x, y) for x, y in xy], crs=RD)
+    roads = gpd.GeoDataFrame(geometry=[LineString(rng.uniform(0, 1, (5, 2)) * 80000.0
+                                                  + [120000.0, 420000.0]) for _ in range(30)],
+                             crs=RD)
+    weights = area_weights(areas, grid)
+    assert len(weights) >= 5
+    twin = _whole_grid_masks_twin(cov, weights, pop_grid,
+                                  _population_points(pts, "people", grid, weights),
+                                  _road_lengths(roads, weights, grid))
+    px_km2 = grid.pixel_area_m2 / 1e6
+    t_grid = area_statistics([cov], areas, population=pop_grid, roads=roads, weights=weights)
+    t_pts = area_statistics([cov], areas, population=pts, population_column="people",
+                            weights=weights)
+    for k, (ev, good, below, p_sum, ul, pop, pop_ev, pop_good, pt_ev, pt_good, road_ev,
+            road_below) in enumerate(twin):
+        row, row_pts = t_grid.iloc[k], t_pts.iloc[k]
+        assert row["evaluated_km2"] == ev * px_km2
+        assert row["covered_km2"] == good * px_km2
+        assert row["dead_zone_km2"] == below * px_km2
+        assert row["p_cover_mean"] == p_sum / ev
+        assert row["ul_limited_pct"] == 100.0 * ul / below
+        assert (row["population"], row["population_evaluated"],
+                row["population_covered"]) == (pop, pop_ev, pop_good)
+        assert (row_pts["population_evaluated"], row_pts["population_covered"]) == (
+            pt_ev, pt_good)
+        assert (row["road_km"], row["road_uncovered_km"]) == (road_ev / 1e3, road_below / 1e3)
+    assert (t_grid["road_km"] > 0).sum() >= 3 and (t_pts["population"] > 0).sum() >= 3
+    # the zones from pixels (no polygons: the night state) come from the tiled zone raster
+    from scipy import ndimage
+
+    below = np.isfinite(p) & (p < 0.95)
+    labels, n = ndimage.label(below, structure=[[0, 1, 0], [1, 1, 1], [0, 1, 0]])
+    keep = np.bincount(labels.ravel(), minlength=n + 1) * grid.pixel_area_m2 >= 1e6
+    keep[0] = False
+    for k, aw in enumerate(weights):
+        part = aw.weighted_bincount(labels, n + 1) * px_km2
+        part[~keep] = 0.0
+        present = part > 1e-9
+        row = area_statistics([cov], areas, dead_zone_min_area_m2=1e6, weights=weights).iloc[k]
+        assert row["dead_zone_count"] == present.sum()
+        if present.any():
+            i = int(np.argmax(np.where(present, part, -1.0)))
+            assert (row["dead_zone_largest_km2"], row["dead_zone_largest_id"]) == (
+                part[i], f"hh-{i:05d}")
