@@ -131,26 +131,44 @@ def mast_pixel_loss_db(fs_const_db, h_tx_agl_m, h_rx_agl_m, pixel_m):
 
 
 @kernel
-def area_setup(ground_m, g_tx, h_tx_agl_m, h_rx_agl_m, pixel_m, radius_m, freqs_mhz, ae_km, pol,
-               omega_frac):
-    """The physics and tables of one area call: ``(RayPhysics, LossTables)``.
-
-    The Ldsph table covers distances from one pixel to the radius and heights from the
-    antenna heights to SPH_TAB_RELIEF_FACTOR times the window's ground relief plus
-    SPH_TAB_RELIEF_MARGIN_M above them. ``g_tx``: ground height of the mast pixel (m amsl).
-    """
-    freqs_ghz, lams_m, fs_consts_db = freq_constants(freqs_mhz)
-    jt, et = lbull_tables()
+def sph_table_range(ground_m, h_tx_agl_m, h_rx_agl_m, pixel_m, radius_m):
+    """The ranges the Ldsph table of an area call covers: ``(d_min_km, d_max_km, hte_lo_m,
+    hte_hi_m, hre_lo_m, hre_hi_m)``, distances from one pixel to the radius, heights from the
+    antenna heights (at least SPH_TAB_MIN_H_M) to SPH_TAB_RELIEF_FACTOR times the window's
+    ground relief plus SPH_TAB_RELIEF_MARGIN_M above them."""
     g_lo, g_hi = _nan_min_max(ground_m)
     relief = SPH_TAB_RELIEF_FACTOR * (g_hi - g_lo) + SPH_TAB_RELIEF_MARGIN_M
     h_tx_agl = max(h_tx_agl_m, SPH_TAB_MIN_H_M)
     h_rx_agl = max(h_rx_agl_m, SPH_TAB_MIN_H_M)
-    sph_tabs, sph_org = make_sph_tables(pixel_m / M_PER_KM, radius_m / M_PER_KM, h_tx_agl,
-                                        h_tx_agl + relief, h_rx_agl, h_rx_agl + relief, ae_km,
-                                        freqs_ghz, omega_frac, pol)
+    return (pixel_m / M_PER_KM, radius_m / M_PER_KM, h_tx_agl, h_tx_agl + relief, h_rx_agl,
+            h_rx_agl + relief)
+
+
+@kernel
+def area_setup_tables(g_tx, h_tx_agl_m, h_rx_agl_m, freqs_mhz, ae_km, pol, omega_frac,
+                      sph_tabs, sph_org):
+    """The physics and tables of one area call, ``(RayPhysics, LossTables)``, around given
+    Ldsph tables (``sph_tabs`` (n_freq, n_u, n_t, n_r, 2) and their origin ``sph_org``)."""
+    freqs_ghz, lams_m, fs_consts_db = freq_constants(freqs_mhz)
+    jt, et = lbull_tables()
     phys = ray_physics(g_tx + h_tx_agl_m, h_rx_agl_m, ae_km, omega_frac, pol, freqs_ghz, lams_m,
                       fs_consts_db)
     return phys, LossTables(jt, et, sph_tabs, sph_org)
+
+
+@kernel
+def area_setup(ground_m, g_tx, h_tx_agl_m, h_rx_agl_m, pixel_m, radius_m, freqs_mhz, ae_km, pol,
+               omega_frac):
+    """The physics and tables of one area call: ``(RayPhysics, LossTables)``, the Ldsph table
+    built for this call over :func:`sph_table_range`. ``g_tx``: ground height of the mast
+    pixel (m amsl)."""
+    freqs_ghz = freq_constants(freqs_mhz)[0]
+    d_lo, d_hi, t_lo, t_hi, r_lo, r_hi = sph_table_range(ground_m, h_tx_agl_m, h_rx_agl_m,
+                                                         pixel_m, radius_m)
+    sph_tabs, sph_org = make_sph_tables(d_lo, d_hi, t_lo, t_hi, r_lo, r_hi, ae_km, freqs_ghz,
+                                        omega_frac, pol)
+    return area_setup_tables(g_tx, h_tx_agl_m, h_rx_agl_m, freqs_mhz, ae_km, pol, omega_frac,
+                             sph_tabs, sph_org)
 
 
 @parallel_kernel
@@ -168,6 +186,8 @@ def area_loss_multi_db(
     pol=POL_VERTICAL,
     omega_frac=0.0,
     out=None,
+    sph_tabs=None,
+    sph_org=None,
 ):
     """P.1812-8 basic transmission loss (p = 50 %) from one mast to every pixel in a radius,
     at several frequencies in one sweep.
@@ -205,6 +225,11 @@ def area_loss_multi_db(
         Fraction of the path over sea, 0 (default) to 1.
     out : (n_freq, rows, cols) float32 array, optional
         Output array (fully overwritten); a new one is allocated if None.
+    sph_tabs, sph_org : arrays, optional
+        The call's Ldsph tables (n_freq, n_u, n_t, n_r, 2) and their origin (3,), as
+        :func:`c2000cov.kernels.tables.make_sph_tables` builds them over
+        :func:`sph_table_range` (``c2000cov.radio.sph_store`` cuts them out of tables shared
+        by the masts of a run); built here when None. Both or neither.
 
     Returns
     -------
@@ -228,8 +253,12 @@ def area_loss_multi_db(
     g_tx = ground_m[tx_row, tx_col]
     if math.isnan(g_tx):
         return res
-    phys, tabs = area_setup(ground_m, g_tx, h_tx_agl_m, h_rx_agl_m, pixel_m, radius_m,
-                            freqs_mhz, ae_km, pol, omega_frac)
+    if sph_tabs is None:
+        phys, tabs = area_setup(ground_m, g_tx, h_tx_agl_m, h_rx_agl_m, pixel_m, radius_m,
+                                freqs_mhz, ae_km, pol, omega_frac)
+    else:
+        phys, tabs = area_setup_tables(g_tx, h_tx_agl_m, h_rx_agl_m, freqs_mhz, ae_km, pol,
+                                       omega_frac, sph_tabs, sph_org)
     for k in range(nf):
         res[k, tx_row, tx_col] = mast_pixel_loss_db(phys.fs_consts_db[k], h_tx_agl_m,
                                                     h_rx_agl_m, pixel_m)

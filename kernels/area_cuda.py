@@ -29,7 +29,7 @@ import math
 
 import numpy as np
 
-from .area import area_setup, mast_pixel_loss_db, minor_step, n_rays, owns_pixel, ray_direction
+from .area import area_setup, area_setup_tables, mast_pixel_loss_db, minor_step, n_rays, owns_pixel, ray_direction
 from .constants import GPU_SCRATCH_BYTES, GPU_THREADS_PER_BLOCK, M_PER_KM, POL_VERTICAL
 from .jit import cuda_compile, cuda_module
 from .ray import LossTables, RaySamples, RayScratch, ray_core, ray_physics
@@ -209,13 +209,16 @@ def area_loss_multi_db_gpu(
     omega_frac=0.0,
     out=None,
     max_slots=None,
+    sph_tabs=None,
+    sph_org=None,
 ):
     """:func:`c2000cov.kernels.area.area_loss_multi_db` on the GPU (same parameters, same
     result: (n_freq, rows, cols) float32, NaN where the CPU kernel gives NaN).
 
     ``max_slots`` bounds the rays in flight (threads); by default as many as fit in
     ``GPU_SCRATCH_BYTES`` of scratch, at most one per ray. The caller checks that a GPU
-    is there (:func:`gpu_name`).
+    is there (:func:`gpu_name`). ``sph_tabs, sph_org``: the call's Ldsph tables, as for the
+    CPU kernel (built on the host when None).
     """
     surface_m = np.ascontiguousarray(surface_m, dtype=np.float32)
     ground_m = np.ascontiguousarray(ground_m, dtype=np.float32)
@@ -229,8 +232,12 @@ def area_loss_multi_db_gpu(
     g_tx = ground_m[tx_row, tx_col]
     if math.isnan(g_tx):
         return res
-    phys, tabs = area_setup(ground_m, g_tx, h_tx_agl_m, h_rx_agl_m, pixel_m, radius_m,
-                            freqs_mhz, ae_km, pol, omega_frac)
+    if sph_tabs is None:
+        phys, tabs = area_setup(ground_m, g_tx, h_tx_agl_m, h_rx_agl_m, pixel_m, radius_m,
+                                freqs_mhz, ae_km, pol, omega_frac)
+    else:
+        phys, tabs = area_setup_tables(g_tx, h_tx_agl_m, h_rx_agl_m, freqs_mhz, ae_km, pol,
+                                       omega_frac, sph_tabs, sph_org)
     for k in range(nf):
         res[k, tx_row, tx_col] = mast_pixel_loss_db(phys.fs_consts_db[k], h_tx_agl_m,
                                                     h_rx_agl_m, pixel_m)

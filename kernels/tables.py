@@ -11,7 +11,7 @@ Two tables, filled the same way whatever the thread count (see ``docs/kernels.md
   (d, hte, hre), interpolated trilinearly, the clipping of eqs. (25), (27) applied
   afterwards; the exact function outside the grid and for d >= dlos.
 
-Only :func:`sph_fill` and the table builders allocate or run in parallel; the lookups
+Only :func:`sph_fill_missing` and the table builders allocate or run in parallel; the lookups
 :func:`lbull_db` and :func:`ldsph_db` are scalar functions of their arguments.
 """
 
@@ -94,10 +94,13 @@ def sph_clearance_ratio(dtot_km, hte_m, hre_m, ap_km, lam_m):
 
 
 @parallel_kernel
-def sph_fill(tab, u0, t0, r0, ap_km, freq_ghz, omega_frac, pol):
+def sph_fill_missing(tab, u0, t0, r0, ap_km, freq_ghz, omega_frac, pol, done):
     """Fill ``tab`` (nu_, nt, nr, 2) with (r, Ldft(aem)) at plog2(d) = u0 + i du,
-    plog2(hte) = t0 + j dt, plog2(hre) = r0 + k dt. Every node is computed on its own, so
-    a table is the same whether it stands alone or is one frequency of a stack."""
+    plog2(hte) = t0 + j dt, plog2(hre) = r0 + k dt, except the nodes (i, j, k) with
+    ``done[j, k]`` set (left as they are). Every node is computed on its own, so a node's
+    value depends only on its (d, hte, hre) and the physics, not on the table around it: a
+    table is the same whether it stands alone, is one frequency of a stack, or is cut out
+    of a larger table on the same grid (``c2000cov.radio.sph_store``)."""
     nu_, nt, nr, _ = tab.shape
     lam = wavelength_p1812_m(freq_ghz)
     for i in prange(nu_):
@@ -105,6 +108,8 @@ def sph_fill(tab, u0, t0, r0, ap_km, freq_ghz, omega_frac, pol):
         for j in range(nt):
             hte = plog2_inv(t0 + j * SPH_TAB_STEP_PLOG2)
             for k in range(nr):
+                if done[j, k]:
+                    continue
                 hre = plog2_inv(r0 + k * SPH_TAB_STEP_PLOG2)
                 r = sph_clearance_ratio(d, hte, hre, ap_km, lam)
                 aem = 500.0 * (d / (math.sqrt(hte) + math.sqrt(hre))) ** 2  # eq. (26)
@@ -112,6 +117,13 @@ def sph_fill(tab, u0, t0, r0, ap_km, freq_ghz, omega_frac, pol):
                 tab[i, j, k, 1] = first_term_diffraction_db(d, hte, hre, aem, freq_ghz,
                                                             omega_frac, pol)
     return tab
+
+
+@kernel
+def sph_fill(tab, u0, t0, r0, ap_km, freq_ghz, omega_frac, pol):
+    """Fill every node of ``tab`` (nu_, nt, nr, 2) (:func:`sph_fill_missing` with none done)."""
+    done = np.zeros((tab.shape[1], tab.shape[2]), np.bool_)
+    return sph_fill_missing(tab, u0, t0, r0, ap_km, freq_ghz, omega_frac, pol, done)
 
 
 @kernel

@@ -3,7 +3,11 @@
 ``run_workloads(names, threads, device)`` runs named workloads and returns one record
 per workload with the keys ``workload``, ``pixels`` (output pixels inside the
 radius, summed over masts), ``masts``, ``threads``, ``seconds`` (wall time of
-the kernel calls, compilation and terrain generation excluded), ``px_per_s``,
+the kernel calls, compilation, terrain generation and the Ldsph tables excluded),
+``sph_table_s`` (wall time of the Ldsph tables of all masts, built once per workload from
+a :class:`~c2000cov.radio.sph_store.SphTableStore` as a run does), ``cpu_s`` (CPU time of
+this process during those calls, all threads: on a shared machine the wall time
+includes waiting for a core, the CPU time does not), ``px_per_s``,
 ``compile_s`` (first call on a tiny input: compilation, about 7 s with a cold
 cache, or loading from Numba's cache, about 0.3 s; on a GPU the CUDA compilation),
 ``device`` (``cpu`` or ``gpu``; ``device_name`` names the GPU), ``peak_rss_mb`` (process
@@ -30,9 +34,11 @@ import numpy as np
 from c2000cov.errors import DeviceUnavailableError, InvalidInputError
 from c2000cov.files.atomic import atomic_path
 from c2000cov.files.masts import read_masts
-from c2000cov.kernels.area import area_loss_db
+from c2000cov.kernels.area import area_loss_db, area_loss_multi_db
 from c2000cov.kernels.area_cuda import area_loss_multi_db_gpu, gpu_check
+from c2000cov.kernels.constants import POL_VERTICAL
 from c2000cov.pipeline.inputs import build_surface, scenario_grid
+from c2000cov.radio.sph_store import SphTableStore
 from c2000cov.radio.models import mast_geometry
 from c2000cov.scenario.config import load_scenario
 from c2000cov.units import effective_earth_radius_km
@@ -175,31 +181,38 @@ def append_records(path: Path, records: list[dict]) -> Path:
 
 
 def _area_kernel(device: str) -> Callable:
-    """``call(surface_m, ground_m, row, col, h_tx_agl_m, pixel_m, radius_m, ae_km, out)``: the
-    area kernel at BENCH_FREQ_MHZ on ``device`` (``cpu`` or ``gpu``), into ``out``."""
-    if device == "gpu":
-        freqs = np.array([BENCH_FREQ_MHZ])
+    """``call(surface_m, ground_m, row, col, h_tx_agl_m, pixel_m, radius_m, ae_km, out, sph)``:
+    the area kernel at BENCH_FREQ_MHZ on ``device`` (``cpu`` or ``gpu``), into ``out``, with
+    the Ldsph tables ``sph = (sph_tabs, sph_org)`` of :func:`_sph_tables` (as a run takes
+    them from its shared store)."""
+    freqs = np.array([BENCH_FREQ_MHZ])
+    kern = area_loss_multi_db_gpu if device == "gpu" else area_loss_multi_db
 
-        def call(surf, grnd, row, col, h_tx, pixel_m, radius_m, ae_km, out):
-            area_loss_multi_db_gpu(surf, grnd, row, col, h_tx, BENCH_H_RX_AGL_M, pixel_m,
-                                   radius_m, freqs, ae_km, out=out.reshape((1,) + out.shape))
-    else:
-        def call(surf, grnd, row, col, h_tx, pixel_m, radius_m, ae_km, out):
-            area_loss_db(surf, grnd, row, col, h_tx, BENCH_H_RX_AGL_M, pixel_m, radius_m,
-                         BENCH_FREQ_MHZ, ae_km, out=out)
+    def call(surf, grnd, row, col, h_tx, pixel_m, radius_m, ae_km, out, sph):
+        kern(surf, grnd, row, col, h_tx, BENCH_H_RX_AGL_M, pixel_m, radius_m, freqs, ae_km,
+             POL_VERTICAL, 0.0, out=out.reshape((1,) + out.shape), sph_tabs=sph[0],
+             sph_org=sph[1])
     return call
+
+
+def _sph_tables(store: SphTableStore, grnd, h_tx, pixel_m, radius_m, ae_km):
+    """The Ldsph tables of a bench call from ``store`` (built once per workload, as a run
+    builds them once for all its masts)."""
+    return store.tables(grnd, h_tx, BENCH_H_RX_AGL_M, pixel_m, radius_m,
+                        np.array([BENCH_FREQ_MHZ]), ae_km, POL_VERTICAL, 0.0)
 
 
 def compile_seconds(device: str = "cpu") -> float:
     """Time of the first area-kernel call on a tiny input (compile or cache load)."""
     t0 = time.perf_counter()
     surf, grnd, tr, tc = synthetic_surface(200.0, 25.0)
-    # the same signatures as the timed calls (with and without out=), so nothing
-    # compiles inside the timing
+    ae_km = effective_earth_radius_km()
+    # the same signatures as the timed calls, so nothing compiles inside the timing
     area_loss_db(surf, grnd, tr, tc, BENCH_H_TX_AGL_M, BENCH_H_RX_AGL_M, 25.0, 200.0,
-                 BENCH_FREQ_MHZ, effective_earth_radius_km())
-    _area_kernel(device)(surf, grnd, tr, tc, BENCH_H_TX_AGL_M, 25.0, 200.0,
-                         effective_earth_radius_km(), np.empty_like(surf))
+                 BENCH_FREQ_MHZ, ae_km)
+    sph = _sph_tables(SphTableStore(), grnd, BENCH_H_TX_AGL_M, 25.0, 200.0, ae_km)
+    _area_kernel(device)(surf, grnd, tr, tc, BENCH_H_TX_AGL_M, 25.0, 200.0, ae_km,
+                         np.empty_like(surf), sph)
     return time.perf_counter() - t0
 
 
@@ -275,15 +288,23 @@ def _run(names: Sequence[str], threads: int, device: str, device_name: str) -> l
         w = WORKLOADS[name]()
         shape = w["surface_m"].shape
         out = np.empty(shape, np.float32)
+        store = SphTableStore()
+        t0 = time.perf_counter()
+        sphs = [_sph_tables(store, w["ground_m"], h_tx_agl_m, w["pixel_m"], w["radius_m"], ae_km)
+                for _, _, h_tx_agl_m in w["masts"]]
+        table_s = time.perf_counter() - t0
         gc.collect()
         before_kb = _rss_kb("VmRSS")
         can_reset = _reset_peak_rss()
         pixels = 0
         seconds = 0.0
-        for row, col, h_tx_agl_m in w["masts"]:
+        cpu_s = 0.0
+        for (row, col, h_tx_agl_m), sph in zip(w["masts"], sphs, strict=True):
             t0 = time.perf_counter()
+            c0 = time.process_time()
             kernel(w["surface_m"], w["ground_m"], row, col, h_tx_agl_m, w["pixel_m"],
-                   w["radius_m"], ae_km, out)
+                   w["radius_m"], ae_km, out, sph)
+            cpu_s += time.process_time() - c0
             seconds += time.perf_counter() - t0
             pixels += int(np.count_nonzero(~np.isnan(out)))
         hwm_kb = _rss_kb("VmHWM")
@@ -298,6 +319,8 @@ def _run(names: Sequence[str], threads: int, device: str, device_name: str) -> l
                 "device": device,
                 **({"device_name": device_name} if device_name else {}),
                 "seconds": seconds,
+                "cpu_s": cpu_s,
+                "sph_table_s": table_s,
                 "px_per_s": pixels / seconds,
                 "compile_s": compile_s,
                 "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,

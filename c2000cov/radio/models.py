@@ -29,9 +29,11 @@ from c2000cov.geo.grid import Window
 from c2000cov.geo.surface import Surface
 from c2000cov.kernels.area import area_loss_multi_db
 from c2000cov.kernels.area_cuda import area_loss_multi_db_gpu
+from c2000cov.kernels.constants import POL_VERTICAL
 from c2000cov.kernels.profile import p1812_point_losses_db
 from c2000cov.radio.itu import hata, p525
 from c2000cov.radio.itu.p2108 import height_gain_correction_db
+from c2000cov.radio.sph_store import SPH_STORE
 from c2000cov.resources import kernel_source_digest
 from c2000cov.scenario.schema import ModelConfig
 from c2000cov.units import effective_earth_radius_km
@@ -168,12 +170,19 @@ class P1812(PropagationModel):
         # one argument signature for every call (C-contiguous float32 windows, Python
         # scalars): Numba then compiles and caches a single specialization, which also keeps
         # processes that share the cache (Dask workers) from racing on different ones
+        # the Ldsph tables come from the process-wide store: built once per run and physics,
+        # not per mast (the same tables, so the same results)
         kernel = area_loss_multi_db_gpu if model.device == "gpu" else area_loss_multi_db
-        loss = kernel(np.ascontiguousarray(surface_win, dtype=np.float32),
-                      np.ascontiguousarray(ground_win, dtype=np.float32),
+        ground = np.ascontiguousarray(ground_win, dtype=np.float32)
+        freqs_mhz = np.asarray(freqs, dtype=np.float64)
+        ae_km = float(effective_earth_radius_km(model.k_factor))
+        sph_tabs, sph_org = SPH_STORE.tables(ground, float(h_tx_agl_m), float(h_rx_m),
+                                             float(res_m), float(model.radius_m), freqs_mhz,
+                                             ae_km, POL_VERTICAL, 0.0)
+        loss = kernel(np.ascontiguousarray(surface_win, dtype=np.float32), ground,
                       int(tx_row), int(tx_col), float(h_tx_agl_m), float(h_rx_m), float(res_m),
-                      float(model.radius_m), np.asarray(freqs, dtype=np.float64),
-                      float(effective_earth_radius_km(model.k_factor)))
+                      float(model.radius_m), freqs_mhz, ae_km, POL_VERTICAL, 0.0,
+                      sph_tabs=sph_tabs, sph_org=sph_org)
         return {f: loss[k].astype("float32", copy=False) for k, f in enumerate(freqs)}
 
     def point_losses_db(self, model, surface, pts, freq_mhz):

@@ -61,13 +61,21 @@ def cases(kind):
 def compare(kind):
     from c2000cov.kernels.area import area_loss_multi_db
     from c2000cov.kernels.area_cuda import area_loss_multi_db_gpu, gpu_name
+    from c2000cov.radio.sph_store import SphTableStore
 
+    # the GPU takes its Ldsph tables from a store shared by the cases, as in a run; the CPU
+    # builds its own per call
+    store = SphTableStore()
     report = {"device": gpu_name(), "within_db": WITHIN_DB, "cases": []}
     for name, args, kw in cases(kind):
         cpu = area_loss_multi_db(*args, FREQS_MHZ, AE_KM, kw["pol"], kw["omega_frac"])
         t0 = time.perf_counter()
+        surf, grnd, tr, tc, h_tx, h_rx, pixel_m, radius_m = args
+        sph_tabs, sph_org = store.tables(grnd, h_tx, h_rx, pixel_m, radius_m, FREQS_MHZ, AE_KM,
+                                         kw["pol"], kw["omega_frac"])
         gpu = area_loss_multi_db_gpu(*args, FREQS_MHZ, AE_KM, kw["pol"], kw["omega_frac"],
-                                     max_slots=kw["max_slots"])
+                                     max_slots=kw["max_slots"], sph_tabs=sph_tabs,
+                                     sph_org=sph_org)
         seconds = time.perf_counter() - t0
         ok = ~np.isnan(cpu)
         diff = np.abs(cpu[ok].astype(np.float64) - gpu[ok].astype(np.float64))

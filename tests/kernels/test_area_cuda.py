@@ -55,6 +55,9 @@ def test_gpu_kernel_on_simulator_equals_cpu_kernel(sim_report):
         assert case["nan_equal"], case
         assert case["max_abs_db"] <= MAX_DB, case
         assert case["frac_within"] >= 0.999, case
+        # the simulator runs the CPU's Python with the same tables (the GPU's from the
+        # shared store, the CPU's built per call): bit-identical
+        assert case["frac_identical"] == 1.0, case
 
 
 def test_simulator_covers_nan_and_several_rays_per_thread(sim_report):

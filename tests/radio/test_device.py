@@ -112,6 +112,10 @@ def test_bench_records_carry_the_device(monkeypatch):
     (rec,) = bench.run_workloads(["tiny"], 1)
     assert rec["device"] == "cpu" and "device_name" not in rec
     assert rec["pixels"] > 1000
+    # CPU time of the calls (one thread: at most the wall time plus the clock's grain) and
+    # the shared Ldsph tables, timed apart from the calls
+    assert 0.0 < rec["cpu_s"] <= rec["seconds"] + 0.05
+    assert rec["sph_table_s"] > 0.0
     monkeypatch.setattr(bench, "gpu_check", lambda: (None, "numba finds no CUDA GPU"))
     with pytest.raises(DeviceUnavailableError, match="bench --device gpu: numba finds no"):
         bench.run_workloads(["tiny"], 1, "gpu")
