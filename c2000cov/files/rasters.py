@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,7 @@ from c2000cov.errors import InvalidInputError
 from c2000cov.files.atomic import atomic_path
 from c2000cov.files.mosaic import check_raster_crs as check_crs
 from c2000cov.files.mosaic import open_raster
-from c2000cov.geo.grid import Grid
+from c2000cov.geo.grid import Grid, Window
 
 
 def read_raster_to_grid(path: Path, grid: Grid, what: str,
@@ -113,7 +114,21 @@ OVERVIEW_RESAMPLING_CATEGORICAL = "MODE"
 OVERVIEW_RESAMPLING_CONTINUOUS = "AVERAGE"
 
 
-def write_cog(path: Path, bands: Sequence[np.ndarray], grid: Grid, descriptions: Sequence[str],
+#: Side (px) of the windows a :class:`TiledBand` is computed and written in.
+WRITE_TILE_PX = 2048
+
+
+@dataclass(frozen=True)
+class TiledBand:
+    """A band computed window by window while it is written (``compute(window)``), so a
+    derived raster never exists whole in memory."""
+
+    dtype: np.dtype
+    compute: Callable[[Window], np.ndarray]
+
+
+def write_cog(path: Path, bands: Sequence[np.ndarray | TiledBand], grid: Grid,
+              descriptions: Sequence[str],
               nodata: float = float("nan"), tags: dict[str, str] | None = None,
               units: Sequence[str] | None = None, categorical: bool | None = None,
               colormap: dict[int, tuple[int, int, int, int]] | None = None) -> Path:
@@ -126,9 +141,16 @@ def write_cog(path: Path, bands: Sequence[np.ndarray], grid: Grid, descriptions:
     (average) otherwise, so a zoomed-out view of a code band holds only valid
     codes. ``colormap`` is the colour table of band 1 (uint8 or uint16 only),
     so GIS shows the codes in their colours without a style.
+
+    Bands are written into a tiled GeoTIFF window by window (:data:`WRITE_TILE_PX`;
+    a :class:`TiledBand` is computed per window), which GDAL's COG driver then
+    copies with its overviews block by block, so neither step holds a whole band
+    beyond the caller's arrays.
     """
     path = Path(path)
-    dtype = np.result_type(*[b.dtype for b in bands])
+    if len(bands) != len(descriptions):
+        raise ValueError(f"{path.name}: {len(bands)} bands, {len(descriptions)} descriptions")
+    dtype = np.result_type(*[np.dtype(b.dtype) for b in bands])
     if not np.issubdtype(dtype, np.integer):
         dtype = np.dtype("float32")
     if categorical is None:
@@ -143,8 +165,12 @@ def write_cog(path: Path, bands: Sequence[np.ndarray], grid: Grid, descriptions:
                            nodata=nodata, tiled=True, blockxsize=256, blockysize=256,
                            compress="deflate")
             with rasterio.open(staging, "w", **profile) as dst:
-                for i, (band, desc) in enumerate(zip(bands, descriptions, strict=True), 1):
-                    dst.write(band.astype(dtype, copy=False), i)
+                for w in grid.tiles(WRITE_TILE_PX):
+                    win = RioWindow(w.col_off, w.row_off, w.width, w.height)
+                    for i, band in enumerate(bands, 1):
+                        part = band.compute(w) if isinstance(band, TiledBand) else band[w.slices]
+                        dst.write(part.astype(dtype, copy=False), i, window=win)
+                for i, desc in enumerate(descriptions, 1):
                     dst.set_band_description(i, desc)
                     if units is not None:
                         dst.update_tags(i, unit=units[i - 1])

@@ -36,7 +36,7 @@ from c2000cov.analysis.result import RunResult
 from c2000cov.errors import InputNotFoundError, InvalidInputError
 from c2000cov.files.atomic import atomic_path
 from c2000cov.files.inputs import record_inputs
-from c2000cov.files.rasters import write_cog
+from c2000cov.files.rasters import TiledBand, write_cog
 from c2000cov.files.vectors import write_csv, write_gpkg
 from c2000cov.geo.grid import Grid
 from c2000cov.products import advice, styles
@@ -143,28 +143,31 @@ def coverage_bands(cov: ProfileCoverage):
     Probabilities are stored to 1e-4 and signals to 0.01 dB
     (:data:`P_COVER_DECIMALS`, :data:`SIGNAL_DECIMALS`): finer digits carry
     no information and only defeat compression (17.6 MB -> 10 MB per demo file).
+    The bands are rounded window by window as they are written (:class:`TiledBand`).
     """
-    bands = [np.round(cov.p_cover, P_COVER_DECIMALS), np.round(cov.signal_dl_dbm,
-                                                                SIGNAL_DECIMALS)]
+    f4 = np.dtype("float32")
+    bands = [TiledBand(f4, lambda w: np.round(cov.p_cover[w.slices], P_COVER_DECIMALS)),
+             TiledBand(f4, lambda w: np.round(cov.signal_dl_dbm[w.slices], SIGNAL_DECIMALS))]
     return bands, [n for n, _ in COVERAGE_BANDS], [u for _, u in COVERAGE_BANDS]
 
 
-def categorical_bands(cov: ProfileCoverage, n_masts: int) -> dict[str, np.ndarray]:
-    """The categorical rasters of a profile as unsigned codes, 255 (65535) = no data.
+def categorical_bands(cov: ProfileCoverage, n_masts: int) -> dict[str, TiledBand]:
+    """The categorical rasters of a profile as unsigned codes, 255 (65535) = no data,
+    computed window by window as they are written. ``best_server`` is uint8 up to 254
+    masts and uint16 above."""
+    srv_dtype = np.dtype("uint8") if n_masts < CODE_NODATA else np.dtype("uint16")
+    srv_nodata = np.iinfo(srv_dtype).max
 
-    ``best_server`` is uint8 up to 254 masts and uint16 above.
-    """
-    ev = np.isfinite(cov.p_cover)
-    server_dtype = np.dtype("uint8") if n_masts < CODE_NODATA else np.dtype("uint16")
-    server_nodata = np.iinfo(server_dtype).max
-    server = np.where(ev & (cov.server >= 0), cov.server, server_nodata).astype(server_dtype)
-    return {
-        "class": np.where(ev, cov.coverage_class, CODE_NODATA).astype("uint8"),
-        "limiting": np.where(ev, cov.limiting, CODE_NODATA).astype("uint8"),
-        "best_server": server,
-        "n_masts_at_target": np.where(ev, np.minimum(cov.n_at_target, CODE_NODATA - 1),
-                                      CODE_NODATA).astype("uint8"),
-    }
+    def coded(dtype, codes, nodata=CODE_NODATA, reached=lambda w: True):
+        return TiledBand(np.dtype(dtype), lambda w: np.where(
+            np.isfinite(cov.p_cover[w.slices]) & reached(w), codes(w), nodata).astype(dtype))
+
+    return {"class": coded("uint8", lambda w: cov.coverage_class[w.slices]),
+            "limiting": coded("uint8", lambda w: cov.limiting[w.slices]),
+            "best_server": coded(srv_dtype, lambda w: cov.server[w.slices], srv_nodata,
+                                 lambda w: cov.server[w.slices] >= 0),
+            "n_masts_at_target": coded("uint8", lambda w: np.minimum(
+                cov.n_at_target[w.slices], CODE_NODATA - 1))}
 
 
 def write_profile_rasters(out_dir: Path, cov: ProfileCoverage, grid: Grid, night: bool = False,
