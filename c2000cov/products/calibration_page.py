@@ -156,6 +156,8 @@ _WORDS = {
            "rmse_db_before": "RMSE zonder correctie (dB)",
            "rmse_db_after": "RMSE met correctie (dB)",
            "mean_error_db_before": "gemiddelde fout zonder correctie (dB)",
+           "mean_error_db_after": "gemiddelde fout met correctie (dB)",
+           "n_points": "metingen", "n_pixels": "pixels met metingen",
            "val_title": "Meldingen uit het veld",
            "val_text": "Aandeel van de meldingen ‘geen bereik’ (fail) in de voorspelde "
                        "dode zones en in de klassen slecht/geen, tegen het aandeel van het "
@@ -175,6 +177,8 @@ _WORDS = {
            "rmse_db_before": "RMSE without correction (dB)",
            "rmse_db_after": "RMSE with correction (dB)",
            "mean_error_db_before": "mean error without correction (dB)",
+           "mean_error_db_after": "mean error with correction (dB)",
+           "n_points": "measurements", "n_pixels": "pixels with measurements",
            "val_title": "Field reports",
            "val_text": "Share of 'no coverage' reports (fail) inside the predicted dead zones "
                        "and the poor/none classes, against the share of the area (lift = "
@@ -197,8 +201,8 @@ def calibration_section(summary: dict | None, lang: str = "nl") -> dict | None:
         return None
     w = _WORDS.get(lang, _WORDS["en"])
     rows = [[w[k], _fmt(summary[k], lang)]
-            for k in ("mean_error_db_before", "rmse_db_before", "rmse_db_after")
-            if k in summary]
+            for k in ("n_points", "n_pixels", "mean_error_db_before", "mean_error_db_after",
+                      "rmse_db_before", "rmse_db_after") if k in summary]
     rows.append([w["cv"], _fmt(summary.get("cv_rmse_db", float("nan")), lang)])
 
     def label(k: str) -> str:

@@ -2,6 +2,7 @@
 
 - :mod:`.build`: reads the run folder and assembles the page's data;
 - :mod:`.layers`: palettes, image overlays and GeoJSON features with popups;
+- :mod:`.field`: drive-test residuals and field reports (calibrated, validated runs);
 - :mod:`.public`: public mode (blocks, no mast information);
 - :mod:`.html`: the self-contained page (inlined Leaflet, layout, JSON data);
 - :mod:`.words`: the interface's words in Dutch and English.

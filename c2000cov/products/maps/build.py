@@ -41,6 +41,7 @@ from c2000cov.files.atomic import atomic_path
 from c2000cov.products import advice
 from c2000cov.products import runfolder as rf
 from c2000cov.products.maps import html, layers
+from c2000cov.products.maps.field import field_layers, field_legend
 from c2000cov.products.maps.public import (
     PUBLIC_BLOCK_M,
     BlockGrid,
@@ -379,13 +380,16 @@ def map_data(run: RunFolder, public: bool = False, basemap: str = "none",
         pv = gpd.read_file(run.file(rf.PV_USED), layer=rf.PV_LAYER)
         static["pv"] = layers.collection(layers.pv_features(
             pv if pv.crs is not None else pv.set_crs(run.crs), w))
+    if not public:  # drive tests and incident positions are operational data
+        static.update(field_layers(run, w, lang))
     if masts is not None and len(masts):
         static["masts"] = layers.collection(layers.mast_features(
             masts, run.crs, _interference(run), extent_m, w))
     # themes, bottom to top
     themes = []
     for tid, on in (("coverage", True), ("delta", True), ("areas", False), ("outlines", True),
-                    ("roads", True), ("sunny", True), ("deadzones", True), ("pv", False),
+                    ("roads", True), ("sunny", True), ("deadzones", True),
+                    ("measurements", False), ("fieldreports", True), ("pv", False),
                     ("masts", True), ("places", True)):
         if per.get(tid) or tid in static:
             themes.append({"id": tid, "label": w[f"theme_{tid}"], "on": on})
@@ -413,7 +417,7 @@ def map_data(run: RunFolder, public: bool = False, basemap: str = "none",
         "publicNotice": w["public"].format(m=f"{PUBLIC_BLOCK_M:.0f}") if public else None,
         "bounds": [[south, west], [north, east]], "basemap": basemap_d, "profiles": profiles,
         "themes": themes, "perProfile": per, "static": static,
-        "legend": _legend(run, labels, w, lang, extra)}
+        "legend": _legend(run, labels, w, lang, extra) + field_legend(static, w)}
 
 
 def build_map_from_run(run_dir: Path, out_path: Path, profiles: list[str] | None = None,
