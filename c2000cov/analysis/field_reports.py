@@ -22,6 +22,8 @@ STATUS_FAIL, STATUS_OK = "fail", "ok"
 STATUSES = (STATUS_FAIL, STATUS_OK)
 ZONE_DEAD = "dead_zones"
 ZONE_POOR_NONE = "poor_or_none"
+#: Columns of a field-report file that validation.gpkg carries along, when present.
+CARRIED_COLUMNS = ("report_id", "time")
 #: Columns of the validation table, in order.
 TABLE_COLUMNS = ("zone", "n_fail", "n_fail_inside", "fail_share_pct", "n_ok", "n_ok_inside",
                  "ok_share_pct", "area_share_pct", "lift")

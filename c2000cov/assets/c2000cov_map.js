@@ -53,6 +53,22 @@
     return box;
   };
 
+  /* A feature's style: its own (_s an object) or a shared one (_s a key of data.styles,
+   * for layers of many alike points). */
+  function styleOf(pr) {
+    var s = pr._s;
+    if (typeof s === "string") { return (c2k.data && c2k.data.styles || {})[s] || {}; }
+    return s || {};
+  }
+
+  /* A feature's popup: its own (_p {title, rows, ...}) or a shared template
+   * (_p {tpl: key of data.popups, v: [values]}: the template's title and row labels). */
+  function popupOf(p) {
+    if (!p.tpl) { return p; }
+    var t = c2k.data.popups[p.tpl];
+    return { title: t.title, rows: t.labels.map(function (l, i) { return [l, p.v[i]]; }) };
+  }
+
   /* A GeoJSON layer whose features carry their own style (_s), tooltip text (_t)
    * and popup content (_p). Points become circle markers, or name labels (name). */
   c2k.geojson = function (data, opts) {
@@ -61,7 +77,7 @@
     var layer = L.geoJSON(data, {
       interactive: interactive,
       pane: opts.pane || "overlayPane",
-      style: function (f) { return f.properties._s || {}; },
+      style: function (f) { return styleOf(f.properties); },
       pointToLayer: function (f, latlng) {
         if (f.properties.name !== undefined) {
           var icon = L.divIcon({ className: "c2k-place", html: "", iconSize: null });
@@ -73,12 +89,12 @@
           return m;
         }
         var s = Object.assign({ interactive: interactive, pane: opts.pane || "overlayPane" },
-                              f.properties._s || {});
+                              styleOf(f.properties));
         return L.circleMarker(latlng, s);
       },
       onEachFeature: function (f, lyr) {
         var pr = f.properties;
-        if (!interactive || (pr._s && pr._s.interactive === false)) { return; }
+        if (!interactive || styleOf(pr).interactive === false) { return; }
         if (pr._t !== undefined && pr._t !== null) {
           lyr.bindTooltip(function () { return el("span", "c2k-tip", pr._t); },
                           { sticky: f.geometry.type !== "Point" });
@@ -89,7 +105,7 @@
            * keeps clear of the scale bar at the bottom */
           var size = c2k.map ? c2k.map.getSize() : { x: 440, y: 900 };
           var width = Math.min(360, size.x - 80);
-          lyr.bindPopup(function () { return c2k.popup(pr._p); },
+          lyr.bindPopup(function () { return c2k.popup(popupOf(pr._p)); },
                         { maxWidth: width, minWidth: Math.min(200, width),
                           maxHeight: Math.max(200, size.y - 120),
                           autoPanPaddingTopLeft: [12, 12], autoPanPaddingBottomRight: [12, 40] });

@@ -366,7 +366,10 @@ def validate(run_dir: Path, reports: Path, profile: str | None = None,
     points = gpd.GeoDataFrame({"row": df["row"], "status": df["status"],
                                "in_dead_zone": in_dz,
                                "coverage_class": cov.coverage_class[row, col],
-                               "p_cover": cov.p_cover[row, col]},
+                               "p_cover": cov.p_cover[row, col],
+                               # the meldkamer's own id and time, for the map's popups
+                               **{c: df[c].astype(str).to_numpy() for c in fr.CARRIED_COLUMNS
+                                  if c in df}},
                               geometry=gpd.points_from_xy(x, y), crs=grid.crs)
     files = [write_csv(folder.file(rf.VALIDATION_TABLE), table),
              write_gpkg(folder.file(rf.VALIDATION_POINTS), {rf.VALIDATION_LAYER: points})]

@@ -380,8 +380,10 @@ def map_data(run: RunFolder, public: bool = False, basemap: str = "none",
         pv = gpd.read_file(run.file(rf.PV_USED), layer=rf.PV_LAYER)
         static["pv"] = layers.collection(layers.pv_features(
             pv if pv.crs is not None else pv.set_crs(run.crs), w))
+    shared: dict = {}  # styles and popup templates that many features share
     if not public:  # drive tests and incident positions are operational data
-        static.update(field_layers(run, w, lang))
+        field, shared = field_layers(run, w, lang)
+        static.update(field)
     if masts is not None and len(masts):
         static["masts"] = layers.collection(layers.mast_features(
             masts, run.crs, _interference(run), extent_m, w))
@@ -417,7 +419,7 @@ def map_data(run: RunFolder, public: bool = False, basemap: str = "none",
         "publicNotice": w["public"].format(m=f"{PUBLIC_BLOCK_M:.0f}") if public else None,
         "bounds": [[south, west], [north, east]], "basemap": basemap_d, "profiles": profiles,
         "themes": themes, "perProfile": per, "static": static,
-        "legend": _legend(run, labels, w, lang, extra) + field_legend(static, w)}
+        "legend": _legend(run, labels, w, lang, extra) + field_legend(static, w), **shared}
 
 
 def build_map_from_run(run_dir: Path, out_path: Path, profiles: list[str] | None = None,

@@ -80,7 +80,8 @@ def field_run(tmp_path_factory):
     pts = np.vstack([none_pts, good_pts])
     status = (["fail"] * N_FAIL_IN + ["ok"] * N_OK_IN + ["fail"] * N_FAIL_OUT
               + ["ok"] * N_OK_OUT)
-    pd.DataFrame({"x_m": pts[:, 0], "y_m": pts[:, 1], "status": status}).to_csv(
+    ids = [f"MK-{i:03d}" for i in range(len(status))]
+    pd.DataFrame({"x_m": pts[:, 0], "y_m": pts[:, 1], "status": status, "report_id": ids}).to_csv(
         tmp / "reports.csv", index=False)
     validate(run_dir, tmp / "reports.csv")
     inside = shapely.contains_xy(zone, pts[:, 0], pts[:, 1])
@@ -97,17 +98,22 @@ def test_measurement_layer_colours_each_point_by_its_residual(field_run):
     data = map_data(read_run_folder(field_run["run"]))
     feats = data["static"]["measurements"]["features"]
     assert len(feats) == len(RESIDUALS_DB) * PER_BIN
-    got = Counter(f["properties"]["_s"]["fillColor"] for f in feats)
-    assert got == Counter({EXPECTED[r]: PER_BIN for r in RESIDUALS_DB})
-    by_res = sorted((f["properties"]["residual_db"], f["properties"]["_s"]["fillColor"])
-                    for f in feats)
+    # points share their bin's style and the popup's labels (the page data's styles, popups)
+    fill = [(f["properties"]["residual_db"], data["styles"][f["properties"]["_s"]]["fillColor"])
+            for f in feats]
+    assert Counter(c for _, c in fill) == Counter({EXPECTED[r]: PER_BIN for r in RESIDUALS_DB})
+    by_res = sorted(fill)
     for (res, colour), want in zip(by_res, np.sort(field_run["designed"]), strict=True):
         assert res == pytest.approx(want, abs=0.02)
         assert colour == EXPECTED[want]
     # the popup gives measured and predicted in dBm, the residual in dB
-    rows = {f["properties"]["residual_db"]: dict(f["properties"]["_p"]["rows"]) for f in feats}
+    template = data["popups"][feats[0]["properties"]["_p"]["tpl"]]
+    assert template["title"] == "Meetpunt rijmeting"
+    rows = [(f["properties"]["residual_db"], dict(zip(template["labels"],
+                                                      f["properties"]["_p"]["v"], strict=True)))
+            for f in feats]
     measured = {f"{v:.1f} dBm" for v in field_run["rssi"]}
-    for res, popup in rows.items():
+    for res, popup in rows:
         assert popup["Gemeten (mediaan)"] in measured
         m = float(popup["Gemeten (mediaan)"].split()[0])
         p = float(popup["Voorspeld (deze berekening)"].split()[0])
@@ -131,6 +137,8 @@ def test_field_report_layer_marks_failures_and_dead_zones(field_run):
                                    ("fail", False): N_FAIL_OUT, ("ok", False): N_OK_OUT})
     fail = [f for f in feats if f["properties"]["status"] == "fail"]
     assert {f["properties"]["_s"]["fillColor"] for f in fail} == {"#d7191c"}
+    assert sorted(f["properties"]["_p"]["title"] for f in feats) == [
+        f"Melding MK-{i:03d}" for i in range(len(feats))]
     popups = [dict(f["properties"]["_p"]["rows"]) for f in fail if f["properties"]["in_dead_zone"]]
     assert all(p["Melding"] == "geen bereik" and p["Voorspelde dekkingsklasse"] == "geen dekking"
                and p["In voorspelde zone onder de doelwaarde"] == "ja" for p in popups)
@@ -146,6 +154,7 @@ def test_field_report_layer_marks_failures_and_dead_zones(field_run):
 def test_public_and_uncalibrated_maps_have_no_field_layers(field_run):
     public = map_data(read_run_folder(field_run["run"]), public=True)
     assert "measurements" not in public["static"] and "fieldreports" not in public["static"]
+    assert "styles" not in public and "popups" not in public
     base = map_data(read_run_folder(field_run["base"]))
     assert "measurements" not in base["static"]
 
@@ -189,7 +198,8 @@ def test_field_layers_in_the_browser(field_run, browser, tmp_path):  # noqa: F81
             " return [l.lat, l.lng]; }")
         mp.click_at(latlon, zoom=17)
         popup = mp.popup_text()
-        assert "Gemeten (mediaan)" in popup and "dBm" in popup and " dB" in popup
+        assert "Meetpunt rijmeting" in popup and "Gemeten (mediaan)" in popup
+        assert "Gemeten − voorspeld" in popup and "dBm" in popup and " dB" in popup
         mp.toggle("measurements", False)
         assert mp.page.locator("path.c2k-meas").count() == 0
         mp.clean()
