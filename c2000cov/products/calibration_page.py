@@ -191,7 +191,9 @@ _WORDS = {
 
 
 def _fmt(v, lang: str) -> str:
-    text = _num(float(v)) if isinstance(v, int | float) else html.escape(str(v))
+    if isinstance(v, int) and not isinstance(v, bool):  # counts: no decimals
+        return str(v)
+    text = _num(float(v)) if isinstance(v, float) else html.escape(str(v))
     return text.replace(".", ",") if lang == "nl" else text
 
 

@@ -42,9 +42,10 @@ RESIDUAL_BINS_DB = ((12.0, "#2166ac"), (6.0, "#67a9cf"), (2.0, "#d1e5f0"),
                     (-2.0, "#f7f7f7"), (-6.0, "#fddbc7"), (-12.0, "#ef8a62"),
                     (-math.inf, "#b2182b"))
 RESIDUAL_OUTLINE = "#333333"
-#: Field reports: a failure red with a white rim, an ok report light grey with a dark
-#: rim (lightness 47 against 89: apart under every colour-vision deficiency).
-REPORT_FAIL_COLOUR, REPORT_OK_COLOUR = "#d7191c", "#e0e0e0"
+#: Field reports: a failure red with a white rim, an ok report smaller and light green
+#: with a dark green rim (CIELAB lightness 47 against 83: apart under every colour-vision
+#: deficiency; not white with a black rim, which is a mast).
+REPORT_FAIL_COLOUR, REPORT_OK_COLOUR, REPORT_OK_RIM = "#d7191c", "#a6dba0", "#1b7837"
 STATUS_FAIL, STATUS_OK = "fail", "ok"
 CLASS_CODE_KEYS = {CLASS_GOOD: "good", CLASS_REDUCED: "reduced", CLASS_POOR: "poor",
                    CLASS_NONE: "none"}
@@ -155,7 +156,7 @@ def report_features(reports: gpd.GeoDataFrame, words: dict, lang: str) -> list[d
                  else words["rep_title"].format(n=int(r["row"])))
         style = ({"radius": 6, "color": "#ffffff", "weight": 1.5, "fillColor": REPORT_FAIL_COLOUR,
                   "fillOpacity": 1.0, "className": "c2k-report c2k-report-fail"} if fail else
-                 {"radius": 4.5, "color": "#1a1a1a", "weight": 1, "fillColor": REPORT_OK_COLOUR,
+                 {"radius": 3.5, "color": REPORT_OK_RIM, "weight": 1, "fillColor": REPORT_OK_COLOUR,
                   "fillOpacity": 1.0, "className": "c2k-report c2k-report-ok"})
         status = words["rep_fail" if fail else "rep_ok"]
         where = words["rep_tip_dz" if in_dz else "rep_tip_out"]

@@ -10,6 +10,7 @@ which lie in a dead zone is known.
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 
 import geopandas as gpd
@@ -173,6 +174,9 @@ def test_report_shows_calibration_and_validation(field_run):
     assert f"{N_FAIL_IN}/{N_FAIL_IN + N_FAIL_OUT}" in text
     summary = json.loads((field_run["tmp"] / "cal" / "calibration.json").read_text())
     assert f"{summary['rmse_db_before']:.2f}".replace(".", ",") in text
+    n = len(RESIDUALS_DB) * PER_BIN  # counts without decimals
+    assert re.search(rf"<td>metingen</td>\s*<td[^>]*>{n}</td>", text)
+    assert re.search(rf"<td>pixels met metingen</td>\s*<td[^>]*>{n}</td>", text)
 
 
 @pytest.mark.browser
