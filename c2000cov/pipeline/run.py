@@ -42,13 +42,14 @@ from c2000cov.scenario.schema import Scenario
 
 
 def summarise(result: RunResult, progress: ProgressFn | None = None) -> RunResult:
-    """Dead zones, per-area statistics and the N-1 ranking of a computed run."""
+    """Dead zones, per-area statistics and the N-1 ranking of a computed run, the dead
+    zones and N-1 in tiles of ``[output] tile_px``."""
     inputs = result.inputs
     if progress:
         progress("dead zones, areas, N-1", 0, 3)
-    dz = inputs.scenario.dead_zones
+    dz, tile_px = inputs.scenario.dead_zones, inputs.scenario.output.tile_px
     result.dead_zones = {name: dead_zones(cov, inputs.masts, inputs.areas, dz.min_area_m2,
-                                          dz.simplify_m)
+                                          dz.simplify_m, tile_px)
                          for name, cov in result.coverage.items()}
     weights = area_weights(inputs.areas, inputs.grid)
     extra = {"population": inputs.population, "roads": inputs.roads, "weights": weights}
@@ -66,7 +67,7 @@ def summarise(result: RunResult, progress: ProgressFn | None = None) -> RunResul
         table["sunny_loss_pp"] = table["covered_pct_night"] - table["covered_pct"]
     if progress:
         progress("dead zones, areas, N-1", 2, 3)
-    result.n1_table = n1_outage(result.coverage, inputs.masts, inputs.areas)
+    result.n1_table = n1_outage(result.coverage, inputs.masts, inputs.areas, tile_px)
     if progress:
         progress("dead zones, areas, N-1", 3, 3)
     return result

@@ -112,8 +112,9 @@ def test_tiled_reduction_equals_the_whole_grid_twin(tmp_path, seed):
 
 
 def test_tiled_run_writes_the_same_files(tmp_path):
-    """Dead-zone polygons, per-area and N-1 tables and every raster, tiled or not; a
-    multi-tile run without a cache folder reuses its losses from a temporary one."""
+    """Dead-zone polygons, per-area and N-1 tables and every raster, tiled or not (the
+    reduction, dead zones and N-1 all in 64 px tiles); a multi-tile run without a cache
+    folder reuses its losses from a temporary one."""
     toml = _random_scenario(tmp_path, 4)
     digests, results = {}, {}
     for tile_px in (64, 4096):
