@@ -31,6 +31,22 @@ class Window:
                 slice(self.col_off, self.col_off + self.width))
 
 
+def window_overlap(a: Window, b: Window) -> Window | None:
+    """The intersection of two windows of one grid, or None when they do not overlap."""
+    r0, c0 = max(a.row_off, b.row_off), max(a.col_off, b.col_off)
+    r1 = min(a.row_off + a.height, b.row_off + b.height)
+    c1 = min(a.col_off + a.width, b.col_off + b.width)
+    if r1 <= r0 or c1 <= c0:
+        return None
+    return Window(r0, c0, r1 - r0, c1 - c0)
+
+
+def window_within(inner: Window, outer: Window) -> Window:
+    """``inner`` in the pixel coordinates of ``outer`` (which holds it)."""
+    return Window(inner.row_off - outer.row_off, inner.col_off - outer.col_off, inner.height,
+                  inner.width)
+
+
 @dataclass(frozen=True)
 class Grid:
     """A north-up raster grid in a projected CRS with square pixels."""

@@ -16,6 +16,7 @@ import numpy as np
 
 from c2000cov.analysis.coverage import BestServer, ProfileCoverage, finish
 from c2000cov.analysis.result import InterferenceOutputs
+from c2000cov.geo.grid import Window, window_overlap, window_within
 from c2000cov.pipeline.cache import LossCache, array_key, loss_key
 from c2000cov.pipeline.executor import Executor
 from c2000cov.pipeline.inputs import Inputs
@@ -77,7 +78,8 @@ def run_mast_job(job: MastJob) -> dict[tuple[float, float], np.ndarray]:
 
 def mast_losses(inputs: Inputs, combos: list[tuple[float, float]], cache: LossCache,
                 executor: Executor, progress: ProgressFn | None = None,
-                device: ComputeDevice | None = None, indices: Sequence[int] | None = None):
+                device: ComputeDevice | None = None, indices: Sequence[int] | None = None,
+                clip: Window | None = None):
     """Yield ``(i, geom, window, {(freq, h_rx): loss})`` per mast, in masts-file order.
 
     Cached windows are read from ``cache`` when their mast's turn comes; the
@@ -85,7 +87,9 @@ def mast_losses(inputs: Inputs, combos: list[tuple[float, float]], cache: LossCa
     the mast being folded (plus the executor's in-flight units) is held in
     memory, so memory does not grow with the number of masts. ``device`` (default:
     resolved from the scenario) is where the kernel runs; the progress stage names it.
-    ``indices`` (ascending) restricts the masts to those (default all).
+    ``indices`` (ascending) restricts the masts to those (default all); with ``clip``
+    the window and losses yielded are only their part inside ``clip`` (which each
+    mast's window must overlap).
     """
     scen, surf, masts = inputs.scenario, inputs.surface, inputs.masts
     device = device or select_device(scen.model)
@@ -123,6 +127,10 @@ def mast_losses(inputs: Inputs, combos: list[tuple[float, float]], cache: LossCa
                 losses[c] = loss
         if progress:
             progress(stage, k + 1, n)
+        if clip is not None:
+            part = window_overlap(window, clip)
+            inside = window_within(part, window).slices
+            window, losses = part, {c: loss[inside] for c, loss in losses.items()}
         yield i, geom, window, losses
         del losses
 
@@ -138,7 +146,8 @@ class MastMargins:
 
 def mast_margins(inputs: Inputs, states: list[NoiseState], cache: LossCache,
                  executor: Executor, progress: ProgressFn | None = None,
-                 device: ComputeDevice | None = None, indices: Sequence[int] | None = None):
+                 device: ComputeDevice | None = None, indices: Sequence[int] | None = None,
+                 clip: Window | None = None):
     """Yield ``(i, window, {(state name, profile name): MastMargins})`` per mast, in order.
 
     The link budget of a run, mast by mast: path loss (cached), clutter, antenna
@@ -146,7 +155,8 @@ def mast_margins(inputs: Inputs, states: list[NoiseState], cache: LossCache,
     best-server reduction of a run and the optimiser's candidate gains
     (:mod:`c2000cov.pipeline.optimise`) are computed from it, so a change of the
     budget reaches both. ``indices`` (ascending) restricts the masts to those (default
-    all; :mod:`c2000cov.pipeline.tiles` folds the masts that touch a tile).
+    all; :mod:`c2000cov.pipeline.tiles` folds the masts that touch a tile, each
+    ``clip``-ped to the tile: the budget is worked out for that part of its window only).
     """
     scen, surf, masts = inputs.scenario, inputs.surface, inputs.masts
     cal = inputs.calibration
@@ -155,7 +165,7 @@ def mast_margins(inputs: Inputs, states: list[NoiseState], cache: LossCache,
     combos = sorted({(f, p.h_rx_m) for p in plans for f in freqs.values()})
     clutter_db = {c: clutter_loss_db(scen.model, *c) for c in combos}
     for i, geom, window, losses in mast_losses(inputs, combos, cache, executor, progress,
-                                               device, indices):
+                                               device, indices, clip):
         mast = masts.iloc[i]
         gains: dict[float, np.ndarray | float] = {}
         out: dict[tuple[str, str], MastMargins] = {}

@@ -13,9 +13,10 @@ reduction (23 bytes per pixel per profile and state) and those of
 finished :class:`ProfileCoverage` bands.
 
 A mast whose window spans several tiles is read from the loss cache once per
-tile: the path loss is computed once (the first tile stores it), the link
-budget once per tile it touches. Without a cache folder a multi-tile run keeps
-its loss windows in a temporary folder for the length of the run.
+tile: the path loss is computed once (the first tile stores it); the link
+budget is computed over the part of the window inside the tile only. Without a
+cache folder a multi-tile run keeps its loss windows in a temporary folder for
+the length of the run.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from c2000cov.analysis.coverage import BestServer, ProfileCoverage, finish
-from c2000cov.geo.grid import Window
+from c2000cov.geo.grid import Window, window_overlap, window_within
 from c2000cov.pipeline.cache import LossCache
 from c2000cov.pipeline.compute import NoiseState, ProgressFn, mast_margins
 from c2000cov.pipeline.executor import Executor
@@ -51,22 +52,6 @@ def mast_windows(inputs: Inputs) -> list[Window]:
         geom = mast_geometry(surf, mast["x_m"], mast["y_m"], mast["h_agl_m"])
         out.append(surf.grid.window_around(geom.row, geom.col, radius_m))
     return out
-
-
-def overlap(a: Window, b: Window) -> Window | None:
-    """The intersection of two windows of one grid, or None when they do not overlap."""
-    r0, c0 = max(a.row_off, b.row_off), max(a.col_off, b.col_off)
-    r1 = min(a.row_off + a.height, b.row_off + b.height)
-    c1 = min(a.col_off + a.width, b.col_off + b.width)
-    if r1 <= r0 or c1 <= c0:
-        return None
-    return Window(r0, c0, r1 - r0, c1 - c0)
-
-
-def relative(inner: Window, outer: Window) -> Window:
-    """``inner`` in the coordinates of ``outer`` (which holds it)."""
-    return Window(inner.row_off - outer.row_off, inner.col_off - outer.col_off, inner.height,
-                  inner.width)
 
 
 def _crop(arr, window: Window):
@@ -126,23 +111,20 @@ def tiled_coverage(inputs: Inputs, states: list[NoiseState], cache: LossCache,
     out = {st.name: {p.name: _empty_coverage(p.name, inputs, p) for p in plans}
            for st in states}
     windows = mast_windows(inputs)
-    touching = [[i for i, w in enumerate(windows) if overlap(w, tile)] for tile in tiles]
+    touching = [[i for i, w in enumerate(windows) if window_overlap(w, tile)] for tile in tiles]
     counters = _counting(progress, sum(len(t) for t in touching))
     for tile, masts in zip(tiles, touching, strict=True):
         best = {(st.name, p.name): BestServer.empty((tile.height, tile.width))
                 for st in states for p in plans}
-        for i, window, margins in mast_margins(inputs, states, cache, executor,
-                                               next(counters), device, indices=masts):
-            part = overlap(window, tile)
-            in_mast, in_tile = relative(part, window), relative(part, tile)
-            for plan in plans:
+        for i, part, margins in mast_margins(inputs, states, cache, executor, next(counters),
+                                             device, indices=masts, clip=tile):
+            in_tile = window_within(part, tile)  # margins cover the part of the mast's window
+            for plan in plans:  # inside the tile only
                 needed = _crop(plan.margin_needed_db, part)
                 for st in states:
                     mm = margins[(st.name, plan.name)]
-                    best[(st.name, plan.name)].update(
-                        i, in_tile, mm.margin_dl_db[in_mast.slices],
-                        mm.margin_ul_db[in_mast.slices], mm.signal_dl_dbm[in_mast.slices],
-                        needed)
+                    best[(st.name, plan.name)].update(i, in_tile, mm.margin_dl_db,
+                                                      mm.margin_ul_db, mm.signal_dl_dbm, needed)
         for plan in plans:
             for st in states:
                 b = best.pop((st.name, plan.name))

@@ -27,6 +27,7 @@ from c2000cov.analysis.coverage import (
     LIMITING_DL,
     LIMITING_UL,
     BestServer,
+    ProfileCoverage,
     finish,
 )
 from c2000cov.analysis.deadzones import DEAD_ZONE_COLUMNS, dead_zones, tiled_zones
@@ -43,8 +44,10 @@ def _labels_whole_grid(cov):
     return labels.astype("int32"), int(n)
 
 
-def _dead_zones_whole_grid(cov: ProfileCoverage, masts: pd.DataFrame, areas: gpd.GeoDataFrame | None,
-               min_area_m2: float = 0.0, simplify_m: float = 0.0) -> gpd.GeoDataFrame:
+def _dead_zones_whole_grid(cov: ProfileCoverage, masts: pd.DataFrame,
+                           areas: gpd.GeoDataFrame | None,
+                           min_area_m2: float = 0.0, simplify_m: float = 0.0,
+                           ) -> gpd.GeoDataFrame:
     """Dead-zone polygons of one profile with their attributes.
 
     Parameters

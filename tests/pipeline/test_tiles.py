@@ -20,12 +20,13 @@ from shapely.geometry import Point, box
 
 from c2000cov.analysis.coverage import ProfileCoverage
 from c2000cov.errors import ScenarioError
+from c2000cov.geo.grid import window_overlap
 from c2000cov.pipeline.cache import LossCache
 from c2000cov.pipeline.compute import compute_coverage, noise_states
 from c2000cov.pipeline.executor import Executor
 from c2000cov.pipeline.inputs import load_inputs
 from c2000cov.pipeline.run import run_scenario
-from c2000cov.pipeline.tiles import mast_windows, overlap, tiled_coverage
+from c2000cov.pipeline.tiles import mast_windows, tiled_coverage
 from c2000cov.scenario.config import load_scenario
 from tests.scenarios import RD, REPO, write_scenario
 
@@ -58,6 +59,20 @@ def _random_scenario(tmp_path: Path, seed: int, n_px: int = 160, model: str = "h
     scen = write_scenario(tmp_path, masts_rows=masts, model=model, profiles=PROFILES,
                           radius_m=1200.0, size_px=n_px, res=res, heights=_hilly(n_px, seed),
                           extra='[pv]\npath = "pv.gpkg"\n\n' if with_pv else "")
+    # two sector masts with a pattern (their gain toward each pixel is cropped per tile)
+    lines = (tmp_path / "masts.csv").read_text().splitlines()
+    sector = ",120,2,sector.msi", ",300,0,sector.msi"
+    lines = [lines[0] + ",azimuth_deg,tilt_deg,pattern"] + [
+        row + (sector[k] if k < 2 else ",,,") for k, row in enumerate(lines[1:])]
+    (tmp_path / "masts.csv").write_text("\n".join(lines) + "\n")
+    angles = np.arange(360)
+    h_att = np.minimum(12.0 * (np.minimum(angles, 360 - angles) / 65.0) ** 2, 25.0)
+    v = np.where(angles < 180, angles, angles - 360)
+    v_att = np.minimum(12.0 * ((v - 4.0) / 10.0) ** 2, 20.0)
+    (tmp_path / "sector.msi").write_text("\n".join(
+        ["NAME sector 65/4", "GAIN 10.0 dBd", "HORIZONTAL 360"]
+        + [f"{k} {a:.4f}" for k, a in enumerate(h_att)] + ["VERTICAL 360"]
+        + [f"{k} {a:.4f}" for k, a in enumerate(v_att)]) + "\n")
     # areas whose edges fall inside pixels and across the tiles, one of them two parts
     corners = rng.uniform(0.0, 1.0, (4, 4)) * size_m
     geoms = [box(x0 + min(a, c), y0 + min(b, d), x0 + max(a, c), y0 + max(b, d))
@@ -93,6 +108,7 @@ def _digests(folder: Path) -> dict[str, str]:
 def test_tiled_reduction_equals_the_whole_grid_twin(tmp_path, seed):
     scen = load_scenario(_random_scenario(tmp_path, seed))
     inputs = load_inputs(scen)
+    assert len(inputs.patterns) == 1 and inputs.masts["pattern"].notna().sum() == 2
     cache = LossCache(tmp_path / "cache")
     states, _ = noise_states(inputs, None, cache)
     assert len(states) == 2  # sunny and night: both are reduced
@@ -101,7 +117,7 @@ def test_tiled_reduction_equals_the_whole_grid_twin(tmp_path, seed):
     for tile_px in (64, 37):
         tiles = list(inputs.grid.tiles(tile_px))
         # the tiles do cut the mast windows: some mast touches four tiles or more
-        assert max(sum(overlap(w, t) is not None for t in tiles) for w in windows) >= 4
+        assert max(sum(window_overlap(w, t) is not None for t in tiles) for w in windows) >= 4
         tiled = tiled_coverage(inputs, states, cache, Executor(), tile_px=tile_px)
         for st in states:
             for name, cov in twin[st.name].items():
