@@ -12,14 +12,15 @@ from rasterio.crs import CRS
 from c2000cov.files.atomic import require_inside
 from c2000cov.files.masts import read_masts
 from c2000cov.pipeline.run import run_scenario
-from c2000cov.products.bundle import INPUTS_DIR, SCENARIO_NAME
+from c2000cov.products.bundle import ADDED_LATER, INPUTS_DIR, SCENARIO_NAME
 from c2000cov.products.bundle_format import MANIFEST_NAME, BundleError
 from c2000cov.products.runfolder import MANIFEST, REPORT
 from c2000cov.products.verify import verify_bundle
 from c2000cov.scenario.config import load_scenario, scenario_input_paths
 
-#: Outputs a rerun does not compare: they embed paths, times or the host.
-NOT_COMPARED = (MANIFEST, REPORT)
+#: Outputs a rerun does not compare: they embed paths, times or the host, or a later
+#: step made them from files that are not inputs of the run (validate's field reports).
+NOT_COMPARED = (MANIFEST, REPORT, *ADDED_LATER)
 
 
 def rerun_bundle(zip_path: str | Path, work_dir: str | Path | None = None) -> list[str]:

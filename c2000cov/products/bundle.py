@@ -44,7 +44,14 @@ from c2000cov.products.bundle_format import (
     write_canonical_zip,
 )
 from c2000cov.products.report import build_report
-from c2000cov.products.runfolder import MANIFEST, REPORT, read_run_manifest, timestamp_utc
+from c2000cov.products.runfolder import (
+    MANIFEST,
+    REPORT,
+    VALIDATION_POINTS,
+    VALIDATION_TABLE,
+    read_run_manifest,
+    timestamp_utc,
+)
 from c2000cov.scenario.config import load_scenario, scenario_to_toml
 
 
@@ -83,6 +90,10 @@ RECORDED_PACKAGES = ("numpy", "numba", "llvmlite", "scipy", "pandas", "shapely",
                      "pyogrio", "pyproj", "rasterio", "folium", "jinja2", "matplotlib", "dask",
                      "distributed", "typer", "rich")
 INPUTS_DIR = "inputs"
+#: Files a later step writes into a run folder (``c2000cov validate``): run.json does not
+#: list them, but the report shows them, so a bundle carries them when present (a rerun
+#: does not recompute them: the field reports are not an input of the run).
+ADDED_LATER = (VALIDATION_TABLE, VALIDATION_POINTS)
 SCENARIO_NAME = f"{INPUTS_DIR}/scenario.toml"
 
 
@@ -101,6 +112,15 @@ def package_versions() -> dict[str, str]:
 def bundle_time_utc() -> str:
     """Creation time: ``SOURCE_DATE_EPOCH`` when set (reproducible bundles), else now."""
     return timestamp_utc()
+
+
+def run_overrides(run: dict) -> dict:
+    """The command-line overrides a run was made with (``run --calibration``, ``--sun``,
+    ``--model``...), from ``run.json``: the bundled scenario must carry them, or a rerun
+    computes another run (a calibrated run would be rerun uncalibrated)."""
+    origins, params = run.get("parameter_origins") or {}, run.get("parameters") or {}
+    return {k: params[k] for k, origin in sorted(origins.items())
+            if origin == "override" and k in params}
 
 
 def recorded_inputs(run: dict, run_dir: Path) -> tuple[dict[str, Path], dict[str, str],
@@ -128,7 +148,7 @@ def recorded_inputs(run: dict, run_dir: Path) -> tuple[dict[str, Path], dict[str
         if problem:
             raise BundleError(f"{Path(run_dir) / MANIFEST}: inputs: {problem}")
         files[f"{INPUTS_DIR}/{name}"] = path
-    scen = load_scenario(scenario)
+    scen = load_scenario(scenario, run_overrides(run))
     rewrite.update(input_rewrites(scen))  # relative to inputs/scenario.toml
     expected = input_files(scen)
     unrecorded = sorted(set(expected) - set(checked))
@@ -235,7 +255,7 @@ def make_bundle(run_dir: str | Path, out_zip: str | Path | None = None,
         build_report(run_dir)
 
     present = set(bundle_files(run_dir, exclude=(out,)))
-    names = sorted(n for n in present if n in set(listed) | {MANIFEST, REPORT})
+    names = sorted(n for n in present if n in set(listed) | {MANIFEST, REPORT, *ADDED_LATER})
     sources: dict[str, Path] = {}
     scenario_text = None
     run = read_run_manifest(run_dir)
@@ -244,7 +264,7 @@ def make_bundle(run_dir: str | Path, out_zip: str | Path | None = None,
     if scenario_path is not None:
         scenario_text = scenario_path.read_text(encoding="utf-8")
         rewrite["output.dir"] = "out"
-        rewritten = scenario_to_toml(load_scenario(scenario_path), rewrite)
+        rewritten = scenario_to_toml(load_scenario(scenario_path, run_overrides(run)), rewrite)
         scen_file = run_dir / f".{Path(SCENARIO_NAME).name}.bundle"
         scen_file.write_text(rewritten, encoding="utf-8")
         sources = {**inputs, SCENARIO_NAME: scen_file}

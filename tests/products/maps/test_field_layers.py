@@ -209,3 +209,26 @@ def test_field_layers_in_the_browser(field_run, browser, tmp_path):  # noqa: F81
         mp.clean()
     finally:
         mp.page.close()
+
+
+def test_bundle_of_a_calibrated_validated_run_carries_the_calibration(field_run, tmp_path):
+    import zipfile
+
+    from c2000cov.products.bundle import make_bundle
+    from c2000cov.products.verify import verify_bundle
+
+    zip_path = make_bundle(field_run["run"], tmp_path / "evidence.zip")
+    report = verify_bundle(zip_path)
+    assert report.ok, report.problems
+    with zipfile.ZipFile(zip_path) as zf:
+        names = set(zf.namelist())
+        toml = zf.read("inputs/calibration.path/calibration.toml")
+        table = zf.read("validation.csv")
+    assert toml == (field_run["tmp"] / "cal" / "calibration.toml").read_bytes()
+    assert table == (field_run["run"] / "validation.csv").read_bytes()
+    assert {"validation.gpkg", "report.html", "run.json"} <= names
+    # the run recomputed from the bundle alone (calibration applied) matches bit for bit;
+    # validate's files are carried, not recomputed
+    from c2000cov.pipeline.rerun import rerun_bundle
+
+    assert rerun_bundle(zip_path, tmp_path) == []
