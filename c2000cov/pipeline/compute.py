@@ -9,14 +9,13 @@ each mast into the per-profile best-server reduction of every noise state.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from c2000cov.analysis.coverage import BestServer, ProfileCoverage, finish
 from c2000cov.analysis.result import InterferenceOutputs
-from c2000cov.geo.grid import Window, window_overlap, window_within
 from c2000cov.pipeline.cache import LossCache, array_key, loss_key
 from c2000cov.pipeline.executor import Executor
 from c2000cov.pipeline.inputs import Inputs
@@ -78,8 +77,7 @@ def run_mast_job(job: MastJob) -> dict[tuple[float, float], np.ndarray]:
 
 def mast_losses(inputs: Inputs, combos: list[tuple[float, float]], cache: LossCache,
                 executor: Executor, progress: ProgressFn | None = None,
-                device: ComputeDevice | None = None, indices: Sequence[int] | None = None,
-                clip: Window | None = None):
+                device: ComputeDevice | None = None):
     """Yield ``(i, geom, window, {(freq, h_rx): loss})`` per mast, in masts-file order.
 
     Cached windows are read from ``cache`` when their mast's turn comes; the
@@ -87,19 +85,15 @@ def mast_losses(inputs: Inputs, combos: list[tuple[float, float]], cache: LossCa
     the mast being folded (plus the executor's in-flight units) is held in
     memory, so memory does not grow with the number of masts. ``device`` (default:
     resolved from the scenario) is where the kernel runs; the progress stage names it.
-    ``indices`` (ascending) restricts the masts to those (default all); with ``clip``
-    the window and losses yielded are only their part inside ``clip`` (which each
-    mast's window must overlap).
     """
     scen, surf, masts = inputs.scenario, inputs.surface, inputs.masts
     device = device or select_device(scen.model)
     model = device.model(scen.model)
     stage = f"masts ({device.label})"
     grid = surf.grid
-    order = range(len(masts)) if indices is None else list(indices)
-    n = len(order)
+    n = len(masts)
     prepared = []
-    for i in order:
+    for i in range(n):
         mast = masts.iloc[i]
         geom = mast_geometry(surf, mast["x_m"], mast["y_m"], mast["h_agl_m"])
         window = grid.window_around(geom.row, geom.col, scen.model.radius_m)
@@ -112,7 +106,7 @@ def mast_losses(inputs: Inputs, combos: list[tuple[float, float]], cache: LossCa
                       geom.col - window.col_off, geom.h_agl_m, grid.resolution_m, todo)
         prepared.append((geom, window, keys, job))
     results = executor.map_ordered(run_mast_job, (p[3] for p in prepared if p[3].combos))
-    for k, (i, (geom, window, keys, job)) in enumerate(zip(order, prepared, strict=True)):
+    for i, (geom, window, keys, job) in enumerate(prepared):
         losses: dict[tuple[float, float], np.ndarray] = {}
         if job.combos:
             for c, loss in next(results).items():
@@ -126,11 +120,7 @@ def mast_losses(inputs: Inputs, combos: list[tuple[float, float]], cache: LossCa
                     cache.put(keys[c], loss)
                 losses[c] = loss
         if progress:
-            progress(stage, k + 1, n)
-        if clip is not None:
-            part = window_overlap(window, clip)
-            inside = window_within(part, window).slices
-            window, losses = part, {c: loss[inside] for c, loss in losses.items()}
+            progress(stage, i + 1, n)
         yield i, geom, window, losses
         del losses
 
@@ -146,17 +136,14 @@ class MastMargins:
 
 def mast_margins(inputs: Inputs, states: list[NoiseState], cache: LossCache,
                  executor: Executor, progress: ProgressFn | None = None,
-                 device: ComputeDevice | None = None, indices: Sequence[int] | None = None,
-                 clip: Window | None = None):
+                 device: ComputeDevice | None = None):
     """Yield ``(i, window, {(state name, profile name): MastMargins})`` per mast, in order.
 
     The link budget of a run, mast by mast: path loss (cached), clutter, antenna
     gain, terminal and entry losses, and the noise rise of each state. Both the
     best-server reduction of a run and the optimiser's candidate gains
     (:mod:`c2000cov.pipeline.optimise`) are computed from it, so a change of the
-    budget reaches both. ``indices`` (ascending) restricts the masts to those (default
-    all; :mod:`c2000cov.pipeline.tiles` folds the masts that touch a tile, each
-    ``clip``-ped to the tile: the budget is worked out for that part of its window only).
+    budget reaches both.
     """
     scen, surf, masts = inputs.scenario, inputs.surface, inputs.masts
     cal = inputs.calibration
@@ -165,7 +152,7 @@ def mast_margins(inputs: Inputs, states: list[NoiseState], cache: LossCache,
     combos = sorted({(f, p.h_rx_m) for p in plans for f in freqs.values()})
     clutter_db = {c: clutter_loss_db(scen.model, *c) for c in combos}
     for i, geom, window, losses in mast_losses(inputs, combos, cache, executor, progress,
-                                               device, indices, clip):
+                                               device):
         mast = masts.iloc[i]
         gains: dict[float, np.ndarray | float] = {}
         out: dict[tuple[str, str], MastMargins] = {}
