@@ -86,7 +86,8 @@ def predict_points(inputs: Inputs, row, col, h_rx_m, profile, mast=None,
     combos = sorted({(freq, float(v)) for v in np.unique(h)})
     level = np.full((n, len(masts)), np.nan)
     res = surf.grid.resolution_m
-    for i, geom, window, losses in mast_losses(inputs, combos, cache or LossCache(None),
+    for i, geom, window, losses in mast_losses(inputs, with_uplink(scen, combos),
+                                               cache or LossCache(None),
                                                executor or Executor(), progress):
         r, c = row - window.row_off, col - window.col_off
         inside = (r >= 0) & (r < window.height) & (c >= 0) & (c < window.width)
@@ -122,6 +123,19 @@ def predict_points(inputs: Inputs, row, col, h_rx_m, profile, mast=None,
     px, py = surf.grid.xy(row, col)
     dist = np.where(serving >= 0, np.hypot(px - mx, py - my), np.nan)
     return Predictions(out, serving, dist)
+
+
+def with_uplink(scen: Scenario, combos: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The downlink combos plus the uplink at the same heights.
+
+    Calibrate uses the downlink only, but one kernel sweep computes both
+    frequencies for little more than one (demo: a run that found the downlink
+    windows cached still took 69 of the 71 CPU s of a cold run), and the run
+    that follows a calibration (``make demo``) then finds every window in the
+    shared cache.
+    """
+    ul = scen.radio.ul_freq_mhz
+    return sorted(set(combos) | {(ul, h) for _, h in combos})
 
 
 def landcover_path(scen: Scenario, landcover: Path | None) -> Path | None:

@@ -232,3 +232,14 @@ def test_bundle_of_a_calibrated_validated_run_carries_the_calibration(field_run,
     from c2000cov.pipeline.rerun import rerun_bundle
 
     assert rerun_bundle(zip_path, tmp_path) == []
+
+
+def test_calibrate_fills_the_cache_the_run_needs(field_run, tmp_path):
+    """Calibrate stores the uplink windows too, so the run after it computes no window."""
+    scen = load_scenario(field_run["tmp"] / "scenario.toml")
+    cache = tmp_path / "cache"
+    calibrate(scen, field_run["tmp"] / "drive.csv", tmp_path / "cal", cache_dir=cache)
+    entries = sorted(p.name for p in cache.rglob("*.npy"))
+    assert len(entries) == 2  # one mast: downlink and uplink at 1.5 m
+    run_scenario(scen, tmp_path / "run", cache_dir=cache)
+    assert sorted(p.name for p in cache.rglob("*.npy")) == entries
