@@ -26,7 +26,8 @@ bounds, the several-frequency sweep, the P.1812-8 mechanisms left out) is in
 :mod:`.profile` for point-to-point paths.
 
 ``area_loss_multi_db`` is ``parallel=True`` with ``prange`` over chunks of rays
-(``RAY_CHUNKS``). Row-major rays read transposed copies of the two rasters (8 bytes per
+(``RAY_CHUNKS``, each chunk every RAY_CHUNKS-th ray, so that the threads' shares of
+chunks cover every direction). Row-major rays read transposed copies of the two rasters (8 bytes per
 window pixel) so that every ray walks along memory rows. Inputs are never modified;
 results go to a new array or to ``out=``.
 """
@@ -296,9 +297,11 @@ def area_loss_multi_db(
         cols = np.empty(n_max, np.int64)
         loss = np.empty((nf, n_max), np.float64)
         scratch = new_scratch(n_max, nf)
-        r_begin = chunk * nrays // n_chunks
-        r_end = (chunk + 1) * nrays // n_chunks
-        for ray in range(r_begin, r_end):
+        # interleaved: chunk c takes rays c, c + n_chunks, ... Numba hands each thread a
+        # contiguous block of chunks; with contiguous rays per chunk one thread got the
+        # column-major rays (east and west), the other the row-major ones, whatever the
+        # terrain costs in each direction. Interleaved, every block sees every direction.
+        for ray in range(chunk, nrays, n_chunks):
             col_major, sign, e = ray_direction(ray, rr)
             n = _trace_ray(surface_m, ground_m, surf_t, grnd_t, tx_row, tx_col, col_major, sign,
                            e, rr, pixel_m, radius_m, g_tx, x, sv, gv, need, rows, cols)

@@ -49,8 +49,8 @@ MIN_DIST_PIXELS = 0.5
 # error in J is at most 8.7 * NU_TOL dB.
 NU_TOL = 0.002
 
-# Rays are split into this many chunks for the CPU threads; each chunk allocates its
-# scratch buffers once. Results do not depend on it.
+# Rays are split into this many chunks for the CPU threads (chunk c: rays c, c + 256, ...);
+# each chunk allocates its scratch buffers once. Results do not depend on it.
 RAY_CHUNKS = 256
 
 # GPU kernel (area_cuda.py): GPU memory for the scratch of the rays in flight (one
