@@ -17,10 +17,13 @@ made the stage 5 times slower). What is held beside the finished
 the working arrays (23 bytes per pixel) of the open tiles: with masts listed
 by position, as the national scenario's are (south to north), a band of tiles
 about one mast window tall; with masts in no spatial order, up to every tile,
-as in the whole-grid pass.
+as in the whole-grid pass. A grid of one tile is reduced exactly as in the
+whole-grid pass, with nothing copied.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 
@@ -85,8 +88,7 @@ def tiled_coverage(inputs: Inputs, states: list[NoiseState], cache: LossCache,
     tiles = list(grid.tiles(tile_px))
     scen, cal = inputs.scenario, inputs.calibration
     plans = plan_profiles(scen, inputs.surface, None if cal is None else cal.sigma_db)
-    out = {st.name: {p.name: _empty_coverage(p.name, inputs, p) for p in plans}
-           for st in states}
+    out: dict[str, dict[str, ProfileCoverage]] = {st.name: {} for st in states}
     touching = [[t for t, tile in enumerate(tiles) if window_overlap(w, tile)]
                 for w in mast_windows(inputs)]
     last = [-1] * len(tiles)  # the last mast (masts-file order) that reaches each tile
@@ -105,6 +107,11 @@ def tiled_coverage(inputs: Inputs, states: list[NoiseState], cache: LossCache,
                 done = finish(plan.name, grid.subgrid(tile), best.pop((st.name, plan.name)),
                               _crop(plan.sigma_total_db, tile), plan.target_pct, scen.classes,
                               plan.evaluated[tile.slices])
+                if len(tiles) == 1:  # the tile is the grid: its bands are the outputs
+                    out[st.name][plan.name] = replace(done, grid=grid)
+                    continue
+                if plan.name not in out[st.name]:
+                    out[st.name][plan.name] = _empty_coverage(plan.name, inputs, plan)
                 whole = out[st.name][plan.name]
                 for band in _BANDS:
                     getattr(whole, band)[tile.slices] = getattr(done, band)
