@@ -16,7 +16,7 @@ import numpy as np
 
 from c2000cov.analysis.coverage import BestServer, ProfileCoverage, finish
 from c2000cov.analysis.result import InterferenceOutputs
-from c2000cov.pipeline.cache import LossCache, array_key, loss_key
+from c2000cov.pipeline.cache import LossCache, array_key, loss_key, quantise_loss_db
 from c2000cov.pipeline.executor import Executor
 from c2000cov.pipeline.inputs import Inputs
 from c2000cov.radio import interference as itf
@@ -61,7 +61,9 @@ def run_mast_job(job: MastJob) -> dict[tuple[float, float], np.ndarray]:
     """Compute a mast's loss windows (pure function: safe on any executor).
 
     One call of :func:`window_losses_db` per receiver height computes all its
-    frequencies (one kernel sweep for ``p1812``).
+    frequencies (one kernel sweep for ``p1812``). The windows are quantised to
+    0.01 dB (:func:`quantise_loss_db`, as the cache stores them), so a run from a
+    warm cache equals a cold one bit for bit.
     """
     freqs_by_h: dict[float, list[float]] = {}
     for f, h in job.combos:
@@ -71,7 +73,7 @@ def run_mast_job(job: MastJob) -> dict[tuple[float, float], np.ndarray]:
         losses = window_losses_db(job.model, job.surface_win, job.ground_win, job.tx_row,
                                   job.tx_col, job.h_agl_m, h, job.res_m, freqs)
         for f in freqs:
-            out[(f, h)] = losses[float(f)]
+            out[(f, h)] = quantise_loss_db(losses[float(f)])
     return {c: out[c] for c in job.combos}
 
 
@@ -110,14 +112,14 @@ def mast_losses(inputs: Inputs, combos: list[tuple[float, float]], cache: LossCa
         losses: dict[tuple[float, float], np.ndarray] = {}
         if job.combos:
             for c, loss in next(results).items():
-                cache.put(keys[c], loss)
+                cache.put_loss(keys[c], loss)
                 losses[c] = loss
         for c in combos:
             if c not in losses:
                 loss = cache.get(keys[c], shape=job.surface_win.shape)
                 if loss is None:  # removed since the check: compute it here
                     loss = run_mast_job(replace(job, combos=(c,)))[c]
-                    cache.put(keys[c], loss)
+                    cache.put_loss(keys[c], loss)
                 losses[c] = loss
         if progress:
             progress(stage, i + 1, n)

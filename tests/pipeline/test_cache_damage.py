@@ -4,13 +4,15 @@ a failed cache write leaves no partial entry (issue #16)."""
 from __future__ import annotations
 
 import errno
+import hashlib
+import io
 import os
 
 import numpy as np
 import pytest
 
 import c2000cov.pipeline.cache as cache_module
-from c2000cov.pipeline.cache import DamagedCacheWarning, LossCache
+from c2000cov.pipeline.cache import ENTRY_SUFFIX, DamagedCacheWarning, LossCache
 from c2000cov.pipeline.run import run_scenario
 from c2000cov.scenario.config import load_scenario
 from tests.scenarios import write_scenario
@@ -18,9 +20,9 @@ from tests.scenarios import write_scenario
 ARR = np.arange(12, dtype="float32").reshape(3, 4)
 
 
-def _entry(tmp_path):
+def _entry(tmp_path, method="put"):
     cache = LossCache(tmp_path / "c")
-    cache.put("ab" * 32, ARR)
+    getattr(cache, method)("ab" * 32, ARR)  # put: exact; put_loss: 0.01 dB codes
     return cache, cache._path("ab" * 32)
 
 
@@ -49,7 +51,15 @@ def _empty(path):
 
 
 def _plain_npy(path):  # an entry without the checksum header (an older cache)
-    np.save(path, ARR)
+    with path.open("wb") as fh:
+        np.save(fh, ARR)
+
+
+def _format_1(path):  # an entry of format 1: checksum header, then float32 .npy bytes
+    buf = io.BytesIO()
+    np.save(buf, ARR)
+    path.write_bytes(b"c2000cov-cache/1\n" + hashlib.sha256(buf.getvalue()).digest()
+                     + buf.getvalue())
 
 
 def _folder(path):
@@ -58,14 +68,16 @@ def _folder(path):
     (path / "x").write_text("x")
 
 
-@pytest.mark.parametrize("damage", [_truncate, _random, _flip, _empty, _plain_npy, _folder])
-def test_damaged_entries_are_reported_removed_and_missed(tmp_path, damage):
-    cache, path = _entry(tmp_path)
+@pytest.mark.parametrize("damage", [_truncate, _random, _flip, _empty, _plain_npy,
+                                    _format_1, _folder])
+@pytest.mark.parametrize("method", ["put", "put_loss"])
+def test_damaged_entries_are_reported_removed_and_missed(tmp_path, damage, method):
+    cache, path = _entry(tmp_path, method)
     damage(path)
     with pytest.warns(DamagedCacheWarning, match="is damaged"):
         assert cache.get("ab" * 32) is None
     assert cache.damaged == 1 and not path.exists()
-    cache.put("ab" * 32, ARR)  # recomputed and stored again
+    getattr(cache, method)("ab" * 32, ARR)  # recomputed and stored again
     np.testing.assert_array_equal(cache.get("ab" * 32), ARR)
 
 
@@ -107,7 +119,7 @@ def test_a_run_over_a_damaged_cache_gives_the_same_outputs(tmp_path):
         "M01,A,151000.5,451000.5,30,44,11,8,3", "M02,B,153000.5,453000.5,30,44,11,8,3"]))
     cache = tmp_path / "cache"
     first = run_scenario(scen, tmp_path / "a", cache_dir=cache)
-    entries = sorted(p for p in cache.rglob("*.npy") if p.is_file())
+    entries = sorted(p for p in cache.rglob(f"*{ENTRY_SUFFIX}") if p.is_file())
     assert len(entries) == 4  # two masts, downlink and uplink frequency
     for k, entry in enumerate(entries):
         (_truncate, _random, _flip, _empty)[k](entry)

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from c2000cov.errors import InvalidInputError
-from c2000cov.pipeline.cache import LossCache
+from c2000cov.pipeline.cache import ENTRY_SUFFIX, LossCache
 from c2000cov.pipeline.executor import DaskExecutor, Executor, LocalExecutor, make_executor
 from c2000cov.pipeline.run import run_scenario
 from c2000cov.scenario.config import load_scenario
@@ -82,14 +82,14 @@ def test_killed_run_resumes_and_ends_identical(tmp_path):
     env = dict(os.environ, NUMBA_NUM_THREADS="1")
     proc = subprocess.Popen(cmd, env=env)
     deadline = time.time() + 240
-    while time.time() < deadline and len(list(cache.rglob("*.npy"))) < 6:
+    while time.time() < deadline and len(list(cache.rglob(f"*{ENTRY_SUFFIX}"))) < 6:
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     # SIGKILL cannot be caught: it may land inside a cache write and leave that write's
-    # temporary ".<key>.partial-<pid>.npy". What must hold is that every entry under its
+    # temporary ".<key>.partial-<pid>". What must hold is that every entry under its
     # final name is whole; a temporary file is never read as an entry.
-    entries = [p for p in cache.rglob("*.npy") if not p.name.startswith(".")]
+    entries = [p for p in cache.rglob(f"*{ENTRY_SUFFIX}") if not p.name.startswith(".")]
     finished = len(entries)
     assert 6 <= finished < 24, f"kill came at {finished} of 24 windows"
     assert not (tmp_path / "k" / "run.json").exists()

@@ -1,0 +1,161 @@
+"""Loss windows are cached as 0.01 dB codes, deflated (issue #20): the stated bound holds,
+a warm run equals a cold one, the key follows the format, and the entries are small."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+import pytest
+
+import c2000cov.pipeline.cache as cache_module
+import c2000cov.pipeline.compute as compute
+from c2000cov.devtools.bench import synthetic_surface
+from c2000cov.kernels.area import area_loss_db
+from c2000cov.pipeline.cache import (
+    ENTRY_MAGIC,
+    LOSS_ERROR_DB,
+    LOSS_STEP_DB,
+    DamagedCacheWarning,
+    LossCache,
+    loss_key,
+    quantise_loss_db,
+)
+from c2000cov.pipeline.run import run_scenario
+from c2000cov.scenario.config import load_scenario
+from c2000cov.scenario.schema import ModelConfig
+from c2000cov.units import effective_earth_radius_km
+from tests.pipeline.test_executor import _scenario
+
+#: The stated bound: half a step, plus the float32 rounding of the result below 1024 dB.
+BOUND_DB = LOSS_ERROR_DB + 2.0**-14
+KEY = "ab" * 32
+
+
+def _kernel_window(radius_m: float = 3000.0, pixel_m: float = 25.0) -> np.ndarray:
+    """A real loss window: the area kernel on the benchmark's hilly, built-up terrain."""
+    surf, grnd, tr, tc = synthetic_surface(radius_m, pixel_m)
+    return area_loss_db(surf, grnd, tr, tc, 40.0, 1.5, pixel_m, radius_m, 392.5,
+                        effective_earth_radius_km())
+
+
+def test_quantised_losses_are_within_half_a_step():
+    rng = np.random.default_rng(5)
+    loss = rng.uniform(-20.0, 1000.0, 200_000).astype("float32")
+    q = quantise_loss_db(loss)
+    err = np.abs(q.astype(np.float64) - loss)
+    assert q.dtype == np.float32
+    assert LOSS_STEP_DB == 0.01 and LOSS_ERROR_DB == 0.005
+    assert err.max() <= BOUND_DB
+    assert err.max() > 0.0049  # the bound is reached: the step is 0.01 dB, not finer
+    np.testing.assert_allclose(q * 100.0, np.round(q * 100.0), atol=0.01)
+    np.testing.assert_array_equal(quantise_loss_db(q), q)  # idempotent
+
+
+@pytest.mark.parametrize("case", ["kernel", "special", "negative", "wide", "row", "empty"])
+def test_a_stored_window_reads_back_as_its_quantised_values(tmp_path, case):
+    rng = np.random.default_rng(9)
+    loss = {
+        "kernel": lambda: _kernel_window(),
+        # no data, +/-inf: the reserved codes
+        "special": lambda: np.array([[np.nan, 80.123, np.inf], [-np.inf, 140.0049, np.nan]],
+                                    "float32"),
+        "negative": lambda: rng.uniform(-30.0, 20.0, (40, 7)).astype("float32"),
+        # finite losses 700 dB apart do not fit 16-bit codes: kept as float32
+        "wide": lambda: np.array([[10.0, 710.004, np.nan]], "float32"),
+        "row": lambda: rng.uniform(60.0, 170.0, 33).astype("float32"),
+        "empty": lambda: np.full((3, 4), np.nan, "float32"),
+    }[case]()
+    cache = LossCache(tmp_path)
+    cache.put_loss(KEY, loss)
+    back = cache.get(KEY, shape=loss.shape, dtype="float32")
+    np.testing.assert_array_equal(back, quantise_loss_db(loss))  # NaN positions included
+    both = np.isfinite(loss)
+    assert np.all(np.abs(back[both].astype(np.float64) - loss[both]) <= BOUND_DB)
+    assert np.array_equal(np.isposinf(back), np.isposinf(loss))
+    assert np.array_equal(np.isneginf(back), np.isneginf(loss))
+    cache.put_loss(KEY, back)  # a quantised window is stored and read back bit for bit
+    np.testing.assert_array_equal(cache.get(KEY), back)
+
+
+def test_a_loss_entry_is_under_half_of_the_float32_window(tmp_path):
+    loss = quantise_loss_db(_kernel_window(radius_m=5000.0))
+    assert np.isnan(loss).any() and loss.shape == (401, 401)
+    cache = LossCache(tmp_path)
+    cache.put_loss(KEY, loss)
+    size = cache._path(KEY).stat().st_size
+    assert size < 0.5 * loss.nbytes, f"{size} bytes for a {loss.nbytes}-byte window"
+
+
+def test_other_arrays_are_stored_exactly(tmp_path):
+    cache = LossCache(tmp_path)
+    for k, arr in enumerate([np.random.default_rng(2).normal(size=(30, 20)).astype("float32"),
+                             np.arange(10, dtype="int64"), np.array([0.1, np.nan])]):
+        key = f"{k:02d}" * 32
+        cache.put(key, arr)
+        back = cache.get(key, dtype=arr.dtype)
+        np.testing.assert_array_equal(back, arr)
+
+
+def test_a_loss_entry_with_a_false_header_is_damage(tmp_path):
+    cache = LossCache(tmp_path)
+    cache.put_loss(KEY, np.full((4, 4), 100.0, "float32"))
+    path = cache._path(KEY)
+    head = len(ENTRY_MAGIC) + 32
+    line, _, body = path.read_bytes()[head:].partition(b"\n")
+    header = json.loads(line)
+    header["shape"] = [4, 5]  # the body holds 16 codes, not 20
+    payload = json.dumps(header).encode() + b"\n" + body
+    path.write_bytes(ENTRY_MAGIC + hashlib.sha256(payload).digest() + payload)
+    with pytest.warns(DamagedCacheWarning, match="unreadable array: 32 bytes for shape"):
+        assert cache.get(KEY) is None
+    assert cache.damaged == 1 and not path.exists()
+
+
+def test_the_key_changes_with_the_entry_format(monkeypatch):
+    win = np.zeros((5, 5), dtype="float32")
+    args = (win, win, (1, 0, 0, 0, -1, 0), 2, 2, 30.0, ModelConfig(), 392.5, 1.5, "digest")
+    before = loss_key(*args)
+    assert loss_key(*args[:-1], "other digest") != before
+    monkeypatch.setattr(cache_module, "CACHE_FORMAT", cache_module.CACHE_FORMAT + 1)
+    assert loss_key(*args) != before
+
+
+def test_pipeline_windows_are_the_kernels_within_the_bound():
+    surf, grnd, tr, tc = synthetic_surface(2000.0, 25.0)
+    job = compute.MastJob(0, ModelConfig(name="p1812", radius_m=2000.0), surf, grnd, tr, tc,
+                          40.0, 25.0, ((392.5, 1.5), (382.5, 1.5)))
+    out = compute.run_mast_job(job)
+    for (f, h), loss in out.items():
+        raw = area_loss_db(surf, grnd, tr, tc, 40.0, h, 25.0, 2000.0, f,
+                           effective_earth_radius_km())
+        np.testing.assert_array_equal(loss, quantise_loss_db(raw))
+        ok = np.isfinite(raw)
+        assert np.abs(loss[ok].astype(np.float64) - raw[ok]).max() <= BOUND_DB
+
+
+def test_a_warm_run_is_a_cold_run_and_within_the_bound_of_unquantised_levels(tmp_path,
+                                                                             monkeypatch):
+    scen = load_scenario(_scenario(tmp_path))
+    cold = run_scenario(scen, tmp_path / "cold", cache_dir=tmp_path / "cache")
+    warm = run_scenario(scen, tmp_path / "warm", cache_dir=tmp_path / "cache")
+    assert cold.cache.misses == 8 and warm.cache.hits == 8
+    for name, c in cold.coverage.items():
+        w = warm.coverage[name]
+        for band in ("p_cover", "signal_dl_dbm", "margin_dl_db", "margin_ul_db", "server"):
+            np.testing.assert_array_equal(getattr(w, band), getattr(c, band))
+    # the same run with the kernel's float32 losses, unquantised and uncached
+    monkeypatch.setattr(compute, "quantise_loss_db", lambda loss: loss)
+    exact = run_scenario(scen, tmp_path / "exact", cache_dir=False)
+    for name, c in cold.coverage.items():
+        e = exact.coverage[name]
+        same = c.server == e.server
+        assert same.mean() > 0.999  # the best server flips only on near-ties
+        for band in ("signal_dl_dbm", "margin_dl_db", "margin_ul_db"):
+            a, b = getattr(c, band)[same], getattr(e, band)[same]
+            np.testing.assert_array_equal(np.isnan(a), np.isnan(b))
+            ok = ~np.isnan(a)
+            diff = np.abs(a[ok].astype(np.float64) - b[ok])
+            assert diff.max() <= BOUND_DB + 1e-4, band  # + float32 rounding of the budget
+            assert diff.max() > 0.0, band  # the runs do differ: the test sees quantisation
