@@ -6,7 +6,8 @@ STAMP := $(VENV)/.installed
 DEMO_DIR := data/demo
 PYTEST_ARGS ?=
 
-.PHONY: demo demo-delft demo-calibration test test-fast bench bench-gpu bench-national bench-maps lint venv clean
+.PHONY: demo demo-delft demo-calibration test test-fast bench bench-gpu bench-national \
+	bench-national-10m bench-maps lint venv clean
 
 venv: $(STAMP)
 
@@ -74,6 +75,15 @@ bench-gpu: $(STAMP)
 ## bench-national: the synthetic national scenario (180 x 230 km at 25 m, ~600 masts)
 bench-national: $(STAMP)
 	$(BIN)/c2000cov bench --workload national-25m --json bench-results.json
+
+## bench-national-10m: the same national scenario at 10 m (18000 x 23000 px), cold cache:
+## run time, peak RSS and cache size as workload national-10m. NATIONAL_FRACTION=0.25 runs a
+## quarter of the area and adds the projection to the full area to the record.
+## The loss cache needs disk: about 20 GB at the full area (measure with a fraction first).
+NATIONAL_FRACTION ?= 1
+bench-national-10m: $(STAMP)
+	$(BIN)/python -m c2000cov.devtools.national --resolution-m 10 \
+		--fraction $(NATIONAL_FRACTION) --json bench-results.json
 
 ## bench-maps: HTML map size and chromium load time, demo and a 50 x 50 km region at 10 m
 bench-maps: $(STAMP)
