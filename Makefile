@@ -79,7 +79,7 @@ bench-national: $(STAMP)
 ## bench-national-10m: the same national scenario at 10 m (18000 x 23000 px), cold cache:
 ## run time, peak RSS and cache size as workload national-10m. NATIONAL_FRACTION=0.25 runs a
 ## quarter of the area and adds the projection to the full area to the record.
-## The loss cache needs disk: about 20 GB at the full area (measure with a fraction first).
+## The loss cache needs disk: about 30 GB at the full area (120 GB as float32).
 NATIONAL_FRACTION ?= 1
 bench-national-10m: $(STAMP)
 	$(BIN)/python -m c2000cov.devtools.national --resolution-m 10 \
