@@ -204,8 +204,9 @@ def run_national(out_dir: Path, scale: float = 1.0, threads: int | None = None,
 
     Keys: those of the propagation benchmark (``workload``, ``pixels``,
     ``masts``, ``threads``, ``device``, ``seconds``, ``px_per_s``, ``compile_s``,
-    ``peak_rss_mb``) plus ``cache_mb`` (MB on disk after the run), ``cache_hits`` and
-    ``cache_misses`` (loss windows read and computed: a cold run reads none),
+    ``peak_rss_mb``) plus ``cache_mb`` (MB on disk after the run), ``cache_misses`` and
+    ``cache_hits`` (loss windows computed, and read from the cache: a cold run computes
+    every window, and reads them back once per further output tile they touch),
     ``resolution_m``, ``area_fraction`` (``scale`` squared) and the stage times.
     ``device`` is the scenario's ``[model] device`` (``cpu``, ``gpu`` or ``auto``); GPU
     and CPU loss windows are cached apart.
