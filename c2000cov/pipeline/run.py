@@ -29,6 +29,7 @@ from c2000cov.analysis.deadzones import dead_zones
 from c2000cov.analysis.outage import n1_outage
 from c2000cov.analysis.result import RunResult
 from c2000cov.files.atomic import check_replaceable, folder_lock, replaced_folder
+from c2000cov.pipeline.basestate import store_base_state
 from c2000cov.pipeline.cache import LossCache
 from c2000cov.pipeline.compute import ProgressFn, noise_states
 from c2000cov.pipeline.executor import Executor, LocalExecutor
@@ -149,6 +150,7 @@ def _run_locked(scen: Scenario, out_dir: Path, progress, executor, cache_dir,
                       (cache_dir or default_cache_dir(scen, out_dir)))
     t1 = time.perf_counter()
     result = compute_result(inputs, cache, executor or LocalExecutor(), progress, device)
+    store_base_state(result, cache)  # a what-if adding masts starts from this reduction
     t2 = time.perf_counter()
     write_products(result, out_dir)
     t3 = time.perf_counter()

@@ -8,7 +8,7 @@ computed by :mod:`c2000cov.analysis.delta`.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields, replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -16,24 +16,31 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from c2000cov.analysis.coverage import covered_pct
+from c2000cov.analysis.coverage import BestServer, ProfileCoverage, covered_pct, finish
 from c2000cov.analysis.delta import delta_area_table, delta_polygons, delta_raster
-from c2000cov.analysis.result import WhatIfOutputs
+from c2000cov.analysis.result import RunResult, WhatIfOutputs
 from c2000cov.errors import InvalidInputError
 from c2000cov.files.atomic import folder_lock
 from c2000cov.files.masts import check_masts_inside, validate_masts
 from c2000cov.files.msi import read_msi
 from c2000cov.files.pv import KWP_PER_DEVICE
 from c2000cov.files.vectors import read_vector
+from c2000cov.geo.grid import Window
+from c2000cov.pipeline.basestate import load_base_state, store_base_state
 from c2000cov.pipeline.cache import LossCache
+from c2000cov.pipeline.compute import mast_margins, noise_states
 from c2000cov.pipeline.executor import LocalExecutor
 from c2000cov.pipeline.inputs import load_inputs
 from c2000cov.pipeline.run import (
     compute_result,
     default_cache_dir,
     prepare_output,
+    summarise,
     write_products,
 )
+from c2000cov.radio.budget import plan_profiles
+from c2000cov.radio.device import select_device
+from c2000cov.radio.interference import UplinkResult, noise_rise_summary
 from c2000cov.scenario.changes import CHANGE_KINDS, Changes, load_changes
 
 
@@ -135,11 +142,15 @@ def apply_changes(inputs, changes: Changes):
 
 
 def run_whatif(scen, changes_path: Path, out_dir: Path, progress=None, executor=None,
-               cache_dir: Path | None = None, max_memory_gb: float | None = None):
+               cache_dir: Path | None = None, max_memory_gb: float | None = None,
+               windowed: bool = True):
     """Run a what-if: the base scenario with CHANGES applied, plus its deltas.
 
     The base run's per-mast loss cache (``[output] cache_dir`` or
     ``<base out>/.cache``) is reused, so unchanged masts cost no propagation.
+    When the changes only add masts (and ``windowed``), the base run's stored
+    reduction is reused too and only the new masts' windows are recomputed
+    (:func:`_added_only`); other changes recompute both runs in full.
     Writes the changed run's outputs into ``out_dir`` plus ``delta_<profile>.tif``
     (1 gained, -1 lost, 0 unchanged), ``delta.gpkg`` (gained and lost polygons per
     profile) and ``delta_areas.csv``.
@@ -148,32 +159,144 @@ def run_whatif(scen, changes_path: Path, out_dir: Path, progress=None, executor=
     prepare_output(scen, out_dir)
     with folder_lock(out_dir):
         return _whatif_locked(scen, changes, changes_path, out_dir, progress, executor,
-                              cache_dir, max_memory_gb)
+                              cache_dir, max_memory_gb, windowed)
 
 
 def _whatif_locked(scen, changes: Changes, changes_path: Path, out_dir: Path, progress,
-                   executor, cache_dir, max_memory_gb):
+                   executor, cache_dir, max_memory_gb, windowed: bool = True):
     base_inputs = load_inputs(scen, max_memory_gb)
     new_inputs = apply_changes(base_inputs, changes)
     cache = LossCache(cache_dir or default_cache_dir(scen, scen.output.dir))
     executor = executor or LocalExecutor()
+    device = select_device(scen.model)
 
     def staged(prefix):
         if progress is None:
             return None
         return lambda stage, done, total: progress(f"{prefix} {stage}", done, total)
 
-    base = compute_result(base_inputs, cache, executor, staged("base"))
-    new = compute_result(new_inputs, cache, executor, staged("what-if"))
+    fast = (_added_only(base_inputs, new_inputs, changes, cache, executor, device,
+                        staged("what-if")) if windowed else None)
+    if fast is None:  # removals, moves, PV changes: both runs in full
+        base = compute_result(base_inputs, cache, executor, staged("base"), device)
+        store_base_state(base, cache)
+        new = compute_result(new_inputs, cache, executor, staged("what-if"), device)
+        base_covs, base_table = base.coverage, base.area_table
+    else:
+        new, base_covs, base_table = fast
     grid = new_inputs.grid
-    deltas = {p: delta_raster(base.coverage[p], new.coverage[p]) for p in new.coverage}
-    new.delta_table = delta_area_table(base.area_table, new.area_table)
+    deltas = {p: delta_raster(base_covs[p], new.coverage[p]) for p in new.coverage}
+    new.delta_table = delta_area_table(base_table, new.area_table)
 
     new.whatif = WhatIfOutputs(
         delta=deltas, polygons={p: delta_polygons(d, grid, p) for p, d in deltas.items()},
         changes_file=Path(changes_path),
         changes={k: len(getattr(changes, k)) for k in CHANGE_KINDS},
-        base_covered_pct={p: covered_pct(c) for p, c in base.coverage.items()})
+        base_covered_pct={p: covered_pct(c) for p, c in base_covs.items()})
     write_products(new, out_dir)
     new.cache = cache
     return new
+
+
+def _added_only(base_inputs, new_inputs, changes: Changes, cache: LossCache, executor,
+                device, progress):
+    """The what-if of added masts from the base run's stored reduction, or None.
+
+    Only ``[[add_mast]]`` changes qualify (new masts come last in masts-file
+    order, so folding them onto the base's reduction is the full fold). The base
+    reduction comes from :func:`load_base_state` (computed in full and stored
+    when absent); the new masts' margins from :func:`mast_margins`, the run's own
+    link budget; probabilities, limiting direction and classes are recomputed
+    only inside the union of the new masts' windows, and every pixel outside it
+    keeps the base's value. Returns ``(result, base coverage, base area table)``.
+    """
+    if not changes.add_mast or any(getattr(changes, k) for k in CHANGE_KINDS
+                                   if k != "add_mast"):
+        return None
+    scen = base_inputs.scenario
+    manifest = device.manifest()
+    with_pv = base_inputs.pv is not None
+    state = load_base_state(base_inputs, manifest, cache, with_pv)
+    if state is None:
+        base = compute_result(base_inputs, cache, executor, None, device)
+        store_base_state(base, cache)
+        state = load_base_state(base_inputs, manifest, cache, with_pv)
+        if state is None:  # no cache folder (or it cannot be written)
+            return None
+    n_base = len(base_inputs.masts)
+    added = replace(new_inputs, masts=new_inputs.masts.iloc[n_base:].reset_index(drop=True))
+    states, interference = noise_states(added, None, cache)
+    if interference is not None:  # the uplink rows of the new masts join the base's
+        up = UplinkResult(
+            pd.concat([state.uplink_masts, interference.uplink.masts], ignore_index=True),
+            pd.concat([state.uplink_contributions, interference.uplink.contributions],
+                      ignore_index=True))
+        first = next(iter(scen.profiles))
+        interference = replace(interference, masts_table=up.masts, uplink=up,
+                               summary=noise_rise_summary(up, interference.noise_rise_dl_db[
+                                   first]))
+    cal = new_inputs.calibration
+    plans = plan_profiles(scen, new_inputs.surface, None if cal is None else cal.sigma_db)
+    grid = new_inputs.grid
+    best = {k: _copy_best(b) for k, b in state.best.items()}
+    union = None
+    for i, window, margins in mast_margins(added, states, cache, executor, progress, device):
+        union = window if union is None else _union(union, window)
+        for plan in plans:
+            for st in states:
+                mm = margins[(st.name, plan.name)]
+                best[(st.name, plan.name)].update(
+                    n_base + i, window, mm.margin_dl_db, mm.margin_ul_db, mm.signal_dl_dbm,
+                    _window_of(plan.margin_needed_db, window))
+    covs, base_covs = {}, {}
+    for st in states:
+        for plan in plans:
+            args = (plan.sigma_total_db, plan.target_pct, scen.classes, plan.evaluated)
+            base_cov = finish(plan.name, grid, state.best[(st.name, plan.name)], *args)
+            covs[(st.name, plan.name)] = _finish_inside(base_cov, best[(st.name, plan.name)],
+                                                        union, *args)
+            base_covs[(st.name, plan.name)] = base_cov
+    main, night = states[0].name, (states[1].name if len(states) > 1 else None)
+    result = RunResult(new_inputs, {p.name: covs[(main, p.name)] for p in plans},
+                       interference=interference, device=manifest)
+    if night is not None:
+        result.night = {p.name: covs[(night, p.name)] for p in plans}
+    summarise(result, progress)
+    return result, {p.name: base_covs[(main, p.name)] for p in plans}, state.area_table
+
+
+def _window_of(arr, window: Window):
+    return arr[window.slices] if isinstance(arr, np.ndarray) else arr
+
+
+def _copy_best(b: BestServer) -> BestServer:
+    return BestServer(*(getattr(b, f.name).copy() for f in fields(BestServer)))
+
+
+def _union(a: Window, b: Window) -> Window:
+    r0, c0 = min(a.row_off, b.row_off), min(a.col_off, b.col_off)
+    r1 = max(a.row_off + a.height, b.row_off + b.height)
+    c1 = max(a.col_off + a.width, b.col_off + b.width)
+    return Window(r0, c0, r1 - r0, c1 - c0)
+
+
+def _finish_inside(base: ProfileCoverage, best: BestServer, window: Window, sigma_total_db,
+                   target_pct, classes, evaluated) -> ProfileCoverage:
+    """``finish`` of ``best`` computed inside ``window`` only; outside, ``base``'s values.
+
+    Every band of :func:`finish` is a per-pixel function of the reduction, and
+    outside the window the reduction is the base's, so the result equals a full
+    ``finish`` of ``best`` bit for bit.
+    """
+    sl = window.slices
+    part = finish(base.name, base.grid.subgrid(window),
+                  BestServer(*(getattr(best, f.name)[sl] for f in fields(BestServer))),
+                  _window_of(sigma_total_db, window), target_pct, classes, evaluated[sl])
+    bands = {}
+    for name in ("p_cover", "limiting", "server", "signal_dl_dbm", "n_at_target",
+                 "coverage_class"):
+        arr = getattr(base, name).copy()
+        arr[sl] = getattr(part, name)
+        bands[name] = arr
+    return replace(base, **bands, margin_dl_db=best.margin_dl_db,
+                   margin_ul_db=best.margin_ul_db, second_margin_db=best.second_margin_db)
