@@ -8,6 +8,7 @@ computed by :mod:`c2000cov.analysis.delta`.
 
 from __future__ import annotations
 
+import time
 from dataclasses import fields, replace
 from pathlib import Path
 
@@ -164,6 +165,7 @@ def run_whatif(scen, changes_path: Path, out_dir: Path, progress=None, executor=
 
 def _whatif_locked(scen, changes: Changes, changes_path: Path, out_dir: Path, progress,
                    executor, cache_dir, max_memory_gb, windowed: bool = True):
+    t0 = time.perf_counter()
     base_inputs = load_inputs(scen, max_memory_gb)
     new_inputs = apply_changes(base_inputs, changes)
     cache = LossCache(cache_dir or default_cache_dir(scen, scen.output.dir))
@@ -193,8 +195,11 @@ def _whatif_locked(scen, changes: Changes, changes_path: Path, out_dir: Path, pr
         changes_file=Path(changes_path),
         changes={k: len(getattr(changes, k)) for k in CHANGE_KINDS},
         base_covered_pct={p: covered_pct(c) for p, c in base_covs.items()})
+    t1 = time.perf_counter()
     write_products(new, out_dir)
     new.cache = cache
+    new.timings_s = {"compute_s": t1 - t0, "write_s": time.perf_counter() - t1,
+                     "windowed": fast is not None}
     return new
 
 
