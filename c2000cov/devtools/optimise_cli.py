@@ -31,6 +31,12 @@ def optimise(
     = "sunny",
     prune: Annotated[bool, typer.Option("--prune", help="Skip candidates whose uncovered "
                                         "window area cannot beat the best gain.")] = False,
+    screen_m: Annotated[float | None, typer.Option("--screen-m", help="First rank every "
+                                                   "candidate on a grid of this pixel size (m) "
+                                                   "and keep the best for the exact pass.")]
+    = None,
+    screen_keep: Annotated[int, typer.Option("--screen-keep", help="Sites kept by the "
+                                             "screen.")] = 16,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
     """Choose where N new masts add the most coverage (lazy greedy over candidate sites)."""
@@ -39,7 +45,8 @@ def optimise(
 
     scen = load_scenario(scenario)
     result = run_optimise(scen, add, out, candidates, grid_m, profile, objective, area,
-                          heights_m, noise, prune)
+                          heights_m, noise, prune, screen_m=screen_m,
+                          screen_keep=screen_keep)
     if result.whatif is not None:  # the chosen sites are masts named with rank and gain
         from c2000cov.products.maps import build_map
 
@@ -49,6 +56,10 @@ def optimise(
         err_console.print(f"{result.n_candidates} candidates, {len(sel.order)} chosen in "
                           f"{result.timings_s['total_s']:.1f} s; {sel.evaluations} gain "
                           f"evaluations (plain greedy: {result.plain_evaluations})")
+        if screen_m is not None:
+            kept = int((~result.candidates["screened_out"]).sum())
+            err_console.print(f"screen at {screen_m:g} m: {kept} candidates kept for the exact "
+                              f"pass ({result.timings_s['screen_s']:.1f} s)")
         for row in result.selected.itertuples():
             err_console.print(f"  {row.rank}. {row.mast_id}: +{row.gain_km2:.3f} km2 "
                               f"({row.gain_pct:.2f} %), total {row.cumulative_km2:.3f} km2")

@@ -153,18 +153,53 @@ def changes_text(sites: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def optimise(scen: Scenario, n_add: int, out_dir: Path, candidates_path: Path | None = None,
+def screen_gains(scen: Scenario, cands: pd.DataFrame, screen_m: float, profiles: list[str],
+                 objective: str, area: str | None, noise: str, executor: Executor | None,
+                 cache_dir: Path | None) -> np.ndarray:
+    """Each candidate's first-round gain with the whole scenario at ``screen_m`` pixels.
+
+    The same computation as the exact pass (base network, noise, link budget,
+    objective) on a coarser grid: about (``screen_m`` / resolution)^2 times fewer
+    pixels per candidate. NaN for a candidate on no-data terrain of the coarse grid.
+    A screen, not a bound: a coarse gain is an estimate of the exact one.
+    """
+    coarse = replace(scen, scenario=replace(scen.scenario, resolution_m=float(screen_m)))
+    inputs = load_inputs(coarse)
+    grid, ground = inputs.grid, inputs.surface.ground_m
+    rows, cols = grid.rowcol(cands["x_m"].to_numpy(), cands["y_m"].to_numpy())
+    ok = np.isfinite(ground[rows, cols])
+    gains = np.full(len(cands), np.nan)
+    if ok.any():
+        res = optimise(coarse, 1, None, profiles=profiles, objective=objective, area=area,
+                       noise=noise, executor=executor, cache_dir=cache_dir,
+                       write_whatif=False, candidates_df=cands[ok].reset_index(drop=True))
+        gain_col = {"area": "gain_km2", "population": "gain_population",
+                    "roads": "gain_road_km"}[objective]
+        gains[ok] = res.candidates[gain_col].to_numpy(float)
+    return gains
+
+
+def optimise(scen: Scenario, n_add: int, out_dir: Path | None,
+             candidates_path: Path | None = None,
              grid_m: float | None = None, profiles: list[str] | None = None,
              objective: str = "area", area: str | None = None,
              heights_m: list[float] | str | None = None, noise: str = "sunny", prune: bool = False,
              executor: Executor | None = None, cache_dir: Path | None = None,
-             write_whatif: bool = True, progress=None) -> OptimiseResult:
+             write_whatif: bool = True, progress=None, screen_m: float | None = None,
+             screen_keep: int = 16, candidates_df: pd.DataFrame | None = None
+             ) -> OptimiseResult:
     """Choose ``n_add`` sites among candidates by lazy greedy; write the results.
 
     Parameters are those of ``c2000cov optimise``; ``prune`` starts lazy greedy
     from the uncovered weight in each candidate's window (an upper bound of its
     gain), so candidates that cannot win are never propagated (their
-    first-round gain is then left empty in ``candidates.csv``).
+    first-round gain is then left empty in ``candidates.csv``). ``screen_m``
+    first ranks every candidate by its gain on a grid of ``screen_m`` pixels
+    (:func:`screen_gains`) and keeps the ``screen_keep`` best sites (and any the
+    coarse grid cannot place) for the exact pass: a heuristic screen, stated in
+    ``candidates.csv`` (``screen_gain``, ``screened_out``). ``candidates_df``
+    (already read and validated, with ``site``) replaces the file or grid.
+    ``out_dir`` None writes nothing.
     """
     t0 = time.perf_counter()
     if isinstance(heights_m, str):
@@ -176,8 +211,11 @@ def optimise(scen: Scenario, n_add: int, out_dir: Path, candidates_path: Path | 
                                 f"{', '.join(OBJECTIVES)}")
     if noise not in NOISE:
         raise InvalidInputError(f"--noise {noise!r}: expected sunny or night")
-    if (candidates_path is None) == (grid_m is None):
+    if candidates_df is None and (candidates_path is None) == (grid_m is None):
         raise InvalidInputError("optimise needs exactly one of --candidates FILE or --grid-m S")
+    if screen_m is not None and not (screen_m > scen.scenario.resolution_m and screen_keep >= 1):
+        raise InvalidInputError(f"--screen-m {screen_m:g}: must be coarser than the scenario's "
+                                f"{scen.scenario.resolution_m:g} m, with --screen-keep >= 1")
     inputs = load_inputs(scen)
     grid = inputs.grid
     names = list(scen.profiles)
@@ -190,7 +228,9 @@ def optimise(scen: Scenario, n_add: int, out_dir: Path, candidates_path: Path | 
     if objective not in weights_all:
         raise InvalidInputError(f"--objective {objective}: the scenario has no [{objective}] "
                                 "layer")
-    if candidates_path is not None:
+    if candidates_df is not None:
+        cands = candidates_df
+    elif candidates_path is not None:
         cands = read_candidates(Path(candidates_path), grid, inputs.surface, grid.crs,
                                 list(inputs.masts["mast_id"]), heights_m)
     else:
@@ -200,6 +240,15 @@ def optimise(scen: Scenario, n_add: int, out_dir: Path, candidates_path: Path | 
         cands = grid_candidates(grid, inputs.surface, grid_m, template, heights_m, inside)
     cache = LossCache(cache_dir or default_cache_dir(scen, scen.output.dir))
     executor = executor or LocalExecutor()
+    all_cands, screen = cands, None
+    if screen_m is not None:  # 0. a coarse first round; the best sites go on
+        screen = screen_gains(scen, cands, screen_m, profiles, objective, area, noise,
+                              executor, cache.folder)
+        by_site = pd.Series(screen).groupby(cands["site"].to_numpy()).max()
+        keep = set(by_site.sort_values(ascending=False, kind="stable").index[:screen_keep])
+        keep |= set(cands["site"][np.isnan(screen)])
+        cands = cands[cands["site"].isin(keep)].reset_index(drop=True)
+    t_screen = time.perf_counter() - t0
 
     # 1. the base network, as a run computes it
     states = noise_states(inputs, None, cache)[0]
@@ -284,7 +333,17 @@ def optimise(scen: Scenario, n_add: int, out_dir: Path, candidates_path: Path | 
     for i in sel.order:  # plain greedy evaluates every candidate of a free site each round
         plain += int((~cands["site"].isin(taken)).sum())
         taken.add(cands["site"].iloc[i])
-    result = OptimiseResult(selected, table, sel, n, int(plain))
+    if screen is not None:  # every candidate, with its coarse gain
+        table = all_cands[["mast_id"]].merge(table, on="mast_id", how="left")
+        table[["x_m", "y_m", "h_agl_m"]] = all_cands[["x_m", "y_m", "h_agl_m"]].to_numpy()
+        table["evaluated"] = table["evaluated"].fillna(False).astype(bool)
+        table["selected_rank"] = table["selected_rank"].fillna(0).astype(int)
+        table["screen_gain"] = screen
+        table["screened_out"] = ~all_cands["site"].isin(set(cands["site"])).to_numpy()
+    result = OptimiseResult(selected, table, sel, len(all_cands), int(plain))
+    if out_dir is None:
+        result.timings_s = {"total_s": time.perf_counter() - t0}
+        return result
 
     # 4. files: the what-if of the chosen sites, then the tables beside it
     out_dir = Path(out_dir)
@@ -308,6 +367,6 @@ def optimise(scen: Scenario, n_add: int, out_dir: Path, candidates_path: Path | 
         with atomic_path(out_dir / name) as tmp:
             df.to_csv(tmp, index=False)
         result.files.append(out_dir / name)
-    result.timings_s = {"base_s": t1 - t0, "select_s": t2 - t1,
+    result.timings_s = {"screen_s": t_screen, "base_s": t1 - t0 - t_screen, "select_s": t2 - t1,
                         "total_s": time.perf_counter() - t0}
     return result

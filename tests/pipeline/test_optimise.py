@@ -117,6 +117,23 @@ def test_pruned_run_chooses_the_same_sites(case, tmp_path):
     assert pruned.selection.covers_built <= 8
 
 
+def test_coarse_screen_keeps_the_winners_and_exact_gains(case, tmp_path):
+    tmp, scen, cands, result = case
+    r = optimise(scen, 2, tmp_path / "s", cands, cache_dir=tmp / "cache", write_whatif=False,
+                 screen_m=60.0, screen_keep=3)
+    table = r.candidates
+    assert r.n_candidates == 8 and int(table["screened_out"].sum()) == 5
+    # the exact pass on the kept sites picks what the unscreened run picked, same gains
+    assert list(r.selected["mast_id"]) == list(result.selected["mast_id"])
+    assert list(r.selected["gain_km2"]) == list(result.selected["gain_km2"])
+    # the coarse gain (3 x 3 fewer pixels) estimates the exact first-round gain
+    exact = result.candidates.set_index("mast_id")["gain_km2"]
+    best = table.loc[table["screen_gain"].idxmax()]
+    assert best["mast_id"] == exact.idxmax() == "C7"
+    assert best["screen_gain"] == pytest.approx(exact["C7"], rel=0.05)
+    assert table.loc[table["screened_out"], "gain_km2"].isna().all()
+
+
 def test_grid_candidates_and_heights(case, tmp_path):
     tmp, scen, cands, _ = case
     r = optimise(scen, 1, tmp_path / "g", grid_m=1000.0, heights_m=[20.0, 40.0],
