@@ -29,7 +29,15 @@ import math
 
 import numpy as np
 
-from .area import area_setup, area_setup_tables, mast_pixel_loss_db, minor_step, n_rays, owns_pixel, ray_direction
+from .area import (
+    area_setup,
+    area_setup_tables,
+    mast_pixel_loss_db,
+    minor_step,
+    n_rays,
+    owns_pixel,
+    ray_direction,
+)
 from .constants import GPU_SCRATCH_BYTES, GPU_THREADS_PER_BLOCK, M_PER_KM, POL_VERTICAL
 from .jit import cuda_compile, cuda_module
 from .ray import LossTables, RaySamples, RayScratch, ray_core, ray_physics

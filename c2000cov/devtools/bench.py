@@ -38,8 +38,8 @@ from c2000cov.kernels.area import area_loss_db, area_loss_multi_db
 from c2000cov.kernels.area_cuda import area_loss_multi_db_gpu, gpu_check
 from c2000cov.kernels.constants import POL_VERTICAL
 from c2000cov.pipeline.inputs import build_surface, scenario_grid
-from c2000cov.radio.sph_store import SphTableStore
 from c2000cov.radio.models import mast_geometry
+from c2000cov.radio.sph_store import SphTableStore
 from c2000cov.scenario.config import load_scenario
 from c2000cov.units import effective_earth_radius_km
 
