@@ -21,7 +21,14 @@ from c2000cov.pipeline.executor import Executor
 from c2000cov.pipeline.inputs import Inputs
 from c2000cov.radio import interference as itf
 from c2000cov.radio.antenna import mast_gain_dbi
-from c2000cov.radio.budget import Terminal, downlink_signal_dbm, plan_profiles, uplink_signal_dbm
+from c2000cov.radio.budget import (
+    Terminal,
+    downlink_signal_dbm,
+    facade_pixels,
+    loss_at_facade_db,
+    plan_profiles,
+    uplink_signal_dbm,
+)
 from c2000cov.radio.device import ComputeDevice, select_device
 from c2000cov.radio.models import KERNEL_VERSION, clutter_loss_db, mast_geometry, window_losses_db
 from c2000cov.scenario.schema import ModelConfig
@@ -158,9 +165,17 @@ def mast_margins(inputs: Inputs, states: list[NoiseState], cache: LossCache,
         mast = masts.iloc[i]
         gains: dict[float, np.ndarray | float] = {}
         out: dict[tuple[str, str], MastMargins] = {}
+        facade = None
         for plan in plans:
             loss_dl = losses[(freqs["dl"], plan.h_rx_m)] + clutter_db[(freqs["dl"], plan.h_rx_m)]
             loss_ul = losses[(freqs["ul"], plan.h_rx_m)] + clutter_db[(freqs["ul"], plan.h_rx_m)]
+            if plan.indoor:  # P.2109 adds to the outdoor loss at the facade
+                if facade is None:
+                    facade = facade_pixels(surf.building_mask[window.slices],
+                                           geom.row - window.row_off, geom.col - window.col_off,
+                                           surf.grid.resolution_m)
+                loss_dl = loss_at_facade_db(loss_dl, facade)
+                loss_ul = loss_at_facade_db(loss_ul, facade)
             if plan.h_rx_m not in gains:
                 gains[plan.h_rx_m] = mast_gain_dbi(mast, geom, window, surf, plan.h_rx_m,
                                                    inputs.patterns)

@@ -12,6 +12,13 @@ DL/UL frequency, BEL the median building entry loss (ITU-R P.2109, indoor
 profiles only) and D the noise rise from solar-panel interference (0 dB when
 no PV layer is given).
 
+Indoors, L is the outdoor loss *at the facade* (:func:`facade_pixels`): ITU-R
+P.2109 defines the entry loss as the difference between the level outside the
+building, at the same height, and the level inside it. The area kernel's loss
+at a pixel inside a footprint is to a point 1.5 m above ground *behind* the
+building's own walls and roof, i.e. it already carries the building as an
+obstacle; adding P.2109 on top counts the building twice.
+
 The shadowing of a path is the same in both directions, so a pixel is
 covered by a mast when both margins exceed the same lognormal fade X ~ N(0,
 sigma): ``P = Q(-min(m_dl, m_ul) / sigma_total) = Q((S_req - S_median) / sigma)``
@@ -66,6 +73,75 @@ def noise_floor_dbm(radio: RadioConfig, noise_figure_db: float) -> float:
     return thermal_noise_dbm(radio.bandwidth_khz * 1e3, noise_figure_db)
 
 
+#: Step along the ray toward the mast when looking for the facade (pixels).
+FACADE_STEP_PX = 0.5
+#: Deepest point inside a footprint that looks for its facade (m); deeper pixels (and the
+#: pixels of a building that holds the mast itself) keep their own loss.
+FACADE_MAX_DEPTH_M = 250.0
+
+
+def facade_pixels(building: np.ndarray, tx_row: int, tx_col: int, res_m: float,
+                  max_depth_m: float = FACADE_MAX_DEPTH_M):
+    """The facade pixel of every building pixel of a window, seen from the mast.
+
+    Walking from a building pixel toward the mast (in ``FACADE_STEP_PX`` steps
+    along the straight line between pixel centres), the facade pixel is the
+    first pixel off the building footprint: the outdoor spot in front of the
+    wall that faces the mast, where the P.2109 reference level is measured.
+
+    Parameters
+    ----------
+    building : 2-D bool array
+        Building footprints of the mast's window.
+    tx_row, tx_col : int
+        The mast's pixel in the window.
+    res_m : float
+        Pixel size (m).
+    max_depth_m : float
+        Pixels farther than this from their facade, and pixels whose walk
+        reaches the mast without leaving the footprint, are left out.
+
+    Returns
+    -------
+    (rows, cols, facade_rows, facade_cols) : int arrays
+        Building pixels and their facade pixels, window coordinates.
+    """
+    rows, cols = np.nonzero(building)
+    dr = (tx_row - rows).astype("float64")
+    dc = (tx_col - cols).astype("float64")
+    dist = np.hypot(dr, dc)
+    keep = dist > 0
+    rows, cols, dr, dc, dist = rows[keep], cols[keep], dr[keep], dc[keep], dist[keep]
+    ur, uc = dr / dist, dc / dist
+    f_rows = np.full(rows.shape, -1, dtype=np.int64)
+    f_cols = np.full(rows.shape, -1, dtype=np.int64)
+    pending = np.ones(rows.shape, dtype=bool)
+    h, w = building.shape
+    n_steps = int(np.ceil(max_depth_m / res_m / FACADE_STEP_PX))
+    for k in range(1, n_steps + 1):
+        idx = np.flatnonzero(pending)
+        if idx.size == 0:
+            break
+        t = np.minimum(k * FACADE_STEP_PX, dist[idx])  # never walk past the mast
+        rr = np.clip(np.rint(rows[idx] + t * ur[idx]).astype(np.int64), 0, h - 1)
+        cc = np.clip(np.rint(cols[idx] + t * uc[idx]).astype(np.int64), 0, w - 1)
+        out = ~building[rr, cc]
+        hit = idx[out]
+        f_rows[hit], f_cols[hit] = rr[out], cc[out]
+        pending[hit] = False
+        pending[idx[~out & (t >= dist[idx])]] = False  # reached the mast inside the building
+    found = f_rows >= 0
+    return rows[found], cols[found], f_rows[found], f_cols[found]
+
+
+def loss_at_facade_db(loss_db: np.ndarray, facade) -> np.ndarray:
+    """A loss window with every building pixel given the loss of its facade pixel."""
+    rows, cols, f_rows, f_cols = facade
+    out = np.array(loss_db, copy=True)
+    out[rows, cols] = loss_db[f_rows, f_cols]
+    return out
+
+
 @dataclass(frozen=True)
 class ProfilePlan:
     """Per-profile constants for the link budget."""
@@ -79,6 +155,7 @@ class ProfilePlan:
     sigma_total_db: np.ndarray | float
     margin_needed_db: np.ndarray | float
     target_pct: float
+    indoor: bool = False
 
 
 def plan_profiles(scen: Scenario, surf: Surface,
@@ -117,5 +194,6 @@ def plan_profiles(scen: Scenario, surf: Surface,
             sigma_total = loc_sigma_db
         plans.append(ProfilePlan(name, Terminal.from_profile(prof), prof.h_rx_m, evaluated,
                                  bel_dl, bel_ul, sigma_total,
-                                 fade_margin_db(sigma_total, prof.target_pct), prof.target_pct))
+                                 fade_margin_db(sigma_total, prof.target_pct), prof.target_pct,
+                                 prof.indoor))
     return plans
