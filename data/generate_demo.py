@@ -1299,7 +1299,7 @@ def _masts_csv(rows: list[dict]) -> str:
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(cols)
     for r in rows:
-        w.writerow(["" if r[c] is None else r[c] for c in cols])
+        w.writerow(["" if r.get(c) is None else r[c] for c in cols])  # optional: empty
     return buf.getvalue()
 
 

@@ -18,9 +18,10 @@ from c2000cov.geo.grid import Grid
 
 MAST_REQUIRED = ("mast_id", "h_agl_m", "tx_power_dbm", "gain_dbi", "tx_loss_db", "rx_loss_db")
 MAST_NUMERIC = ("h_agl_m", "tx_power_dbm", "gain_dbi", "tx_loss_db", "rx_loss_db")
-MAST_OPTIONAL_NUMERIC = ("azimuth_deg", "tilt_deg")
+MAST_OPTIONAL_NUMERIC = ("azimuth_deg", "tilt_deg", "rx_diversity_gain_db")
 MAST_COLUMNS = ("mast_id", "name", "x_m", "y_m", "h_agl_m", "tx_power_dbm", "gain_dbi",
-                "tx_loss_db", "rx_loss_db", "azimuth_deg", "tilt_deg", "pattern")
+                "tx_loss_db", "rx_loss_db", "azimuth_deg", "tilt_deg", "pattern",
+                "rx_diversity_gain_db")
 
 
 def _read_mast_table(path: Path) -> pd.DataFrame:

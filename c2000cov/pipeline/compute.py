@@ -26,6 +26,7 @@ from c2000cov.radio.budget import (
     downlink_signal_dbm,
     facade_pixels,
     loss_at_facade_db,
+    mast_diversity_gain_db,
     plan_profiles,
     uplink_signal_dbm,
 )
@@ -163,6 +164,7 @@ def mast_margins(inputs: Inputs, states: list[NoiseState], cache: LossCache,
     for i, geom, window, losses in mast_losses(inputs, combos, cache, executor, progress,
                                                device):
         mast = masts.iloc[i]
+        diversity_db = mast_diversity_gain_db(mast, scen.radio)
         gains: dict[float, np.ndarray | float] = {}
         out: dict[tuple[str, str], MastMargins] = {}
         facade = None
@@ -183,7 +185,7 @@ def mast_margins(inputs: Inputs, states: list[NoiseState], cache: LossCache,
             s_dl = downlink_signal_dbm(mast["tx_power_dbm"], gain, mast["tx_loss_db"], loss_dl,
                                        plan.terminal, _window_of(plan.bel_dl_db, window))
             s_ul = uplink_signal_dbm(gain, mast["rx_loss_db"], loss_ul, plan.terminal,
-                                     _window_of(plan.bel_ul_db, window))
+                                     _window_of(plan.bel_ul_db, window), diversity_db)
             if cal is not None:  # a fitted correction of the path loss: both directions
                 s_dl = s_dl + _window_of(cal.offset_db, window)
                 s_ul = s_ul + _window_of(cal.offset_db, window)

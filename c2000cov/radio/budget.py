@@ -5,10 +5,13 @@ For each service profile and mast (DOMAIN.md; ETSI EN 300 392-2 defaults):
 - downlink: ``S_dl = tx_power_dbm + G(pixel) - tx_loss_db - L_dl + ms_gain_dbi
   - body_loss_db - extra_loss_db - BEL``, required ``ms_sensitivity_dbm + D_dl(pixel)``;
 - uplink: ``S_ul = ms_tx_power_dbm + ms_gain_dbi - body_loss_db - extra_loss_db - BEL
-  - L_ul + G(pixel) - rx_loss_db``, required ``bs_sensitivity_dbm + D_ul(mast)``;
+  - L_ul + G(pixel) - rx_loss_db + G_div``, required ``bs_sensitivity_dbm + D_ul(mast)``;
 
 where G is the mast antenna gain toward the pixel, L the path loss at the
-DL/UL frequency, BEL the median building entry loss (ITU-R P.2109, indoor
+DL/UL frequency, G_div the mast's receive-diversity gain (masts-file
+``rx_diversity_gain_db``, else ``[radio] bs_diversity_gain_db``: the
+sensitivity is per branch, the combined branches need that much less signal),
+BEL the median building entry loss (ITU-R P.2109, indoor
 profiles only) and D the noise rise from solar-panel interference (0 dB when
 no PV layer is given).
 
@@ -63,9 +66,17 @@ def downlink_signal_dbm(tx_power_dbm, gain_dbi, tx_loss_db, loss_db, terminal: T
     return tx_power_dbm + gain_dbi - tx_loss_db - loss_db + terminal.dl_terminal_db - entry_loss_db
 
 
-def uplink_signal_dbm(gain_dbi, rx_loss_db, loss_db, terminal: Terminal, entry_loss_db=0.0):
-    """Median uplink signal at the mast receiver input (dBm)."""
-    return terminal.ul_eirp_dbm - entry_loss_db - loss_db + gain_dbi - rx_loss_db
+def uplink_signal_dbm(gain_dbi, rx_loss_db, loss_db, terminal: Terminal, entry_loss_db=0.0,
+                      diversity_gain_db=0.0):
+    """Median uplink signal at the mast receiver input (dBm), diversity gain included."""
+    return (terminal.ul_eirp_dbm - entry_loss_db - loss_db + gain_dbi - rx_loss_db
+            + diversity_gain_db)
+
+
+def mast_diversity_gain_db(mast, radio: RadioConfig) -> float:
+    """A mast's receive-diversity gain: its masts-file value, else the scenario default."""
+    value = mast.get("rx_diversity_gain_db", np.nan) if hasattr(mast, "get") else np.nan
+    return float(radio.bs_diversity_gain_db if value is None or np.isnan(value) else value)
 
 
 def noise_floor_dbm(radio: RadioConfig, noise_figure_db: float) -> float:

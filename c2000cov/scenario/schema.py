@@ -106,13 +106,19 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class RadioConfig:
-    """``[radio]``: TETRA carrier frequencies, channel bandwidth and BS noise figure."""
+    """``[radio]``: TETRA carrier frequencies, channel bandwidth and BS receiver.
+
+    ``bs_diversity_gain_db`` is the base-station receive-diversity gain added
+    to every uplink budget, for masts whose masts-file row leaves
+    ``rx_diversity_gain_db`` empty (0 for a mast without diversity).
+    """
 
     dl_freq_mhz: float = 392.5
     ul_freq_mhz: float = 382.5
     bandwidth_khz: float = 25.0
     bs_noise_figure_db: float = 4.0
     ms_noise_figure_db: float = 7.0
+    bs_diversity_gain_db: float = 3.0
 
 
 @dataclass(frozen=True)

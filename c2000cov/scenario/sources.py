@@ -65,6 +65,9 @@ PARAMETER_SOURCES: dict[str, str] = {
     "radio.bandwidth_khz": "ETSI EN 300 392-2: 25 kHz carrier spacing",
     "radio.bs_noise_figure_db": "vendor data: BS receiver noise figure 4 dB",
     "radio.ms_noise_figure_db": f"{ASSUMED} handheld receiver noise figure",
+    "radio.bs_diversity_gain_db": f"{ASSUMED} 2-branch BS receive space diversity: 3 dB, the "
+                                  "low end of the 3-5 dB diversity gain in TU50 fading "
+                                  "(vendor data; ETSI EN 300 392-2 tests a single branch)",
     # service profiles
     "profiles.*.h_rx_m": "planning convention: terminal 1.5 m above ground (handheld, car)",
     "profiles.*.ms_tx_power_dbm": "ETSI EN 300 392-2 power class 3L handheld: 1.8 W = 32.5 dBm "

@@ -14,7 +14,7 @@ from c2000cov.pipeline.inputs import load_inputs
 from c2000cov.radio.budget import Terminal, downlink_signal_dbm, uplink_signal_dbm
 from c2000cov.radio.itu import p2109
 from c2000cov.scenario.config import load_scenario
-from c2000cov.scenario.schema import ProfileConfig
+from c2000cov.scenario.schema import ProfileConfig, RadioConfig
 from tests.scenarios import write_scenario
 
 #: Tolerance of hand-worked budgets (dB) and probabilities.
@@ -61,7 +61,9 @@ def test_handworked_indoor_uplink():
 def _flat_case(tmp_path, extra_loss_db: float, ms_sensitivity_dbm: float):
     profiles = ("[profiles.hh]\n"
                 f"extra_loss_db = {extra_loss_db}\nms_sensitivity_dbm = {ms_sensitivity_dbm}\n")
-    scen = load_scenario(write_scenario(tmp_path, profiles=profiles, radius_m=3000.0))
+    # 4.8 km square: the disc (up to 2.2 km radius) stays inside the grid
+    scen = load_scenario(write_scenario(tmp_path, profiles=profiles, radius_m=3000.0,
+                                        size_px=240))
     inputs = load_inputs(scen)
     return scen, compute_coverage(inputs)["main"]["hh"]
 
@@ -77,10 +79,11 @@ def _analytic_radius_m(budget_db: float, freq_mhz: float, h_tx_m: float = 30.0,
 def test_flat_free_space_disc(tmp_path, case):
     """Covered area = pi r^2 with r solved from the budget, within 2 %."""
     fade_db = 1.6448536269514722 * 8.0  # 95 % location probability, sigma 8 dB
+    div_db = RadioConfig().bs_diversity_gain_db  # 3 dB of BS receive diversity
     if case == "uplink_limited":
         extra, ms_sens = 37.5, -103.0
-        # UL: 32.5 - 3 - 5 - 37.5 - L + 11 - 3 >= -106 + fade  ->  L <= 101 - fade
-        budget_db, freq = 32.5 - 3 - 5 - extra + 11 - 3 + 106 - fade_db, 382.5
+        # UL: 32.5 - 3 - 5 - 37.5 - L + 11 - 3 + 3 >= -106 + fade  ->  L <= 104 - fade
+        budget_db, freq = 32.5 - 3 - 5 - extra + 11 - 3 + div_db + 106 - fade_db, 382.5
         expected_limit = LIMITING_UL
     else:
         extra, ms_sens = 33.0, -95.0
@@ -98,7 +101,7 @@ def test_flat_free_space_disc(tmp_path, case):
     assert ring.any()
     assert np.all(cov.limiting[ring] == expected_limit)
     # one mast: it is the best server wherever it reaches, and redundancy is at most 1
-    assert set(np.unique(cov.server[np.isfinite(cov.p_cover)])) == {0}
+    assert set(np.unique(cov.server[cov.p_cover > 0])) == {0}
     assert cov.n_at_target.max() == 1
     assert int(cov.n_at_target.sum()) == int((cov.p_cover >= 0.95).sum())
 
@@ -168,3 +171,31 @@ def test_outdoor_profiles_leave_out_building_pixels(tmp_path):
     assert np.isnan(covs["hh"].p_cover[bm]).all()
     assert np.isfinite(covs["hh"].p_cover[~bm]).all()
     assert np.array_equal(np.isfinite(covs["inside"].p_cover), bm)
+
+
+def test_bs_diversity_grows_the_uplink_limited_radius(tmp_path):
+    """Flat free space, uplink-limited: 3 dB of BS receive diversity (scenario default, or
+    the masts-file column) moves the covered radius out by 10^(3/20)."""
+    fade_db = 1.6448536269514722 * 8.0
+    radii = {}
+    for div_db in (0.0, 3.0):
+        profiles = "[profiles.hh]\nextra_loss_db = 37.5\n"
+        path = write_scenario(tmp_path / f"d{div_db:g}", profiles=profiles, size_px=240,
+                              extra=f"[radio]\nbs_diversity_gain_db = {div_db}\n")
+        cov = compute_coverage(load_inputs(load_scenario(path)))["main"]["hh"]
+        ring = (cov.p_cover > 0.5) & (cov.p_cover < 0.99)
+        assert np.all(cov.limiting[ring] == LIMITING_UL)
+        covered_m2 = float((cov.p_cover >= 0.95).sum()) * cov.grid.pixel_area_m2
+        radii[div_db] = math.sqrt(covered_m2 / math.pi)
+        budget_db = 32.5 - 3 - 5 - 37.5 + 11 - 3 + 106 + div_db - fade_db
+        assert radii[div_db] == pytest.approx(_analytic_radius_m(budget_db, 382.5), rel=0.01)
+    assert radii[3.0] / radii[0.0] == pytest.approx(10 ** (3 / 20), rel=0.015)
+    # a masts-file value overrides the scenario default for its mast
+    path = write_scenario(tmp_path / "col", profiles="[profiles.hh]\nextra_loss_db = 37.5\n",
+                          size_px=240, extra="[radio]\nbs_diversity_gain_db = 0.0\n")
+    (tmp_path / "col" / "masts.csv").write_text(
+        "mast_id,name,x_m,y_m,h_agl_m,tx_power_dbm,gain_dbi,tx_loss_db,rx_loss_db,"
+        "rx_diversity_gain_db\nM01,Centre,152410,452390,30,44,11,8,3,3.0\n")
+    cov = compute_coverage(load_inputs(load_scenario(path)))["main"]["hh"]
+    covered_m2 = float((cov.p_cover >= 0.95).sum()) * cov.grid.pixel_area_m2
+    assert math.sqrt(covered_m2 / math.pi) == pytest.approx(radii[3.0], rel=0.005)

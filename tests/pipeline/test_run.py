@@ -133,7 +133,7 @@ def test_roads_and_population_layers_add_columns(tmp_path):
                               geometry=[Point(152010, 451990), Point(150030, 453970)],
                               crs="EPSG:28992")
     extra = ('[roads]\npath = "roads.gpkg"\n\n[population]\npath = "people.gpkg"\n'
-             'column = "inwoners"\n')
+             'column = "inwoners"\n\n[radio]\nbs_diversity_gain_db = 0.0\n')  # disc 3.1 km
     scen = write_scenario(tmp_path, profiles=PROFILES, extra=extra)
     roads.to_file(tmp_path / "roads.gpkg", driver="GPKG")
     people.to_file(tmp_path / "people.gpkg", driver="GPKG")

@@ -52,8 +52,9 @@ EPOCH = "1700000000"
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("report")
+    # without BS diversity, so that the requirement falls between the two areas
     scen = write_scenario(tmp, profiles=PROFILES, with_buildings=True, with_areas=True,
-                          extra=REPORT_TOML)
+                          extra=REPORT_TOML + "\n[radio]\nbs_diversity_gain_db = 0.0\n")
     mp = pytest.MonkeyPatch()
     try:
         mp.setenv("SOURCE_DATE_EPOCH", EPOCH)
