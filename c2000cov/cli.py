@@ -568,7 +568,7 @@ def calibrate(
     measurements: Annotated[Path, typer.Argument(help="CSV/GeoPackage points with rssi_dbm.")],
     out: Annotated[Path, typer.Option(help="Folder for calibration.toml, .json and .html.")],
     profile: Annotated[str | None, typer.Option(help="Profile of rows without one.")] = None,
-    landcover: Annotated[Path | None, typer.Option(help="Land-cover class raster.")] = None,
+    landcover: Annotated[Path | None, typer.Option(help="Class raster [landcover].")] = None,
     slope: Annotated[bool, typer.Option(help="Also fit a log-distance slope.")] = False,
 ) -> None:
     """Fit the model to measured levels (uses the run's loss cache): offsets, σ, CV error."""

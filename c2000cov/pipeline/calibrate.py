@@ -81,7 +81,7 @@ def predict_points(inputs: Inputs, row, col, h_rx_m, profile, mast=None,
     h = np.round(np.asarray(h_rx_m, dtype=float), 2)
     profile = np.asarray(profile, dtype=object)
     n = len(row)
-    plans = {p.name: p for p in plan_profiles(scen, surf)}
+    plans = {p.name: p for p in plan_profiles(scen, surf, landcover=inputs.landcover)}
     freq = scen.radio.dl_freq_mhz
     combos = sorted({(freq, float(v)) for v in np.unique(h)})
     level = np.full((n, len(masts)), np.nan)
@@ -142,8 +142,7 @@ def landcover_path(scen: Scenario, landcover: Path | None) -> Path | None:
     """The land-cover raster: the one given, else the scenario's ``[landcover]`` if it has one."""
     if landcover is not None:
         return Path(landcover).resolve()
-    section = getattr(scen, "landcover", None)
-    return Path(section.path).resolve() if section is not None else None
+    return Path(scen.landcover.path).resolve() if scen.landcover is not None else None
 
 
 @dataclass

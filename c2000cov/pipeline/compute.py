@@ -157,7 +157,8 @@ def mast_margins(inputs: Inputs, states: list[NoiseState], cache: LossCache,
     """
     scen, surf, masts = inputs.scenario, inputs.surface, inputs.masts
     cal = inputs.calibration
-    plans = plan_profiles(scen, surf, None if cal is None else cal.sigma_db)
+    plans = plan_profiles(scen, surf, None if cal is None else cal.sigma_db,
+                          inputs.landcover)
     freqs = {"dl": scen.radio.dl_freq_mhz, "ul": scen.radio.ul_freq_mhz}
     combos = sorted({(f, p.h_rx_m) for p in plans for f in freqs.values()})
     clutter_db = {c: clutter_loss_db(scen.model, *c) for c in combos}
@@ -231,7 +232,8 @@ def compute_coverage(inputs: Inputs, states: list[NoiseState] | None = None,
     scen, surf = inputs.scenario, inputs.surface
     states = states or [NoiseState("main")]
     cal = inputs.calibration
-    plans = plan_profiles(scen, surf, None if cal is None else cal.sigma_db)
+    plans = plan_profiles(scen, surf, None if cal is None else cal.sigma_db,
+                          inputs.landcover)
     best = {(st.name, p.name): BestServer.empty(surf.grid.shape) for st in states for p in plans}
     for i, window, margins in mast_margins(inputs, states, cache or LossCache(None),
                                            executor or Executor(), progress, device):

@@ -12,6 +12,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 from rasterio.crs import CRS
+from rasterio.enums import Resampling
 
 from c2000cov.analysis.areas import population_to_grid
 from c2000cov.analysis.calibration import AppliedCalibration, apply_calibration
@@ -42,6 +43,7 @@ class Inputs:
     roads: gpd.GeoDataFrame | None = None
     population: np.ndarray | gpd.GeoDataFrame | None = None
     calibration: AppliedCalibration | None = None
+    landcover: np.ndarray | None = None  # int32 class codes on the grid, -1 no data
 
 
 def scenario_grid(scen: Scenario) -> Grid:
@@ -110,5 +112,6 @@ def load_inputs(scen: Scenario, max_memory_gb: float | None = None) -> Inputs:
         cal = read_calibration(scen.calibration.path)
         land = read_land_class(cal.landcover, grid) if cal.landcover is not None else None
         calibration = apply_calibration(cal.summary(), land)
+    landcover = read_land_class(scen.landcover.path, grid) if scen.landcover else None
     return Inputs(scen, grid, surface, masts, patterns, pv, areas, roads, population,
-                  calibration)
+                  calibration, landcover)

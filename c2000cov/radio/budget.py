@@ -12,7 +12,9 @@ DL/UL frequency, G_div the mast's receive-diversity gain (masts-file
 ``rx_diversity_gain_db``, else ``[radio] bs_diversity_gain_db``: the
 sensitivity is per branch, the combined branches need that much less signal),
 BEL the median building entry loss (ITU-R P.2109, indoor
-profiles only) and D the noise rise from solar-panel interference (0 dB when
+profiles only) plus the land-cover terminal loss (``[landcover]
+terminal_loss_db`` of the class the terminal stands in, e.g. a forest; every
+profile, both directions) and D the noise rise from solar-panel interference (0 dB when
 no PV layer is given).
 
 Indoors, L is the outdoor loss *at the facade* (:func:`facade_pixels`): ITU-R
@@ -169,13 +171,32 @@ class ProfilePlan:
     indoor: bool = False
 
 
+def terminal_loss_db(landcover: np.ndarray | None, table: dict[str, float]
+                     ) -> np.ndarray | float:
+    """Extra loss (dB, float32) of a terminal standing in each pixel's land-cover class.
+
+    Classes not in ``table`` and no-data cells (-1) add 0 dB; without land
+    cover or with an empty table it is 0.0.
+    """
+    if landcover is None or not table:
+        return 0.0
+    out = np.zeros(landcover.shape, dtype="float32")
+    for code, loss_db in table.items():
+        out[landcover == int(code)] = loss_db
+    return out
+
+
 def plan_profiles(scen: Scenario, surf: Surface,
-                  sigma_db: np.ndarray | float | None = None) -> list[ProfilePlan]:
+                  sigma_db: np.ndarray | float | None = None,
+                  landcover: np.ndarray | None = None) -> list[ProfilePlan]:
     """Terminal terms, evaluated pixels and entry losses of every profile.
 
     ``sigma_db`` (a scalar or a raster on the grid), when given, replaces every
-    profile's location variability (a calibration's fitted σ).
+    profile's location variability (a calibration's fitted σ). The land-cover
+    terminal loss (``landcover``: class codes on the grid) is added to the entry losses.
     """
+    lc_db = terminal_loss_db(landcover, scen.landcover.terminal_loss_db
+                             if scen.landcover is not None else {})
     plans = []
     for name, prof in scen.profiles.items():
         loc_sigma_db = prof.sigma_db if sigma_db is None else sigma_db
@@ -203,6 +224,8 @@ def plan_profiles(scen: Scenario, surf: Surface,
             evaluated = valid & ~surf.building_mask
             bel_dl = bel_ul = 0.0
             sigma_total = loc_sigma_db
+        if isinstance(lc_db, np.ndarray):
+            bel_dl, bel_ul = bel_dl + lc_db, bel_ul + lc_db
         plans.append(ProfilePlan(name, Terminal.from_profile(prof), prof.h_rx_m, evaluated,
                                  bel_dl, bel_ul, sigma_total,
                                  fade_margin_db(sigma_total, prof.target_pct), prof.target_pct,

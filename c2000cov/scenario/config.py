@@ -289,6 +289,14 @@ def scenario_from_dict(data: dict, source: Path, origins: dict[str, str] | None 
             f"{name}: model.clutter_correction stands in for clutter that the profile lacks; "
             "with [buildings] or terrain.dsm the clutter is explicit and would count twice. "
             "Remove one of them")
+    if scen.landcover is not None:
+        for code, loss in scen.landcover.terminal_loss_db.items():
+            key = f"landcover.terminal_loss_db.{code}"
+            if not code.lstrip("-").isdigit():
+                raise ScenarioError(f"{name}: {key}: a class code must be an integer "
+                                    f"(as a string key, e.g. \"4\" = 10.0), got {code!r}")
+            if not (math.isfinite(loss) and loss >= 0):
+                raise ScenarioError(f"{name}: {key} must be a loss >= 0 dB, got {loss!r}")
     _check_positive(scen.scenario.resolution_m, "scenario.resolution_m", name)
     _check_positive(scen.model.radius_m, "model.radius_m", name)
     _check_positive(scen.output.tile_px, "output.tile_px", name)
@@ -409,7 +417,8 @@ def scenario_input_paths(scen: Scenario) -> dict[str, Path]:
         "scenario.source": scen.source, "terrain.dtm": scen.terrain.dtm,
         "terrain.dsm": scen.terrain.dsm, "masts.path": scen.masts.path,
         "interference.mitigate_within": scen.interference.mitigate_within}
-    for section in ("buildings", "pv", "areas", "roads", "population", "calibration"):
+    for section in ("buildings", "pv", "areas", "roads", "population", "calibration",
+                    "landcover"):
         obj = getattr(scen, section)
         keys[f"{section}.path"] = obj.path if obj is not None else None
     return {k: Path(v) for k, v in keys.items() if v is not None}

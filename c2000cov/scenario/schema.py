@@ -69,6 +69,22 @@ class AreasConfig:
 
 
 @dataclass(frozen=True)
+class LandcoverConfig:
+    """``[landcover]``: an integer-class land-cover GeoTIFF and the terminal loss per class.
+
+    ``path`` is read onto the grid with the nearest-neighbour rule (any
+    projected CRS). ``terminal_loss_db`` maps a class code, as a string key
+    (``"4" = 10.0``), to the extra loss in dB when the terminal stands in that
+    class (e.g. a handheld in a forest: ITU-R P.833 section 2.1); classes not
+    listed, and no-data cells, add 0 dB. The loss applies to both directions
+    and to every profile.
+    """
+
+    path: Path
+    terminal_loss_db: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class PopulationConfig:
     """``[population]``: a people-count raster (GeoTIFF) or points with a count column."""
 
@@ -284,6 +300,7 @@ class Scenario:
     areas: AreasConfig | None = None
     roads: LayerConfig | None = None
     population: PopulationConfig | None = None
+    landcover: LandcoverConfig | None = None
     classes: ClassesConfig = field(default_factory=ClassesConfig)
     dead_zones: DeadZoneConfig = field(default_factory=DeadZoneConfig)
     interference: InterferenceConfig = field(default_factory=InterferenceConfig)
@@ -306,6 +323,7 @@ SECTIONS: dict[str, type] = {
     "areas": AreasConfig,
     "roads": LayerConfig,
     "population": PopulationConfig,
+    "landcover": LandcoverConfig,
     "classes": ClassesConfig,
     "dead_zones": DeadZoneConfig,
     "interference": InterferenceConfig,

@@ -40,6 +40,14 @@ PARAMETER_SOURCES: dict[str, str] = {
     "calibration": "model as published (no calibration against measurements applied)",
     "calibration.*": "fitted by `c2000cov calibrate` to drive-test measurements (see the "
                      "calibration section of the report)",
+    "landcover": "user input data (land cover; not given: no terminal loss)",
+    "landcover.path": "user input data (integer land-cover classes, e.g. the ITU-R SG3 "
+                      "clutter codes or BBG/LGN classes)",
+    "landcover.terminal_loss_db.*": f"{ASSUMED} terminal in woodland, ITU-R P.833-10 "
+                                    "section 2.1: A_ev = A_m (1 - exp(-d gamma / A_m)), "
+                                    "A_m = 0.18 f^0.752 = 16 dB at 392.5 MHz; 10 dB is "
+                                    "reached about 150 m into a wood at gamma = 0.1 dB/m "
+                                    "(depth assumed); other classes 0 dB",
     "terrain.*": "user input data (e.g. AHN4 DTM/DSM, heights in m NAP)",
     "buildings.*": "user input data (e.g. 3D BAG footprints and heights)",
     "masts.*": "user input data (site data; confidential in real use)",

@@ -199,3 +199,47 @@ def test_bs_diversity_grows_the_uplink_limited_radius(tmp_path):
     cov = compute_coverage(load_inputs(load_scenario(path)))["main"]["hh"]
     covered_m2 = float((cov.p_cover >= 0.95).sum()) * cov.grid.pixel_area_m2
     assert math.sqrt(covered_m2 / math.pi) == pytest.approx(radii[3.0], rel=0.005)
+
+
+def test_forest_terminal_loss_shrinks_the_radius_to_the_link_budget(tmp_path):
+    """Flat free space, a land-cover raster whose west half is forest (class 4, 10 dB terminal
+    loss): the covered radius in the west half is the link budget's radius 10 dB shorter, in
+    the east half the radius without it; the raster is read at 10 m (nearest neighbour)."""
+    import rasterio
+    from affine import Affine
+
+    fade_db = 1.6448536269514722 * 8.0
+    lc = np.full((480, 480), 2, dtype="uint8")  # 4.8 km at 10 m, open land
+    lc[:, :240] = 4  # west of the mast's column: forest
+    with rasterio.open(tmp_path / "lc.tif", "w", driver="GTiff", width=480, height=480,
+                       count=1, dtype="uint8", crs="EPSG:28992", nodata=0,
+                       transform=Affine(10.0, 0, 150000.0, 0, -10.0, 454800.0)) as dst:
+        dst.write(lc, 1)
+    extra = ('[radio]\nbs_diversity_gain_db = 0.0\n\n[landcover]\npath = "lc.tif"\n'
+             'terminal_loss_db = { "4" = 10.0, "9" = 3.0 }\n')
+    path = write_scenario(tmp_path, profiles="[profiles.hh]\nextra_loss_db = 36.0\n",
+                          extra=extra, size_px=240)
+    inputs = load_inputs(load_scenario(path))
+    assert set(np.unique(inputs.landcover)) == {2, 4}
+    cov = compute_coverage(inputs)["main"]["hh"]
+    covered = cov.p_cover >= 0.95
+    px_m2 = cov.grid.pixel_area_m2
+    west_m2 = float(covered[:, :120].sum()) * px_m2  # the mast is at column 120
+    east_m2 = float(covered[:, 121:].sum()) * px_m2
+    budget_db = 32.5 - 3 - 5 - 36.0 + 11 - 3 + 106 - fade_db  # uplink limits
+    r_west = math.sqrt(2 * west_m2 / math.pi)
+    r_east = math.sqrt(2 * east_m2 / math.pi)
+    assert r_west == pytest.approx(_analytic_radius_m(budget_db - 10.0, 382.5), rel=0.03)
+    assert r_east == pytest.approx(_analytic_radius_m(budget_db, 382.5), rel=0.02)
+
+
+def test_landcover_keys_are_checked(tmp_path):
+    from c2000cov.errors import ScenarioError
+
+    path = write_scenario(tmp_path, extra='[landcover]\npath = "lc.tif"\n'
+                                          'terminal_loss_db = { forest = 10.0 }\n')
+    with pytest.raises(ScenarioError, match="landcover.terminal_loss_db.forest: a class code"):
+        load_scenario(path)
+    path.write_text(path.read_text().replace("forest = 10.0", '"4" = -1.0'))
+    with pytest.raises(ScenarioError, match=r"landcover.terminal_loss_db.4 must be a loss >= 0"):
+        load_scenario(path)

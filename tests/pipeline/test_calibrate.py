@@ -218,3 +218,16 @@ def test_wgs84_points_and_cli(case, tmp_path, monkeypatch, capsys):
     assert set(data["by_mast"]) == {"M01"}  # the named mast, not the best one
     assert tomllib.loads((tmp_path / "o" / "calibration.toml").read_text())["calibration"][
         "offsets_db"] == {"global": pytest.approx(data["offsets_db"]["global"])}
+
+
+def test_calibrate_takes_the_scenarios_landcover_by_default(case, fitted, tmp_path):
+    """Without ``landcover=`` (the CLI's --landcover), the scenario's [landcover] raster
+    gives the classes: the same fit as naming the raster."""
+    text = case["scen_path"].read_text() + f'\n[landcover]\npath = "{case["lc"]}"\n'
+    scen_path = case["tmp"] / "with_landcover.toml"
+    scen_path.write_text(text)
+    res = calibrate(load_scenario(scen_path), case["tmp"] / "drive.csv", tmp_path / "cal",
+                    cache_dir=case["tmp"] / "cache")
+    assert read_calibration(tmp_path / "cal" / "calibration.toml").landcover == \
+        case["lc"].resolve()
+    assert res.summary["offsets_db"] == pytest.approx(fitted.summary["offsets_db"], abs=1e-9)
