@@ -22,6 +22,7 @@ from c2000cov.pipeline.inputs import Inputs
 from c2000cov.radio import interference as itf
 from c2000cov.radio.antenna import mast_gain_dbi
 from c2000cov.radio.budget import (
+    ProfilePlan,
     Terminal,
     downlink_signal_dbm,
     facade_pixels,
@@ -135,6 +136,14 @@ def mast_losses(inputs: Inputs, combos: list[tuple[float, float]], cache: LossCa
         del losses
 
 
+def profile_plans(inputs: Inputs) -> list[ProfilePlan]:
+    """The link-budget plan of every profile of a run: a calibration's fitted σ (if any)
+    and the land-cover terminal loss (if any) included."""
+    cal = inputs.calibration
+    return plan_profiles(inputs.scenario, inputs.surface,
+                         None if cal is None else cal.sigma_db, inputs.landcover)
+
+
 @dataclass(frozen=True)
 class MastMargins:
     """One mast's link budget over its window, for one profile and noise state."""
@@ -157,8 +166,7 @@ def mast_margins(inputs: Inputs, states: list[NoiseState], cache: LossCache,
     """
     scen, surf, masts = inputs.scenario, inputs.surface, inputs.masts
     cal = inputs.calibration
-    plans = plan_profiles(scen, surf, None if cal is None else cal.sigma_db,
-                          inputs.landcover)
+    plans = profile_plans(inputs)
     freqs = {"dl": scen.radio.dl_freq_mhz, "ul": scen.radio.ul_freq_mhz}
     combos = sorted({(f, p.h_rx_m) for p in plans for f in freqs.values()})
     clutter_db = {c: clutter_loss_db(scen.model, *c) for c in combos}
@@ -231,9 +239,7 @@ def compute_coverage(inputs: Inputs, states: list[NoiseState] | None = None,
     """
     scen, surf = inputs.scenario, inputs.surface
     states = states or [NoiseState("main")]
-    cal = inputs.calibration
-    plans = plan_profiles(scen, surf, None if cal is None else cal.sigma_db,
-                          inputs.landcover)
+    plans = profile_plans(inputs)
     best = {(st.name, p.name): BestServer.empty(surf.grid.shape) for st in states for p in plans}
     for i, window, margins in mast_margins(inputs, states, cache or LossCache(None),
                                            executor or Executor(), progress, device):

@@ -12,7 +12,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 from rasterio.crs import CRS
-from rasterio.enums import Resampling
 
 from c2000cov.analysis.areas import population_to_grid
 from c2000cov.analysis.calibration import AppliedCalibration, apply_calibration

@@ -30,10 +30,9 @@ import numpy as np
 from c2000cov.analysis.coverage import BestServer, ProfileCoverage, finish
 from c2000cov.geo.grid import Window, window_overlap, window_within
 from c2000cov.pipeline.cache import LossCache
-from c2000cov.pipeline.compute import NoiseState, ProgressFn, mast_margins
+from c2000cov.pipeline.compute import NoiseState, ProgressFn, mast_margins, profile_plans
 from c2000cov.pipeline.executor import Executor
 from c2000cov.pipeline.inputs import Inputs
-from c2000cov.radio.budget import plan_profiles
 from c2000cov.radio.device import ComputeDevice
 from c2000cov.radio.models import mast_geometry
 from c2000cov.scenario.schema import OutputConfig
@@ -86,8 +85,8 @@ def tiled_coverage(inputs: Inputs, states: list[NoiseState], cache: LossCache,
     """
     grid = inputs.grid
     tiles = list(grid.tiles(tile_px))
-    scen, cal = inputs.scenario, inputs.calibration
-    plans = plan_profiles(scen, inputs.surface, None if cal is None else cal.sigma_db)
+    scen = inputs.scenario
+    plans = profile_plans(inputs)
     out: dict[str, dict[str, ProfileCoverage]] = {st.name: {} for st in states}
     touching = [[t for t, tile in enumerate(tiles) if window_overlap(w, tile)]
                 for w in mast_windows(inputs)]
