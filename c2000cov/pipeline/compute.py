@@ -255,6 +255,12 @@ def compute_coverage(inputs: Inputs, states: list[NoiseState] | None = None,
             for st in states}
 
 
+def _dl_radio_key(radio) -> dict:
+    """The ``[radio]`` keys of the downlink noise raster: the BS receive diversity does not
+    change it (a what-if on it reuses the raster)."""
+    return {k: v for k, v in dataclasses.asdict(radio).items() if k != "bs_diversity_gain_db"}
+
+
 def noise_states(inputs: Inputs, progress: ProgressFn | None = None,
                  cache: LossCache | None = None
                  ) -> tuple[list[NoiseState], InterferenceOutputs | None]:
@@ -290,7 +296,7 @@ def noise_states(inputs: Inputs, progress: ProgressFn | None = None,
             key = array_key("noise_rise_dl", KERNEL_VERSION, surf.surface_m, surf.ground_m,
                             list(inputs.grid.transform)[:6], sources.x_m, sources.y_m,
                             sources.h_agl_m, sources.eirp_mw, dataclasses.asdict(scen.model),
-                            dataclasses.asdict(scen.radio), dataclasses.asdict(cfg),
+                            _dl_radio_key(scen.radio), dataclasses.asdict(cfg),
                             prof.h_rx_m)
             d0 = cache.get(key, shape=surf.surface_m.shape) if cache is not None else None
             if d0 is None:
