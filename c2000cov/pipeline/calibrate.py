@@ -44,7 +44,7 @@ from c2000cov.products import runfolder as rf
 from c2000cov.products.calibration_page import build_page
 from c2000cov.radio.antenna import mast_gain_toward_dbi
 from c2000cov.radio.budget import downlink_signal_dbm, plan_profiles
-from c2000cov.radio.models import clutter_loss_db
+from c2000cov.radio.models import clutter_loss_db, loss_height_m
 from c2000cov.scenario.config import load_scenario
 from c2000cov.scenario.schema import Scenario
 
@@ -83,7 +83,9 @@ def predict_points(inputs: Inputs, row, col, h_rx_m, profile, mast=None,
     n = len(row)
     plans = {p.name: p for p in plan_profiles(scen, surf, landcover=inputs.landcover)}
     freq = scen.radio.dl_freq_mhz
-    combos = sorted({(freq, float(v)) for v in np.unique(h)})
+    # to the P.2108 clutter height R with clutter_correction, as a run (compute.mast_margins)
+    h_loss = {float(v): loss_height_m(scen.model, float(v)) for v in np.unique(h)}
+    combos = sorted({(freq, hl) for hl in h_loss.values()})
     level = np.full((n, len(masts)), np.nan)
     res = surf.grid.resolution_m
     for i, geom, window, losses in mast_losses(inputs, with_uplink(scen, combos),
@@ -94,12 +96,12 @@ def predict_points(inputs: Inputs, row, col, h_rx_m, profile, mast=None,
         if not inside.any():
             continue
         m = masts.iloc[i]
-        for _, hh in combos:
+        for hh, h_m in h_loss.items():
             for name, plan in plans.items():
                 sel = np.flatnonzero(inside & (h == hh) & (profile == name))
                 if len(sel) == 0:
                     continue
-                loss = losses[(freq, hh)][r[sel], c[sel]] + clutter_loss_db(scen.model, freq, hh)
+                loss = losses[(freq, h_m)][r[sel], c[sel]] + clutter_loss_db(scen.model, freq, hh)
                 dx = (col[sel] - geom.col) * res
                 dy = -(row[sel] - geom.row) * res
                 dh = surf.ground_m[row[sel], col[sel]] + hh - geom.h_amsl_m

@@ -32,7 +32,13 @@ from c2000cov.radio.budget import (
     uplink_signal_dbm,
 )
 from c2000cov.radio.device import ComputeDevice, select_device
-from c2000cov.radio.models import KERNEL_VERSION, clutter_loss_db, mast_geometry, window_losses_db
+from c2000cov.radio.models import (
+    KERNEL_VERSION,
+    clutter_loss_db,
+    loss_height_m,
+    mast_geometry,
+    window_losses_db,
+)
 from c2000cov.scenario.schema import ModelConfig
 
 ProgressFn = Callable[[str, int, int], None]
@@ -168,8 +174,11 @@ def mast_margins(inputs: Inputs, states: list[NoiseState], cache: LossCache,
     cal = inputs.calibration
     plans = profile_plans(inputs)
     freqs = {"dl": scen.radio.dl_freq_mhz, "ul": scen.radio.ul_freq_mhz}
-    combos = sorted({(f, p.h_rx_m) for p in plans for f in freqs.values()})
-    clutter_db = {c: clutter_loss_db(scen.model, *c) for c in combos}
+    # the loss is computed to the P.2108 clutter height R when clutter_correction is on
+    h_loss = {p.h_rx_m: loss_height_m(scen.model, p.h_rx_m) for p in plans}
+    combos = sorted({(f, h_loss[p.h_rx_m]) for p in plans for f in freqs.values()})
+    clutter_db = {(f, p.h_rx_m): clutter_loss_db(scen.model, f, p.h_rx_m)
+                  for p in plans for f in freqs.values()}
     for i, geom, window, losses in mast_losses(inputs, combos, cache, executor, progress,
                                                device):
         mast = masts.iloc[i]
@@ -178,8 +187,9 @@ def mast_margins(inputs: Inputs, states: list[NoiseState], cache: LossCache,
         out: dict[tuple[str, str], MastMargins] = {}
         facade = None
         for plan in plans:
-            loss_dl = losses[(freqs["dl"], plan.h_rx_m)] + clutter_db[(freqs["dl"], plan.h_rx_m)]
-            loss_ul = losses[(freqs["ul"], plan.h_rx_m)] + clutter_db[(freqs["ul"], plan.h_rx_m)]
+            h_m = h_loss[plan.h_rx_m]
+            loss_dl = losses[(freqs["dl"], h_m)] + clutter_db[(freqs["dl"], plan.h_rx_m)]
+            loss_ul = losses[(freqs["ul"], h_m)] + clutter_db[(freqs["ul"], plan.h_rx_m)]
             if plan.indoor:  # P.2109 adds to the outdoor loss at the facade
                 if facade is None:
                     facade = facade_pixels(surf.building_mask[window.slices],

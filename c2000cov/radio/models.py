@@ -32,7 +32,7 @@ from c2000cov.kernels.area_cuda import area_loss_multi_db_gpu
 from c2000cov.kernels.constants import POL_VERTICAL
 from c2000cov.kernels.profile import p1812_point_losses_db
 from c2000cov.radio.itu import hata, p525
-from c2000cov.radio.itu.p2108 import height_gain_correction_db
+from c2000cov.radio.itu.p2108 import CLUTTER_TYPES, height_gain_correction_db
 from c2000cov.radio.sph_store import SPH_STORE
 from c2000cov.resources import kernel_source_digest
 from c2000cov.scenario.schema import ModelConfig
@@ -395,8 +395,25 @@ def point_loss_lower_bound_db(model: ModelConfig, dist_m, h0_agl_m, h1_agl_m, fr
     return model_for(model).lower_bound_db(model, d_m, h0_agl_m, h1_agl_m, freq_mhz)
 
 
+def loss_height_m(model: ModelConfig, h_rx_m: float) -> float:
+    """Receiver height (m) the path loss is computed to.
+
+    With ``clutter_correction`` and a terminal below the clutter, ITU-R
+    P.2108-1 section 3.1 computes the basic transmission loss to the
+    representative clutter height R of ``clutter_type`` and adds ``Ah``
+    (:func:`clutter_loss_db`) for the terminal below it; otherwise the terminal
+    height itself.
+    """
+    if not model.clutter_correction:
+        return float(h_rx_m)
+    return max(float(h_rx_m), CLUTTER_TYPES[model.clutter_type][1])
+
+
 def clutter_loss_db(model: ModelConfig, freq_mhz: float, h_rx_m: float) -> float:
-    """ITU-R P.2108 section 3.1 height-gain correction at the receiver (0 dB when off)."""
+    """ITU-R P.2108 section 3.1 height-gain correction at the receiver (0 dB when off).
+
+    It adds to a loss computed to :func:`loss_height_m`, not to ``h_rx_m``.
+    """
     if not model.clutter_correction:
         return 0.0
     return float(height_gain_correction_db(freq_mhz, h_rx_m, model.clutter_type))

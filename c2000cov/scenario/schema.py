@@ -101,8 +101,11 @@ class ModelConfig:
     ``p1812`` (ITU-R P.1812 delta-Bullington area kernel). ``radius_m`` bounds
     each mast's computation window. ``k_factor`` sets the effective Earth
     radius (4/3 by default). ``time_pct`` is the time percentage.
-    ``clutter_correction`` adds the ITU-R P.2108 section 3.1 height-gain
-    correction for a receiver in ``clutter_type`` clutter to every pixel: use
+    ``clutter_correction`` computes the loss to the representative clutter
+    height R of ``clutter_type`` (ITU-R P.2108 section 3.1.1: 10 m suburban,
+    15 m urban and trees/forest, 20 m dense urban) and adds the section 3.1
+    height-gain correction for a terminal below it, as the Recommendation
+    does, at every pixel: use
     it when buildings are not explicit (no buildings layer, no DSM), where it
     stands in for the clutter the profile lacks. ``device`` runs the ``p1812``
     area kernel on the ``cpu`` (default: bit-identical runs anywhere), a ``gpu``
