@@ -3,7 +3,9 @@
 Models (``[model] name``):
 
 - ``fspl``: free space, ITU-R P.525 over the 3-D distance;
-- ``hata``: Okumura-Hata (Hata 1980 / ITU-R P.529), 2-D distance;
+- ``hata``: Okumura-Hata (Hata 1980 / ITU-R P.529), 2-D distance, never below
+  free space over the 3-D distance (near the mast, under Hata's 1 km validity,
+  the formula falls below it: 10 dB at 0.1 km);
 - ``p1812``: free space + delta-Bullington diffraction over the path profile of
   terrain and buildings, ITU-R P.1812 section 4.3, by the radial-sweep area
   kernel in :mod:`c2000cov.kernels.area`.
@@ -134,24 +136,25 @@ class FreeSpace(PropagationModel):
 
 
 class Hata(PropagationModel):
-    """Okumura-Hata (Hata 1980 / ITU-R P.529) over the 2-D distance."""
+    """Okumura-Hata (Hata 1980 / ITU-R P.529) over the 2-D distance, floored at free space.
+
+    Outside its validity (short paths, high mobiles) the Hata formula falls
+    below free-space loss, which no real path can beat; the loss is therefore
+    ``max(Hata, P.525 free space over the 3-D distance)``, and free space over
+    the horizontal distance (the base class's bound) bounds it from below.
+    """
 
     name = "hata"
-    source = hata.ITU_REC
+    source = hata.ITU_REC + ", floored at ITU-R P.525 free space"
 
     def distance_loss_db(self, model, freq_mhz, dist_m, dz_m, h_tx_agl_m, h_rx_m):
         with warnings.catch_warnings():
             # distances under 1 km near every mast are expected; the run reports the validity
             warnings.simplefilter("ignore")
-            return hata.hata_loss_db(freq_mhz, dist_m / 1000.0, h_tx_agl_m, h_rx_m,
+            loss = hata.hata_loss_db(freq_mhz, dist_m / 1000.0, h_tx_agl_m, h_rx_m,
                                      model.hata_environment)
-
-    def lower_bound_db(self, model, d_m, h0_agl_m, h1_agl_m, freq_mhz):
-        """The smaller of free space and Hata: Hata falls below free space outside its
-        validity (short paths, high mobiles), so free space alone is no bound for it."""
-        fs = super().lower_bound_db(model, d_m, h0_agl_m, h1_agl_m, freq_mhz)
-        h0, h1 = np.broadcast_arrays(np.asarray(h0_agl_m, float), np.asarray(h1_agl_m, float))
-        return np.minimum(fs, self.distance_loss_db(model, freq_mhz, d_m, 0.0, h1, h0))
+        free_db = p525.free_space_loss_db(freq_mhz, np.hypot(dist_m, dz_m) / 1000.0)
+        return np.maximum(loss, free_db)
 
 
 class P1812(PropagationModel):
@@ -324,8 +327,9 @@ def point_loss_db(model: ModelConfig, surface: Surface, x0_m, y0_m, h0_agl_m, x1
       (:func:`c2000cov.kernels.profile.p1812_point_loss_db`);
     - ``fspl``: P.525 free space over the 3-D distance;
     - ``hata``: Okumura-Hata with point 1 as the base station (``h1_agl_m`` =
-      base height, ``h0_agl_m`` = mobile height); outside Hata's validity the
-      loss is computed without a warning, as in :func:`path_loss_db`.
+      base height, ``h0_agl_m`` = mobile height), floored at free space;
+      outside Hata's validity the loss is computed without a warning, as in
+      :func:`path_loss_db`.
 
     The horizontal distance is at least half a pixel (the area kernel's rule
     for the mast pixel). ``model.radius_m`` is not applied.
@@ -375,9 +379,8 @@ def point_loss_lower_bound_db(model: ModelConfig, dist_m, h0_agl_m, h1_agl_m, fr
       delta-Bullington loss is never negative (J(nu) >= 0 in P.1812-8
       eq. 12, and eq. 39 adds only non-negative terms), so this bounds the
       loss from below exactly.
-    - ``hata``: the smaller of that free-space loss and the Hata loss itself.
-      Hata alone falls below free space outside its validity (short paths,
-      high mobiles), so free space is not a bound for it.
+    - ``hata``: the same free-space loss: the Hata loss is floored at free
+      space over the 3-D distance.
 
     Parameters
     ----------

@@ -308,9 +308,11 @@ def scenario_from_dict(data: dict, source: Path, origins: dict[str, str] | None 
     _check_not_negative(scen.dead_zones.min_area_m2, "dead_zones.min_area_m2", name)
     _check_not_negative(scen.dead_zones.simplify_m, "dead_zones.simplify_m", name)
     _check_classes(scen, name)
-    if not 0 < scen.model.time_pct <= 50:
+    if scen.model.time_pct != 50:
         raise ScenarioError(
-            f"{name}: model.time_pct must be in (0, 50], got {scen.model.time_pct}"
+            f"{name}: model.time_pct = {scen.model.time_pct:g}: area runs compute 50 % time "
+            "only (the median of the area kernel); set 50, or use c2000cov link --time-pct "
+            "for one path"
         )
     if not 0 <= scen.interference.sun_factor <= 1:
         raise ScenarioError(

@@ -100,7 +100,8 @@ class ModelConfig:
     ``name`` is one of ``fspl`` (ITU-R P.525), ``hata`` (Okumura-Hata) or
     ``p1812`` (ITU-R P.1812 delta-Bullington area kernel). ``radius_m`` bounds
     each mast's computation window. ``k_factor`` sets the effective Earth
-    radius (4/3 by default). ``time_pct`` is the time percentage.
+    radius (4/3 by default). ``time_pct`` is the time percentage: area runs
+    compute the median (50 %) only and refuse any other value.
     ``clutter_correction`` computes the loss to the representative clutter
     height R of ``clutter_type`` (ITU-R P.2108 section 3.1.1: 10 m suburban,
     15 m urban and trees/forest, 20 m dense urban) and adds the section 3.1

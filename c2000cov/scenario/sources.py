@@ -61,7 +61,7 @@ PARAMETER_SOURCES: dict[str, str] = {
                   "p1812 = ITU-R P.1812 delta-Bullington diffraction",
     "model.radius_m": f"{ASSUMED} computation radius around each mast",
     "model.k_factor": "ITU-R P.1812 / P.452: median effective Earth-radius factor k = 4/3",
-    "model.time_pct": "ITU-R P.1812: time percentage (50 % = median)",
+    "model.time_pct": "ITU-R P.1812: time percentage; area runs: 50 % (median) only",
     "model.hata_environment": "Okumura-Hata environment class (ITU-R P.529)",
     "model.clutter_correction": "ITU-R P.2108 section 3.1 terminal height-gain correction",
     "model.clutter_type": "ITU-R P.2108 section 3.1.1 clutter types (suburban: assumed)",
