@@ -11,7 +11,12 @@ SPEED_OF_LIGHT_M_S = 299_792_458.0
 BOLTZMANN_J_K = 1.380649e-23
 REFERENCE_TEMPERATURE_K = 290.0
 EARTH_RADIUS_KM = 6371.0
-DEFAULT_K_FACTOR = 4.0 / 3.0
+#: Median refractivity lapse rate over the lowest 1 km for the Netherlands (N-units/km): the
+#: ITU-R P.452 / P.1812 DN50 map gives about 40 there. The one default of link and area runs.
+DEFAULT_DN_N_UNITS_KM = 40.0
+#: Median effective Earth-radius factor from it, k50 = 157 / (157 - dN) (ITU-R P.452 and
+#: P.1812): 1.342 (4/3 would be dN = 39.25).
+DEFAULT_K_FACTOR = 157.0 / (157.0 - DEFAULT_DN_N_UNITS_KM)
 
 
 def wavelength_m(freq_mhz):

@@ -10,10 +10,12 @@ Two entry points for the ``c2000cov link`` command:
 
 Defaults for a Dutch C2000 path (all overridable; they are reported back in
 the result): inland zone, vertical polarisation (TETRA), Tx at 52.0 N 5.0 E,
-dN = 45 N-units/km and N0 = 325 N-units. The dN and N0 values are *assumed*:
-the P.1812 digital maps are not shipped; 45 N-units/km is the value the SG3
-validation files give for both southern Germany and eastern Ireland, and
-N0 = 325 lies between their map values (323.9 at 48.6 N, 326.1 at 53.7 N).
+dN = 40 N-units/km and N0 = 325 N-units. dN is the one refractivity default of
+link and area runs (:data:`c2000cov.units.DEFAULT_DN_N_UNITS_KM`; area runs use
+k50 = 157 / (157 - dN) = 1.342): the ITU-R P.452 / P.1812 DN50 map gives about
+40 N-units/km over the Netherlands (the maps are not shipped; read off by hand,
+so *assumed* to the nearest few units). N0 = 325 lies between the SG3
+validation files' map values (323.9 at 48.6 N, 326.1 at 53.7 N).
 """
 
 from __future__ import annotations

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from c2000cov.units import DEFAULT_K_FACTOR
+
 MODEL_NAMES = ("fspl", "hata", "p1812")
 HATA_ENVIRONMENTS = ("urban", "suburban", "open")
 #: ``[model] device``: where the p1812 area kernel runs (c2000cov.radio.device).
@@ -100,7 +102,9 @@ class ModelConfig:
     ``name`` is one of ``fspl`` (ITU-R P.525), ``hata`` (Okumura-Hata) or
     ``p1812`` (ITU-R P.1812 delta-Bullington area kernel). ``radius_m`` bounds
     each mast's computation window. ``k_factor`` sets the effective Earth
-    radius (4/3 by default). ``time_pct`` is the time percentage: area runs
+    radius (k50 = 157 / (157 - dN) = 1.342 by default, from the dN = 40
+    N-units/km of the ITU-R P.452 / P.1812 maps for the Netherlands, the same
+    as ``c2000cov link``). ``time_pct`` is the time percentage: area runs
     compute the median (50 %) only and refuse any other value.
     ``clutter_correction`` computes the loss to the representative clutter
     height R of ``clutter_type`` (ITU-R P.2108 section 3.1.1: 10 m suburban,
@@ -116,7 +120,7 @@ class ModelConfig:
 
     name: str = "p1812"
     radius_m: float = 15000.0
-    k_factor: float = 4.0 / 3.0
+    k_factor: float = DEFAULT_K_FACTOR
     time_pct: float = 50.0
     hata_environment: str = "suburban"
     clutter_correction: bool = False

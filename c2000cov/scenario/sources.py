@@ -60,7 +60,9 @@ PARAMETER_SOURCES: dict[str, str] = {
     "model.name": "user choice: fspl = ITU-R P.525, hata = Okumura-Hata (ITU-R P.529), "
                   "p1812 = ITU-R P.1812 delta-Bullington diffraction",
     "model.radius_m": f"{ASSUMED} computation radius around each mast",
-    "model.k_factor": "ITU-R P.1812 / P.452: median effective Earth-radius factor k = 4/3",
+    "model.k_factor": "ITU-R P.452 / P.1812: median effective Earth-radius factor "
+                      "k50 = 157 / (157 - dN) = 1.342 with dN = 40 N-units/km, the DN50 map "
+                      "value for the Netherlands (also the c2000cov link default)",
     "model.time_pct": "ITU-R P.1812: time percentage; area runs: 50 % (median) only",
     "model.hata_environment": "Okumura-Hata environment class (ITU-R P.529)",
     "model.clutter_correction": "ITU-R P.2108 section 3.1 terminal height-gain correction",

@@ -237,7 +237,7 @@ def test_parameters_show_value_origin_and_default(run_dir):
     # the requirement, and numbers rounded by unit
     assert param_row(html, "report.required_covered_pct.outdoor")[:2] == ["47 %",
                                                                           "scenariobestand"]
-    assert param_row(html, "model.k_factor")[0] == "1,333"
+    assert param_row(html, "model.k_factor")[0] == "1,342"  # 157 / (157 - 40)
     assert param_row(html, "radio.dl_freq_mhz")[0] == "392,5 MHz"
     assert param_row(html, "interference.limit_dbuv_m")[0] == "37 dBµV/m"
     assert manifest["parameter_origins"]["interference.sun_factor"] == "override"
@@ -455,7 +455,7 @@ def test_every_run_parameter_has_a_source(run_dir):
     ("profiles.x.bs_sensitivity_dbm", "-106 dBm", False),
     ("profiles.x.body_loss_db", "(assumed)", True),
     ("profiles.x.ms_tx_power_dbm", "class 3L", False),
-    ("model.k_factor", "4/3", False),
+    ("model.k_factor", "157 / (157 - dN)", False),
     ("terrain.dtm", "user input data", False),
     ("classes.poor_pct", "(assumed)", True),
     ("report.required_covered_pct.in_car", "default: none stated", False),
@@ -624,7 +624,7 @@ def test_default_values():
     from c2000cov.scenario.config import default_value
 
     assert default_value("profiles.in_car.body_loss_db") == (True, 5.0)
-    assert default_value("model.k_factor") == (True, 4.0 / 3.0)
+    assert default_value("model.k_factor") == (True, 157.0 / 117.0)  # dN = 40
     assert default_value("output.dir") == (True, "out")
     assert default_value("terrain.dtm") == (False, None)
     assert default_value("report.required_covered_pct.in_car") == (False, None)

@@ -29,7 +29,7 @@ TOL_DB = 0.01
 RD = "EPSG:28992"
 X0, Y0 = 150000.0, 450000.0
 FSPL = ModelConfig(name="fspl")
-P1812 = ModelConfig(name="p1812")
+P1812 = ModelConfig(name="p1812", k_factor=4.0 / 3.0)  # the hand calculations use k = 4/3
 RADIO = RadioConfig()
 #: The uncorrected emission model (no ground-reflection or detector correction), whose
 #: hand values the tests below work out; the corrections have their own test.

@@ -53,7 +53,10 @@ def test_profile_csv_defaults_line_of_sight(tmp_path):
     path = _write(tmp_path, _flat_csv())
     res = evaluate_profile_csv(path, 392.5, 100.0, 100.0)
     assert res["pol"] == 2  # vertical, as TETRA
-    assert res["dn_n_units_km"] == 45.0 and res["n0_n_units"] == 325.0
+    # one refractivity default for link and area runs: dN = 40, k50 = 157 / 117
+    assert res["dn_n_units_km"] == 40.0 and res["n0_n_units"] == 325.0
+    from c2000cov.scenario.schema import ModelConfig
+    assert ModelConfig().k_factor == pytest.approx(157.0 / (157.0 - 40.0))
     assert res["phi_path_deg"] == pytest.approx(52.0, abs=0.01)
     assert res["path_type"] == "los"
     # Clear line of sight at p = pL = 50 %: free-space loss, eq. (8).

@@ -43,7 +43,7 @@ from c2000cov.kernels.diffraction import (
     smooth_surface_heights,
     wavelength_p1812_m,
 )
-from c2000cov.units import EARTH_RADIUS_KM
+from c2000cov.units import DEFAULT_DN_N_UNITS_KM, EARTH_RADIUS_KM
 
 ITU_REC = "ITU-R P.1812-8"
 
@@ -71,8 +71,8 @@ DIST_MAX_KM = 3000.0
 ANTENNA_HEIGHT_MIN_M = 1.0
 ANTENNA_HEIGHT_MAX_M = 3000.0
 LAT_MAX_DEG = 80.0
-# Defaults when no map values are supplied (N-units/km, N-units).
-DEFAULT_DN_N_UNITS_KM = 45.0
+# Defaults when no map values are supplied (N-units/km, N-units); dN is the one default of
+# link and area runs (c2000cov.units.DEFAULT_DN_N_UNITS_KM, re-exported here).
 DEFAULT_N0_N_UNITS = 325.0
 DEFAULT_COAST_DIST_KM = 500.0
 # Field strength for 1 kW e.r.p., eq. (70): E = 199.36 + 20 log10 f_GHz - Lb.

@@ -177,7 +177,8 @@ def test_free_space_and_effective_radius_on_a_short_clear_path():
     res = p1812(390.0, 50.0, 50.0, d, h, r, zone, 60.0, 60.0, 2, 52.0, 52.0, 5.0, 5.03)
     # Eq. (8): 92.4 + 20 log f_GHz + 20 log d_km for equal antenna heights.
     assert res.lbfs_db == pytest.approx(92.4 + 20 * math.log10(0.39) + 20 * math.log10(2.0))
-    assert res.ae_km == pytest.approx(6371.0 * 157.0 / (157.0 - 45.0))
+    # eq. (7) with the default dN = 40 N-units/km (the Netherlands, as area runs use)
+    assert res.ae_km == pytest.approx(6371.0 * 157.0 / (157.0 - 40.0))
     assert res.path_type == "los"
     assert res.ld50_db == 0.0
     # Line of sight at 50 % time and 50 % locations: Lb is free-space loss.
