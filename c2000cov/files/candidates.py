@@ -95,4 +95,6 @@ def grid_candidates(grid: Grid, surface: Surface, spacing_m: float, template: di
     df["azimuth_deg"] = np.nan
     df["tilt_deg"] = 0.0
     df["pattern"] = None
+    div_db = template.get("rx_diversity_gain_db")  # none: the scenario's bs_diversity_gain_db
+    df["rx_diversity_gain_db"] = np.nan if div_db is None else float(div_db)
     return _expand_heights(df[list(MAST_COLUMNS)], heights_m)

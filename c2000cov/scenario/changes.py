@@ -5,7 +5,7 @@ A CHANGES file (TOML) lists:
 - ``[[add_mast]]``: the same keys as a row of the masts file (``mast_id``,
   ``x_m``, ``y_m``, ``h_agl_m``, ``tx_power_dbm``, ``gain_dbi``,
   ``tx_loss_db``, ``rx_loss_db``, optional ``name``, ``azimuth_deg``,
-  ``tilt_deg``, ``pattern``);
+  ``tilt_deg``, ``pattern``, ``rx_diversity_gain_db``);
 - ``[[remove_mast]]``: ``mast_id``;
 - ``[[move_mast]]``: ``mast_id``, ``x_m``, ``y_m``, optional ``h_agl_m``;
 - ``[[mitigate_pv]]``: ``pv_id`` (one installation) or ``within`` (a polygon
@@ -26,7 +26,7 @@ CHANGE_KINDS = ("add_mast", "remove_mast", "move_mast", "mitigate_pv", "add_pv")
 _ALLOWED_KEYS = {
     "add_mast": {"mast_id", "name", "x_m", "y_m", "lon_deg", "lat_deg", "h_agl_m",
                  "tx_power_dbm", "gain_dbi", "tx_loss_db", "rx_loss_db", "azimuth_deg",
-                 "tilt_deg", "pattern"},
+                 "tilt_deg", "pattern", "rx_diversity_gain_db"},
     "remove_mast": {"mast_id"},
     "move_mast": {"mast_id", "x_m", "y_m", "h_agl_m"},
     "mitigate_pv": {"pv_id", "within"},

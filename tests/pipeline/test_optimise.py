@@ -58,6 +58,7 @@ def covered_km2(scen, extra_rows, cache):
         extra[col] = extra[col].astype(float)
     extra["name"], extra["azimuth_deg"], extra["tilt_deg"], extra["pattern"] = "", float("nan"), \
         0.0, None
+    extra["rx_diversity_gain_db"] = float("nan")  # the scenario's bs_diversity_gain_db
     inputs = replace(inputs, masts=pd.concat([inputs.masts, extra[inputs.masts.columns]],
                                              ignore_index=True))
     covs = compute_coverage(inputs, cache=cache)["main"]

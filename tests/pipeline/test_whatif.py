@@ -29,7 +29,9 @@ ADD_ROW = ("mast_id = \"M09\"\nx_m = 152010.0\ny_m = 450610.0\nh_agl_m = 30.0\n"
 
 @pytest.fixture
 def base(tmp_path):
-    path = write_scenario(tmp_path, masts_rows=MASTS, profiles=PROFILE, with_areas=True)
+    # without BS diversity, so that the discs keep the radius the expectations are sized on
+    path = write_scenario(tmp_path, masts_rows=MASTS, profiles=PROFILE, with_areas=True,
+                          extra="[radio]\nbs_diversity_gain_db = 0.0\n")
     return load_scenario(path)
 
 
