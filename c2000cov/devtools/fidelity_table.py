@@ -44,6 +44,7 @@ import pandas as pd
 
 from c2000cov.pipeline import compute
 from c2000cov.pipeline.run import run_scenario
+from c2000cov.products.runfolder import AREA_TABLE
 from c2000cov.scenario.config import load_scenario
 from c2000cov.scenario.schema import Scenario
 
@@ -89,7 +90,7 @@ def run_step(demo: Scenario, fixes: tuple[str, ...], out_dir: Path, cache_dir: P
         run_scenario(step_scenario(demo, fixes), out_dir, cache_dir=cache_dir)
     finally:
         compute.loss_at_facade_db = at_facade
-    table = pd.read_csv(out_dir / "areas_coverage.csv")
+    table = pd.read_csv(out_dir / AREA_TABLE)
     return table.set_index("profile").loc[list(PROFILES), list(COLUMNS)]
 
 
