@@ -188,8 +188,7 @@ def mast_margins(inputs: Inputs, states: list[NoiseState], cache: LossCache,
         facade = None
         for plan in plans:
             h_m = h_loss[plan.h_rx_m]
-            loss_dl = losses[(freqs["dl"], h_m)] + clutter_db[(freqs["dl"], plan.h_rx_m)]
-            loss_ul = losses[(freqs["ul"], h_m)] + clutter_db[(freqs["ul"], plan.h_rx_m)]
+            loss_dl, loss_ul = losses[(freqs["dl"], h_m)], losses[(freqs["ul"], h_m)]
             if plan.indoor:  # P.2109 adds to the outdoor loss at the facade
                 if facade is None:
                     facade = facade_pixels(surf.building_mask[window.slices],
@@ -197,6 +196,8 @@ def mast_margins(inputs: Inputs, states: list[NoiseState], cache: LossCache,
                                            surf.grid.resolution_m)
                 loss_dl = loss_at_facade_db(loss_dl, facade)
                 loss_ul = loss_at_facade_db(loss_ul, facade)
+            loss_dl = loss_dl + clutter_db[(freqs["dl"], plan.h_rx_m)]
+            loss_ul = loss_ul + clutter_db[(freqs["ul"], plan.h_rx_m)]
             if plan.h_rx_m not in gains:
                 gains[plan.h_rx_m] = mast_gain_dbi(mast, geom, window, surf, plan.h_rx_m,
                                                    inputs.patterns)

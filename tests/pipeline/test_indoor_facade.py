@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 from shapely.geometry import box
 
-from c2000cov.pipeline.compute import compute_coverage
+from c2000cov.pipeline.cache import LossCache
+from c2000cov.pipeline.compute import NoiseState, compute_coverage
+from c2000cov.pipeline.executor import Executor
 from c2000cov.pipeline.inputs import load_inputs
 from c2000cov.radio.budget import facade_pixels, loss_at_facade_db
 from c2000cov.radio.itu import p2109
@@ -60,3 +62,31 @@ def test_indoor_level_is_the_facade_level_minus_the_p2109_median(tmp_path):
     outdoor_dbm = float(covs["out"].signal_dl_dbm[row, west])
     indoor_dbm = float(covs["inside"].signal_dl_dbm[row, col])
     assert indoor_dbm == pytest.approx(outdoor_dbm - bel_db, abs=1.0)
+
+
+def test_tiled_run_finds_the_facade_in_the_next_tile(tmp_path):
+    """A building across a tile edge, its facade (toward the mast) in the western tile: the
+    tiled reduction gives the indoor pixels of the eastern tile the same facade loss as a
+    whole-grid pass (the facade is looked up in the mast's whole window, then clipped)."""
+    from c2000cov.pipeline.tiles import tiled_coverage
+
+    n_px, top = 120, 450000.0 + 120 * RES_M
+    # columns 60-69 (the tile edge at column 64), rows 50-59; the mast at (55, 20), west
+    gpd.GeoDataFrame({"height_m": [12.0]}, geometry=[box(150600.0, top - 600.0, 150700.0,
+                                                         top - 500.0)],
+                     crs=RD).to_file(tmp_path / "b.gpkg", driver="GPKG")
+    profiles = '[profiles.inside]\nindoor = true\nbuilding_class = "traditional"\n'
+    path = write_scenario(tmp_path, model="p1812", profiles=profiles, radius_m=1000.0,
+                          size_px=n_px, res=RES_M,
+                          masts_rows=["M01,West,150205,450645,30,44,11,8,3"],
+                          extra='[buildings]\npath = "b.gpkg"\nheight_column = "height_m"\n')
+    inputs = load_inputs(load_scenario(path))
+    bm = inputs.surface.building_mask
+    assert bm[55, 60:70].all() and not bm[55, 59]
+    whole = compute_coverage(inputs)["main"]["inside"]
+    tiled = tiled_coverage(inputs, [NoiseState("main")], LossCache(tmp_path / "c"), Executor(),
+                           tile_px=64)["main"]["inside"]
+    assert tiled.signal_dl_dbm.tobytes() == whole.signal_dl_dbm.tobytes()
+    # every indoor pixel on row 55 has the level of the facade pixel (55, 59) less the same BEL
+    row = whole.signal_dl_dbm[55, 60:70]
+    assert np.ptp(row) == 0.0 and np.isfinite(row).all()
