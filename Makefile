@@ -28,10 +28,11 @@ $(DEMO_DIR)/dtm.tif: data/generate_demo.py | $(STAMP)
 
 ## demo: generate the demo region (when missing), calibrate the model on its synthetic drive
 ## test, run it calibrated, check it against the synthetic field reports, map, bundle and
-## verify, offline. Calibrate and run share out/demo/.cache: the loss windows are computed once.
+## verify, offline. Calibrate and run share out/demo/.cache: the loss windows are computed once;
+## calibrate's land-cover classes come from the scenario's [landcover].
 demo: $(STAMP) $(DEMO_DIR)/dtm.tif
 	$(BIN)/c2000cov calibrate data/demo.toml $(DEMO_DIR)/drive_test.csv --out out/demo-calibration \
-		--landcover $(DEMO_DIR)/landcover.tif --slope
+		--slope
 	$(BIN)/c2000cov run data/demo.toml --out out/demo --no-map \
 		--calibration out/demo-calibration/calibration.toml
 	$(BIN)/c2000cov validate out/demo $(DEMO_DIR)/field_reports.csv
