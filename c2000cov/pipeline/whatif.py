@@ -29,7 +29,7 @@ from c2000cov.files.vectors import read_vector
 from c2000cov.geo.grid import Window
 from c2000cov.pipeline.basestate import load_base_state, store_base_state
 from c2000cov.pipeline.cache import LossCache
-from c2000cov.pipeline.compute import mast_margins, noise_states
+from c2000cov.pipeline.compute import mast_margins, noise_states, profile_plans
 from c2000cov.pipeline.executor import LocalExecutor
 from c2000cov.pipeline.inputs import load_inputs
 from c2000cov.pipeline.run import (
@@ -39,7 +39,6 @@ from c2000cov.pipeline.run import (
     summarise,
     write_products,
 )
-from c2000cov.radio.budget import plan_profiles
 from c2000cov.radio.device import select_device
 from c2000cov.radio.interference import UplinkResult, noise_rise_summary
 from c2000cov.scenario.changes import CHANGE_KINDS, Changes, load_changes
@@ -240,8 +239,7 @@ def _added_only(base_inputs, new_inputs, changes: Changes, cache: LossCache, exe
         interference = replace(interference, masts_table=up.masts, uplink=up,
                                summary=noise_rise_summary(up, interference.noise_rise_dl_db[
                                    first]))
-    cal = new_inputs.calibration
-    plans = plan_profiles(scen, new_inputs.surface, None if cal is None else cal.sigma_db)
+    plans = profile_plans(new_inputs)
     grid = new_inputs.grid
     best = {k: _copy_best(b) for k, b in state.best.items()}
     union = None
