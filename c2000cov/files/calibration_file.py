@@ -5,6 +5,8 @@ A scenario applies it with ``[calibration] path = "calibration.toml"``::
     [calibration]
     profile = "in_car"              # the profile whose measurements were fitted
     landcover = "/abs/landcover.tif" # raster the class codes refer to (absent: none)
+    landcover_sha256 = "9f2c..."     # its SHA-256: a run whose [landcover] is the same
+                                    # file uses that one (so a bundle carries it)
     n_points = 1480
     n_pixels = 1212
     cv_rmse_db = 5.2
@@ -29,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from c2000cov.errors import InvalidInputError
-from c2000cov.files.atomic import require_file
+from c2000cov.files.atomic import require_file, sha256_file
 
 GLOBAL = "global"
 #: Figures of the fit that a calibration.toml carries for the record (dB).
@@ -49,6 +51,7 @@ class CalibrationFile:
     n_pixels: int = 0
     cv_rmse_db: float = float("nan")
     figures: dict = field(default_factory=dict)  # rmse/mean error before and after (dB)
+    landcover_sha256: str | None = None  # SHA-256 of the land-cover raster fitted on
 
     def class_offsets_db(self) -> dict[int, float]:
         """Per-class offsets (class code -> dB), ``global`` left out."""
@@ -107,11 +110,34 @@ def read_calibration(path: Path) -> CalibrationFile:
     if len(offsets) > 1 and landcover is None:
         raise InvalidInputError(f"{path.name}: class offsets need calibration.landcover (the "
                                 "land-cover raster their class codes refer to)")
+    sha = data.get("landcover_sha256")
+    if sha is not None and not (isinstance(sha, str) and len(sha) == 64
+                                and all(c in "0123456789abcdef" for c in sha)):
+        raise InvalidInputError(f"{path.name}: calibration.landcover_sha256 must be 64 "
+                                f"lower-case hex digits (a SHA-256), got {sha!r}")
     figures = {k: float(data[k]) for k in FIGURES if isinstance(data.get(k), int | float)}
     return CalibrationFile(path.resolve(), offsets, sigma, str(data.get("profile", "")),
                            landcover, int(data.get("n_points", 0)),
                            int(data.get("n_pixels", 0)),
-                           float(data.get("cv_rmse_db", float("nan"))), figures)
+                           float(data.get("cv_rmse_db", float("nan"))), figures, sha)
+
+
+def calibration_landcover(cal: CalibrationFile, scenario_landcover: Path | None) -> Path | None:
+    """The raster a run reads the calibration's class codes from.
+
+    The scenario's ``[landcover]`` raster when it is the file the calibration was fitted
+    on (same SHA-256, or the same path for a calibration.toml without one): that file is
+    one of the run's recorded inputs, so an evidence bundle carries it and a rerun on
+    another machine finds it. Otherwise the calibration's own ``landcover`` path.
+    """
+    if cal.landcover is None or scenario_landcover is None:
+        return cal.landcover
+    scenario_landcover = Path(scenario_landcover)
+    if cal.landcover_sha256 is not None:
+        same = sha256_file(scenario_landcover)[0] == cal.landcover_sha256
+    else:
+        same = scenario_landcover.resolve() == Path(cal.landcover).resolve()
+    return scenario_landcover if same else cal.landcover
 
 
 def _key(k: str) -> str:
@@ -127,6 +153,7 @@ def calibration_toml(offsets_db: dict[str, float], sigma_db: dict[str, float], p
     lines += ["[calibration]", f"profile = {json.dumps(profile)}"]
     if landcover is not None:
         lines.append(f"landcover = {json.dumps(str(Path(landcover).resolve()))}")
+        lines.append(f"landcover_sha256 = {json.dumps(sha256_file(Path(landcover))[0])}")
     lines += [f"n_points = {n_points}", f"n_pixels = {n_pixels}",
               f"cv_rmse_db = {cv_rmse_db!r}"]
     lines += [f"{k} = {float(v)!r}" for k, v in (figures or {}).items() if k in FIGURES]

@@ -16,7 +16,7 @@ from rasterio.crs import CRS
 from c2000cov.analysis.areas import population_to_grid
 from c2000cov.analysis.calibration import AppliedCalibration, apply_calibration
 from c2000cov.errors import InvalidInputError
-from c2000cov.files.calibration_file import read_calibration
+from c2000cov.files.calibration_file import calibration_landcover, read_calibration
 from c2000cov.files.masts import check_masts_inside, read_masts
 from c2000cov.files.msi import AntennaPattern, read_msi
 from c2000cov.files.pv import read_pv
@@ -109,7 +109,8 @@ def load_inputs(scen: Scenario, max_memory_gb: float | None = None) -> Inputs:
     calibration = None
     if scen.calibration is not None:
         cal = read_calibration(scen.calibration.path)
-        land = read_land_class(cal.landcover, grid) if cal.landcover is not None else None
+        cal_land = calibration_landcover(cal, scen.landcover.path if scen.landcover else None)
+        land = read_land_class(cal_land, grid) if cal_land is not None else None
         calibration = apply_calibration(cal.summary(), land)
     landcover = read_land_class(scen.landcover.path, grid) if scen.landcover else None
     return Inputs(scen, grid, surface, masts, patterns, pv, areas, roads, population,

@@ -12,7 +12,8 @@ import pytest
 import rasterio
 from scipy.stats import norm
 
-from c2000cov.files.calibration_file import read_calibration
+from c2000cov.files.atomic import sha256_file
+from c2000cov.files.calibration_file import calibration_landcover, read_calibration
 from c2000cov.pipeline.calibrate import calibrate, validate
 from c2000cov.pipeline.run import run_scenario
 from c2000cov.products.runfolder import read_band
@@ -231,3 +232,35 @@ def test_calibrate_takes_the_scenarios_landcover_by_default(case, fitted, tmp_pa
     assert read_calibration(tmp_path / "cal" / "calibration.toml").landcover == \
         case["lc"].resolve()
     assert res.summary["offsets_db"] == pytest.approx(fitted.summary["offsets_db"], abs=1e-9)
+
+
+def test_a_run_takes_the_class_codes_from_its_own_landcover_input(case, fitted, tmp_path):
+    """calibration.toml names its raster by absolute path (the calibrating machine's) and
+    by SHA-256. A scenario whose [landcover] is the same file (here a copy elsewhere, the
+    calibrating machine's path gone) reads the classes from it: that file is a recorded
+    input a bundle carries, so a rerun on another machine applies the same offsets."""
+    lc_copy = tmp_path / "inputs" / "landcover.tif"
+    lc_copy.parent.mkdir()
+    lc_copy.write_bytes(case["lc"].read_bytes())
+    text = (case["tmp"] / "cal" / "calibration.toml").read_text()
+    assert f'landcover_sha256 = "{sha256_file(case["lc"])[0]}"' in text
+    cal_path = tmp_path / "calibration.toml"
+    cal_path.write_text(text.replace(json.dumps(str(case["lc"].resolve())),
+                                     json.dumps(str(tmp_path / "gone" / "landcover.tif"))))
+    cal = read_calibration(cal_path)
+    assert calibration_landcover(cal, lc_copy) == lc_copy
+    assert calibration_landcover(cal, None) == tmp_path / "gone" / "landcover.tif"
+    other = tmp_path / "other.tif"  # a different raster: the calibration's own path stays
+    write_dtm(other, (4 - land_classes()).astype("float32"), res=RES_M, nodata=0)
+    assert calibration_landcover(cal, other) == tmp_path / "gone" / "landcover.tif"
+
+    scen_path = case["tmp"] / "calibrated_copy.toml"
+    scen_path.write_text(case["scen_path"].read_text()
+                         + f'\n[landcover]\npath = "{lc_copy}"\n'
+                         + f'\n[calibration]\npath = "{cal_path}"\n')
+    run_scenario(load_scenario(scen_path), tmp_path / "run", cache_dir=case["tmp"] / "cache")
+    off = fitted.summary["offsets_db"]
+    expected = off["global"] + np.vectorize(lambda c: off[str(c)])(land_classes())
+    before, after = case["level"], level_band(tmp_path / "run")
+    ok = np.isfinite(before)
+    np.testing.assert_allclose((after - before)[ok], expected[ok], atol=0.011)
