@@ -329,6 +329,13 @@ class LossCache:
             except OSError:
                 pass
 
+    def entry_paths(self) -> list[Path]:
+        """This cache's entries (``<prefix>/<key>.c2c``), sorted; a cache kept in a
+        sub-folder (a run's stored reduction) is not listed."""
+        if not self.folder:
+            return []
+        return sorted(self.folder.glob(f"*/*{ENTRY_SUFFIX}"))
+
     def size_mb(self) -> float:
         """Total size of the files in the cache folder (MB), entries of older formats included."""
         if not self.folder:

@@ -21,7 +21,7 @@ import pytest
 import rasterio
 
 from c2000cov.errors import DeviceUnavailableError, InvalidInputError, ScenarioError
-from c2000cov.pipeline.cache import ENTRY_SUFFIX
+from c2000cov.pipeline.cache import LossCache
 from c2000cov.radio import device as dev
 from c2000cov.scenario.config import load_scenario
 from c2000cov.scenario.schema import ModelConfig
@@ -163,8 +163,8 @@ def test_run_on_the_cuda_simulator_equals_the_cpu_run(tmp_path):
     assert np.array_equal(a, b, equal_nan=True)
     again = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
     assert again.returncode == 0, again.stderr[-3000:]
-    # loss windows (<prefix>/<key>.c2c); base_state/ holds the runs' stored reductions
-    cache_files = sorted(p.name for p in (tmp_path / "cache").glob(f"*/*{ENTRY_SUFFIX}"))
+    # loss windows only; base_state/ holds the runs' stored reductions
+    cache_files = LossCache(tmp_path / "cache").entry_paths()
     assert len(cache_files) == 4  # 2 masts x (DL, UL), computed once
     assert np.array_equal(_tif(tmp_path / "gpu" / name), b, equal_nan=True)
 

@@ -21,7 +21,7 @@ import rasterio
 import shapely
 
 from c2000cov.analysis.coverage import CLASS_GOOD, CLASS_NONE
-from c2000cov.pipeline.cache import ENTRY_SUFFIX
+from c2000cov.pipeline.cache import LossCache
 from c2000cov.pipeline.calibrate import calibrate, validate
 from c2000cov.pipeline.run import run_scenario
 from c2000cov.products.maps import build_map_from_run, map_data
@@ -240,7 +240,7 @@ def test_calibrate_fills_the_cache_the_run_needs(field_run, tmp_path):
     scen = load_scenario(field_run["tmp"] / "scenario.toml")
     cache = tmp_path / "cache"
     calibrate(scen, field_run["tmp"] / "drive.csv", tmp_path / "cal", cache_dir=cache)
-    entries = sorted(p.name for p in cache.glob(f"*/*{ENTRY_SUFFIX}"))  # loss windows
+    entries = LossCache(cache).entry_paths()  # loss windows
     assert len(entries) == 2  # one mast: downlink and uplink at 1.5 m
     run_scenario(scen, tmp_path / "run", cache_dir=cache)
-    assert sorted(p.name for p in cache.glob(f"*/*{ENTRY_SUFFIX}")) == entries
+    assert LossCache(cache).entry_paths() == entries
