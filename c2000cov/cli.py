@@ -23,6 +23,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Coverage, interference and dead-zone analysis for the C2000 network.")
 err_console = Console(stderr=True)
 app.command("optimise")(__import__("c2000cov.devtools.optimise_cli", fromlist=["x"]).optimise)
+app.command("whatif")(__import__("c2000cov.devtools.whatif_cli", fromlist=["x"]).whatif)
 
 
 def _progress(quiet: bool):
@@ -134,45 +135,6 @@ def run(
 
             err_console.print(f"  {name}: {covered_pct(cov):.1f} % of evaluated area "
                               f"reaches {cov.target_pct:g} % location probability")
-
-
-@app.command()
-def whatif(
-    base: Annotated[Path, typer.Argument(help="Base scenario TOML file.")],
-    changes: Annotated[Path, typer.Argument(help="CHANGES TOML: [[add_mast]], [[remove_mast]], "
-                                            "[[move_mast]], [[mitigate_pv]], [[add_pv]].")],
-    out: Annotated[Path | None, typer.Option(help="Output folder (default <base out>-whatif).")]
-    = None,
-    map_path: Annotated[Path | None, typer.Option("--map", help="Map HTML path.")] = None,
-    no_map: Annotated[bool, typer.Option("--no-map", help="Do not write the map.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
-    max_memory_gb: Annotated[float | None, typer.Option(
-        help="Refuse the run when it would need more memory than this (GB).")] = None,
-) -> None:
-    """Apply changes to a base scenario; write the new coverage and its gains and losses."""
-    from c2000cov.pipeline.whatif import run_whatif
-    from c2000cov.scenario.config import load_scenario
-
-    scen = load_scenario(base)
-    out_dir = out or Path(f"{scen.output.dir}-whatif")
-    prog, update = _progress(quiet)
-    t0 = time.perf_counter()
-    if prog:
-        with prog:
-            result = run_whatif(scen, changes, out_dir, progress=update,
-                                max_memory_gb=max_memory_gb)
-    else:
-        result = run_whatif(scen, changes, out_dir, max_memory_gb=max_memory_gb)
-    if not no_map:
-        from c2000cov.products.maps import build_map
-
-        result.files.append(build_map(result, map_path or out_dir / "map.html"))
-    if not quiet:
-        err_console.print(f"wrote {len(result.files)} files to {out_dir} "
-                          f"in {time.perf_counter() - t0:.1f} s")
-        for row in result.delta_table.itertuples():
-            err_console.print(f"  {row.area_name} / {row.profile}: "
-                              f"{row.delta_covered_km2:+.3f} km2 ({row.delta_covered_pct:+.2f} pp)")
 
 
 @app.command("map")

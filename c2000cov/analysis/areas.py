@@ -242,6 +242,29 @@ def area_weights(areas: gpd.GeoDataFrame | None, grid: Grid) -> list[AreaWeights
     return out
 
 
+def clipped_window_sum(aw: AreaWeights, window: Window, v: np.ndarray) -> float:
+    """:meth:`AreaWeights.weighted_sum` of an array that is zero outside ``window``.
+
+    ``v`` has the shape of ``window`` (grid pixels); only the area's pixels
+    inside the window are read, so a change confined to a window is summed
+    per area without a full-grid array.
+    """
+    a = aw.window
+    r0, r1 = max(a.row_off, window.row_off), min(a.row_off + a.height,
+                                                 window.row_off + window.height)
+    c0, c1 = max(a.col_off, window.col_off), min(a.col_off + a.width,
+                                                 window.col_off + window.width)
+    if r0 >= r1 or c0 >= c1:
+        return 0.0
+    full = aw.full[r0 - a.row_off:r1 - a.row_off, c0 - a.col_off:c1 - a.col_off]
+    part = v[r0 - window.row_off:r1 - window.row_off, c0 - window.col_off:c1 - window.col_off]
+    rows, cols = aw.rows + a.row_off, aw.cols + a.col_off
+    inside = (rows >= r0) & (rows < r1) & (cols >= c0) & (cols < c1)
+    edge = v[rows[inside] - window.row_off, cols[inside] - window.col_off]
+    return float(part[full].sum(dtype="float64")
+                 + np.dot(edge.astype("float64"), aw.frac[inside]))
+
+
 def _to_grid_crs(gdf: gpd.GeoDataFrame, grid: Grid, what: str) -> gpd.GeoDataFrame:
     if gdf.crs is None:
         raise CRSError(f"{what}: the layer has no CRS; set it (e.g. gdf.set_crs('EPSG:28992'))")

@@ -104,10 +104,8 @@ class ProfileCoverage:
 def finish(name: str, grid: Grid, best: BestServer, sigma_total_db, target_pct: float,
            classes: ClassesConfig, evaluated: np.ndarray) -> ProfileCoverage:
     """Turn a best-server reduction into probabilities, limiting direction and classes."""
-    p = np.asarray(location_probability(best.margin_db, sigma_total_db), dtype="float32")
-    p[~evaluated] = np.nan
+    p = p_cover_of(best.margin_db, best.server, sigma_total_db, evaluated)
     reached = evaluated & (best.server >= 0)
-    p[evaluated & ~reached] = 0.0
     limiting = np.zeros(grid.shape, dtype="uint8")
     dl_limits = best.margin_dl_db <= best.margin_ul_db
     limiting[reached & dl_limits] = LIMITING_DL
@@ -119,6 +117,16 @@ def finish(name: str, grid: Grid, best: BestServer, sigma_total_db, target_pct: 
     return ProfileCoverage(name, grid, p, limiting, server, sig, n_at, cls,
                            best.margin_dl_db, best.margin_ul_db, sigma_total_db, target_pct,
                            best.second_margin_db)
+
+
+def p_cover_of(margin_db: np.ndarray, server: np.ndarray, sigma_total_db,
+               evaluated: np.ndarray) -> np.ndarray:
+    """The ``p_cover`` band of :func:`finish` from the best margin and server, for arrays of
+    any shape (a selection of pixels too): NaN not evaluated, 0 where no mast reaches."""
+    p = np.asarray(location_probability(margin_db, sigma_total_db), dtype="float32")
+    p[~evaluated] = np.nan
+    p[evaluated & (server < 0)] = 0.0
+    return p
 
 
 def classify(p_cover: np.ndarray, target_pct: float, reduced_pct: float,

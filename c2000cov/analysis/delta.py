@@ -9,7 +9,13 @@ import pandas as pd
 import shapely
 from rasterio.features import shapes
 
-from c2000cov.analysis.coverage import ProfileCoverage, covered_mask
+from c2000cov.analysis.coverage import (
+    BestServer,
+    ProfileCoverage,
+    covered_mask,
+    p_cover_of,
+    reaches_pct,
+)
 
 #: Codes of the ``delta`` band of ``delta_<profile>.tif`` (NaN: evaluated by neither run).
 DELTA_GAINED, DELTA_LOST, DELTA_SAME = 1, -1, 0
@@ -22,6 +28,26 @@ def delta_raster(base: ProfileCoverage, new: ProfileCoverage) -> np.ndarray:
     out = np.where(n & ~b, DELTA_GAINED, np.where(b & ~n, DELTA_LOST, DELTA_SAME))
     out = out.astype("float32")
     out[~(np.isfinite(base.p_cover) | np.isfinite(new.p_cover))] = np.nan
+    return out
+
+
+def delta_of_reductions(base: BestServer, new: BestServer, sigma_total_db, target_pct: float,
+                        evaluated: np.ndarray) -> np.ndarray:
+    """:func:`delta_raster` of the two reductions' :func:`~c2000cov.analysis.coverage.finish`,
+    without finishing either.
+
+    Whether a pixel is covered depends only on its best margin and whether a
+    mast reaches it, so only the pixels whose best margin changed are
+    evaluated; every other evaluated pixel is unchanged (0). ``evaluated`` is the
+    profile's, the same for both runs (adding or moving masts does not change it).
+    """
+    out = np.where(evaluated, np.float32(DELTA_SAME), np.float32(np.nan)).astype("float32")
+    idx = np.nonzero(evaluated & ~(new.margin_db == base.margin_db))
+    sigma = sigma_total_db[idx] if isinstance(sigma_total_db, np.ndarray) else sigma_total_db
+    every = np.ones(idx[0].size, dtype=bool)
+    b = reaches_pct(p_cover_of(base.margin_db[idx], base.server[idx], sigma, every), target_pct)
+    n = reaches_pct(p_cover_of(new.margin_db[idx], new.server[idx], sigma, every), target_pct)
+    out[idx] = np.where(n & ~b, DELTA_GAINED, np.where(b & ~n, DELTA_LOST, DELTA_SAME))
     return out
 
 

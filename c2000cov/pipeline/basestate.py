@@ -25,9 +25,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import shapely
 
+from c2000cov.analysis.areas import AreaWeights, area_weights
 from c2000cov.analysis.coverage import BestServer, ProfileCoverage
 from c2000cov.analysis.result import RunResult
+from c2000cov.geo.grid import Window
 from c2000cov.pipeline.cache import LossCache, array_key
 from c2000cov.pipeline.inputs import Inputs
 
@@ -35,6 +38,8 @@ from c2000cov.pipeline.inputs import Inputs
 STATE_BANDS = (("margin_dl_db", "float32"), ("margin_ul_db", "float32"),
                ("second_margin_db", "float32"), ("server", "int16"),
                ("signal_dl_dbm", "float32"), ("n_at_target", "uint8"))
+#: The bands the best margin is derived from (always read).
+MARGIN_BANDS = ("margin_dl_db", "margin_ul_db", "server")
 #: Noise states as the run names them: the configured state first, then night.
 STATE_NAMES = ("main", "night")
 _FORMAT = "c2000cov-base-state/1"
@@ -63,7 +68,7 @@ def _feed(h, obj) -> None:
     elif isinstance(obj, np.ndarray):
         arr = np.ascontiguousarray(obj)
         h.update(f"nd{arr.dtype.str}{arr.shape}".encode())
-        h.update(arr.tobytes())
+        h.update(arr.reshape(-1).view("uint8"))  # the same bytes as tobytes(), not copied
     elif isinstance(obj, pd.DataFrame):
         h.update(f"df{list(map(str, obj.columns))}{[str(t) for t in obj.dtypes]}".encode())
         for col in obj.columns:
@@ -189,8 +194,14 @@ def store_base_state(result: RunResult, cache: LossCache) -> str | None:
 
 
 def load_base_state(inputs: Inputs, device: dict | None, cache: LossCache,
-                    with_uplink: bool) -> BaseState | None:
-    """The stored reduction of the run of ``inputs``, or None when it is not (wholly) kept."""
+                    with_uplink: bool, n_states: int | None = None,
+                    bands: tuple[str, ...] | None = None) -> BaseState | None:
+    """The stored reduction of the run of ``inputs``, or None when it is not (wholly) kept.
+
+    ``n_states`` reads only the first noise states (1: the configured state, not
+    night); ``bands`` only those of :data:`STATE_BANDS` (the best margin is always
+    derived), the others are None.
+    """
     if not cache.folder or not (cache.folder / BASE_STATE_DIR).is_dir():
         return None
     cache = LossCache(cache.folder / BASE_STATE_DIR)
@@ -200,18 +211,21 @@ def load_base_state(inputs: Inputs, device: dict | None, cache: LossCache,
         return None
     shape = inputs.grid.shape
     best = {}
-    for state in STATE_NAMES[:int(done[0])]:
+    for state in STATE_NAMES[:min(int(done[0]), n_states or len(STATE_NAMES))]:
         for profile in inputs.scenario.profiles:
-            bands = {}
+            read = {}
             for band, dtype in STATE_BANDS:
+                if bands is not None and band not in bands and band not in MARGIN_BANDS:
+                    read[band] = None
+                    continue
                 arr = cache.get(array_key(key, state, profile, band), shape=shape, dtype=dtype)
                 if arr is None:
                     return None
-                bands[band] = arr
-            served = bands["server"] >= 0
-            margin = np.where(served, np.fmin(bands["margin_dl_db"], bands["margin_ul_db"]),
+                read[band] = arr
+            served = read["server"] >= 0
+            margin = np.where(served, np.fmin(read["margin_dl_db"], read["margin_ul_db"]),
                               -np.inf).astype("float32")
-            best[(state, profile)] = BestServer(margin_db=margin, **bands)
+            best[(state, profile)] = BestServer(margin_db=margin, **read)
     table = _get_frame(cache, array_key(key, "area_table"))
     if table is None:
         return None
@@ -222,3 +236,52 @@ def load_base_state(inputs: Inputs, device: dict | None, cache: LossCache,
         if out.uplink_masts is None or out.uplink_contributions is None:
             return None
     return out
+
+
+_WEIGHTS_FORMAT = "c2000cov-area-weights/1"
+
+
+def cached_area_weights(areas, grid, cache: LossCache) -> list[AreaWeights]:
+    """:func:`~c2000cov.analysis.areas.area_weights`, kept in ``cache`` (``base_state/``).
+
+    The exact pixel fractions of the areas' boundary pixels cost a polygon
+    intersection each (0.6-0.7 s on the demo); they depend only on the areas
+    and the grid, which key the entry with the code digest.
+    """
+    if not cache.folder:
+        return area_weights(areas, grid)
+    store = LossCache(cache.folder / BASE_STATE_DIR)
+    h = hashlib.sha256(_WEIGHTS_FORMAT.encode())
+    for part in (areas, grid.crs.to_wkt(), list(grid.transform)[:6], grid.shape,
+                 code_digest()):
+        _feed(h, part)
+    key = h.hexdigest()
+    count = store.get(array_key(key, "count"), dtype="int64")
+    if count is not None:
+        geoms = ([None] if areas is None else list(
+            (areas if areas.crs is None or areas.crs.equals(grid.crs)
+             else areas.to_crs(grid.crs)).geometry))
+        out = []
+        for k in range(int(count[0])):
+            parts = [store.get(array_key(key, k, name)) for name in _WEIGHT_PARTS]
+            if any(p is None for p in parts) or k >= len(geoms):
+                break
+            name, win, full, rows, cols, frac = parts
+            geom = geoms[k] if areas is not None else shapely.box(*grid.bounds_m)
+            out.append(AreaWeights(str(name[0]), geom, Window(*(int(v) for v in win)),
+                                   full.astype(bool), rows, cols, frac))
+        else:
+            return out
+    out = area_weights(areas, grid)
+    for k, aw in enumerate(out):
+        w = aw.window
+        for name, arr in zip(_WEIGHT_PARTS, (
+                np.array([aw.name], dtype=str),
+                np.array([w.row_off, w.col_off, w.height, w.width], dtype="int64"),
+                aw.full.astype("uint8"), aw.rows, aw.cols, aw.frac), strict=True):
+            store.put(array_key(key, k, name), arr)
+    store.put(array_key(key, "count"), np.array([len(out)], dtype="int64"))
+    return out
+
+
+_WEIGHT_PARTS = ("name", "window", "full", "rows", "cols", "frac")

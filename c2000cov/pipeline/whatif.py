@@ -39,6 +39,7 @@ from c2000cov.pipeline.run import (
     summarise,
     write_products,
 )
+from c2000cov.pipeline.whatif_delta import check_added_only, delta_whatif, union_window
 from c2000cov.radio.device import select_device
 from c2000cov.radio.interference import UplinkResult, noise_rise_summary
 from c2000cov.scenario.changes import CHANGE_KINDS, Changes, load_changes
@@ -143,7 +144,7 @@ def apply_changes(inputs, changes: Changes):
 
 def run_whatif(scen, changes_path: Path, out_dir: Path, progress=None, executor=None,
                cache_dir: Path | None = None, max_memory_gb: float | None = None,
-               windowed: bool = True):
+               windowed: bool = True, delta_only: bool = False):
     """Run a what-if: the base scenario with CHANGES applied, plus its deltas.
 
     The base run's per-mast loss cache (``[output] cache_dir`` or
@@ -154,22 +155,33 @@ def run_whatif(scen, changes_path: Path, out_dir: Path, progress=None, executor=
     Writes the changed run's outputs into ``out_dir`` plus ``delta_<profile>.tif``
     (1 gained, -1 lost, 0 unchanged), ``delta.gpkg`` (gained and lost polygons per
     profile) and ``delta_areas.csv``.
+
+    ``delta_only`` (added masts only) computes and writes the deltas inside the
+    new masts' windows and nothing else, and returns a
+    :class:`~c2000cov.pipeline.whatif_delta.DeltaWhatIf`
+    (:mod:`c2000cov.pipeline.whatif_delta`).
     """
     changes = load_changes(changes_path)
+    if delta_only:
+        check_added_only(changes)
     prepare_output(scen, out_dir)
     with folder_lock(out_dir):
         return _whatif_locked(scen, changes, changes_path, out_dir, progress, executor,
-                              cache_dir, max_memory_gb, windowed)
+                              cache_dir, max_memory_gb, windowed, delta_only)
 
 
 def _whatif_locked(scen, changes: Changes, changes_path: Path, out_dir: Path, progress,
-                   executor, cache_dir, max_memory_gb, windowed: bool = True):
+                   executor, cache_dir, max_memory_gb, windowed: bool = True,
+                   delta_only: bool = False):
     t0 = time.perf_counter()
     base_inputs = load_inputs(scen, max_memory_gb)
     new_inputs = apply_changes(base_inputs, changes)
     cache = LossCache(cache_dir or default_cache_dir(scen, scen.output.dir))
     executor = executor or LocalExecutor()
     device = select_device(scen.model)
+    if delta_only:
+        return delta_whatif(base_inputs, new_inputs, changes, changes_path, out_dir, cache,
+                            executor, device, progress, t0)
 
     def staged(prefix):
         if progress is None:
@@ -244,7 +256,7 @@ def _added_only(base_inputs, new_inputs, changes: Changes, cache: LossCache, exe
     best = {k: _copy_best(b) for k, b in state.best.items()}
     union = None
     for i, window, margins in mast_margins(added, states, cache, executor, progress, device):
-        union = window if union is None else _union(union, window)
+        union = window if union is None else union_window(union, window)
         for plan in plans:
             for st in states:
                 mm = margins[(st.name, plan.name)]
@@ -274,13 +286,6 @@ def _window_of(arr, window: Window):
 
 def _copy_best(b: BestServer) -> BestServer:
     return BestServer(*(getattr(b, f.name).copy() for f in fields(BestServer)))
-
-
-def _union(a: Window, b: Window) -> Window:
-    r0, c0 = min(a.row_off, b.row_off), min(a.col_off, b.col_off)
-    r1 = max(a.row_off + a.height, b.row_off + b.height)
-    c1 = max(a.col_off + a.width, b.col_off + b.width)
-    return Window(r0, c0, r1 - r0, c1 - c0)
 
 
 def _finish_inside(base: ProfileCoverage, best: BestServer, window: Window, sigma_total_db,

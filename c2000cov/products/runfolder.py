@@ -247,8 +247,8 @@ def write_run_folder(result: RunResult, out_dir: Path) -> RunResult:
     if inputs.calibration is not None:
         extra["calibration"] = inputs.calibration.summary
     if result.whatif is not None:
-        files += _write_whatif(out_dir, result, grid)
         w = result.whatif
+        files += write_delta_files(out_dir, w.delta, w.polygons, result.delta_table, grid)
         extra["whatif"] = {"changes_file": str(Path(w.changes_file).resolve()),
                            "changes": w.changes, "base_covered_pct": w.base_covered_pct}
     manifest = {
@@ -285,17 +285,18 @@ def _write_interference(out_dir: Path, itf, grid: Grid) -> list[Path]:
             write_gpkg(out_dir / PV_USED, {PV_LAYER: itf.pv_table})]
 
 
-def _write_whatif(out_dir: Path, result: RunResult, grid: Grid) -> list[Path]:
-    deltas = result.whatif.delta
+def write_delta_files(out_dir: Path, deltas: dict[str, np.ndarray], polygons: dict,
+                      table, grid: Grid) -> list[Path]:
+    """Delta rasters (on ``grid``: the run's, or the window of a delta-only what-if)."""
     files = []
     for p, d in deltas.items():
         path = write_cog(out_dir / delta_name(p), [d], grid, [DELTA_BAND[0]],
                          units=[DELTA_BAND[1]], categorical=True)
         files += [path, styles.write_qml(out_dir / style_name(path.name),
                                          styles.paletted_qml(styles.delta_categories()))]
-    files.append(write_gpkg(out_dir / DELTA_POLYGONS, result.whatif.polygons, styles={
-        p: styles.delta_polygon_qml() for p in result.whatif.polygons}))
-    files.append(write_csv(out_dir / DELTA_TABLE, result.delta_table))
+    files.append(write_gpkg(out_dir / DELTA_POLYGONS, polygons, styles={
+        p: styles.delta_polygon_qml() for p in polygons}))
+    files.append(write_csv(out_dir / DELTA_TABLE, table))
     return files
 
 
