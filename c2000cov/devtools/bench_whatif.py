@@ -14,13 +14,23 @@ propagation is part of what is measured:
   which starts from the reduction the full run stored; ``add1_whatif_compute_s``
   and ``add1_whatif_write_s`` split it into computing and writing the run folder;
 - ``add1_whatif_full_path_s``: the same what-if recomputing both runs in full
-  (``windowed=False``), as every what-if did before.
+  (``windowed=False``), as every what-if did before;
+- ``add1_delta_s``: the same what-if with ``delta_only=True`` (``whatif
+  --delta-only``): deltas computed and written inside the new mast's window only,
+  the new mast's propagation cold (a copy of the base run's cache).
+
+``--national-scale S`` adds a record ``whatif-add-1-national-25m``: the synthetic
+national scenario at 25 m with both sides times ``S`` (0.5: a quarter of the
+area, 3600 x 4600 px, 150 masts), its full run with a cold cache, and the
+delta-only what-if of one mast added at its centre, where the mast's window is
+a part of the grid rather than all of it as on the demo.
 """
 
 from __future__ import annotations
 
 import os
 import platform
+import shutil
 import tempfile
 import time
 from dataclasses import replace
@@ -56,6 +66,7 @@ def whatif_add_1(repo: Path) -> dict:
         added = apply_changes(inputs, replace(changes, mitigate_pv=(), remove_mast=(),
                                               move_mast=(), add_pv=()))
         one = replace(added, masts=added.masts.iloc[[len(inputs.masts)]].reset_index(drop=True))
+        shutil.copytree(tmp / "cache", tmp / "cache-delta")  # without the new mast
         cache = LossCache(tmp / "cache")
         executor = LocalExecutor()
         state = noise_states(inputs, None, cache)[0][0]
@@ -82,6 +93,10 @@ def whatif_add_1(repo: Path) -> dict:
         text = changes_path.read_text()
         only_add.write_text(text.split("[[mitigate_pv]]")[0])
         t0 = time.perf_counter()
+        d = run_whatif(scen, only_add, tmp / "delta", cache_dir=tmp / "cache-delta",
+                       delta_only=True)
+        delta_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
         w = run_whatif(scen, only_add, tmp / "whatif", cache_dir=tmp / "cache")
         whatif_s = time.perf_counter() - t0
         delta_km2 = float(w.delta_table["delta_covered_km2"].sum())
@@ -90,6 +105,12 @@ def whatif_add_1(repo: Path) -> dict:
                         windowed=False)
         whatif_full_s = time.perf_counter() - t0
         same = bool(wf.delta_table.equals(w.delta_table))
+        keys = ["area_name", "profile"]
+        a = w.delta_table.set_index(keys)
+        delta_same = bool(np.allclose(d.delta_table.set_index(keys).loc[a.index].to_numpy(),
+                                      a.to_numpy(), rtol=1e-9, atol=1e-9)
+                          and all(np.array_equal(w.whatif.delta[p][d.window.slices],
+                                                 d.delta[p], equal_nan=True) for p in d.delta))
     return {"workload": "whatif-add-1", "scenario": "demo", "masts": len(inputs.masts),
             "grid_px": int(inputs.grid.shape[0] * inputs.grid.shape[1]),
             "full_run_s": round(full_s, 2), "add1_gain_s": round(gain_s, 2),
@@ -99,11 +120,50 @@ def whatif_add_1(repo: Path) -> dict:
             "add1_whatif_write_s": round(w.timings_s["write_s"], 2),
             "add1_whatif_full_path_s": round(whatif_full_s, 2),
             "windowed_equals_full_path": same,
+            "add1_delta_s": round(delta_s, 2),
+            "add1_delta_compute_s": round(d.timings_s["compute_s"], 2),
+            "add1_delta_write_s": round(d.timings_s["write_s"], 2),
+            "delta_equals_whatif": delta_same,
+            "delta_vs_full": round(delta_s / full_s, 4),
+            "delta_window_px": [d.window.height, d.window.width],
             "gain_vs_full": round(gain_s / full_s, 4),
             "whatif_vs_full": round(whatif_s / full_s, 4),
             "whatif_full_path_vs_full": round(whatif_full_s / full_s, 4),
             "add1_gain_km2": round(gain, 4),
             "add1_whatif_delta_km2_over_areas": round(delta_km2, 4),
+            "cpu_count": os.cpu_count(), "load_avg_1min": round(os.getloadavg()[0], 2),
+            "machine": platform.node(), "date_utc": time.strftime("%Y-%m-%d", time.gmtime())}
+
+
+def whatif_add_1_national(scale: float) -> dict:
+    """One ``whatif-add-1-national-25m`` record: the full run, then one mast added at the
+    centre as a delta-only what-if (both with the same fresh cache)."""
+    from c2000cov.devtools.national import generate_national, peak_rss_mb
+
+    with tempfile.TemporaryDirectory(prefix="bench-whatif-national-") as tmp:
+        tmp = Path(tmp)
+        scen = load_scenario(generate_national(tmp / "national", scale))
+        t0 = time.perf_counter()
+        full = run_scenario(scen, tmp / "full", cache_dir=tmp / "cache")
+        full_s = time.perf_counter() - t0
+        grid = full.inputs.grid
+        x0, y0, x1, y1 = grid.bounds_m
+        changes = tmp / "add1.toml"
+        changes.write_text(f"[[add_mast]]\nmast_id = \"X01\"\nx_m = {(x0 + x1) / 2:.1f}\n"
+                           f"y_m = {(y0 + y1) / 2:.1f}\nh_agl_m = 40.0\ntx_power_dbm = 44.0\n"
+                           "gain_dbi = 11.0\ntx_loss_db = 8.0\nrx_loss_db = 3.0\n")
+        t0 = time.perf_counter()
+        d = run_whatif(scen, changes, tmp / "delta", cache_dir=tmp / "cache", delta_only=True)
+        delta_s = time.perf_counter() - t0
+    return {"workload": "whatif-add-1-national-25m", "scenario": f"national-25m x{scale:g}",
+            "masts": len(full.inputs.masts), "grid_px": int(grid.width * grid.height),
+            "window_px": [d.window.height, d.window.width],
+            "full_run_s": round(full_s, 2), "add1_delta_s": round(delta_s, 2),
+            "add1_delta_compute_s": round(d.timings_s["compute_s"], 2),
+            "add1_delta_write_s": round(d.timings_s["write_s"], 2),
+            "delta_vs_full": round(delta_s / full_s, 4),
+            "add1_delta_km2": round(float(d.delta_table["delta_covered_km2"].sum()), 4),
+            "peak_rss_mb": round(peak_rss_mb(), 1),
             "cpu_count": os.cpu_count(), "load_avg_1min": round(os.getloadavg()[0], 2),
             "machine": platform.node(), "date_utc": time.strftime("%Y-%m-%d", time.gmtime())}
 
@@ -117,10 +177,15 @@ def main() -> None:
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json", type=Path, default=Path("bench-results.json"))
+    ap.add_argument("--national-scale", type=float, default=None,
+                    help="Also the national scenario at 25 m, both sides times this.")
+    ap.add_argument("--skip-demo", action="store_true", help="Only the national record.")
     args = ap.parse_args()
-    record = whatif_add_1(Path(__file__).resolve().parents[2])
-    append_records(args.json, [record])
-    print(json.dumps(record, indent=1))
+    records = [] if args.skip_demo else [whatif_add_1(Path(__file__).resolve().parents[2])]
+    if args.national_scale:
+        records.append(whatif_add_1_national(args.national_scale))
+    append_records(args.json, records)
+    print(json.dumps(records, indent=1))
 
 
 if __name__ == "__main__":

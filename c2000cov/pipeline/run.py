@@ -29,7 +29,7 @@ from c2000cov.analysis.deadzones import dead_zones
 from c2000cov.analysis.outage import n1_outage
 from c2000cov.analysis.result import RunResult
 from c2000cov.files.atomic import check_replaceable, folder_lock, replaced_folder
-from c2000cov.pipeline.basestate import store_base_state
+from c2000cov.pipeline.basestate import cached_area_weights, store_base_state
 from c2000cov.pipeline.cache import LossCache
 from c2000cov.pipeline.compute import ProgressFn, noise_states
 from c2000cov.pipeline.executor import Executor, LocalExecutor
@@ -42,9 +42,11 @@ from c2000cov.radio.device import ComputeDevice, select_device
 from c2000cov.scenario.schema import Scenario
 
 
-def summarise(result: RunResult, progress: ProgressFn | None = None) -> RunResult:
+def summarise(result: RunResult, progress: ProgressFn | None = None,
+              cache: LossCache | None = None) -> RunResult:
     """Dead zones, per-area statistics and the N-1 ranking of a computed run, the dead
-    zones and N-1 in tiles of ``[output] tile_px``."""
+    zones and N-1 in tiles of ``[output] tile_px``; the areas' pixel fractions are kept
+    in ``cache`` when given (:func:`~c2000cov.pipeline.basestate.cached_area_weights`)."""
     inputs = result.inputs
     if progress:
         progress("dead zones, areas, N-1", 0, 3)
@@ -52,7 +54,8 @@ def summarise(result: RunResult, progress: ProgressFn | None = None) -> RunResul
     result.dead_zones = {name: dead_zones(cov, inputs.masts, inputs.areas, dz.min_area_m2,
                                           dz.simplify_m, tile_px)
                          for name, cov in result.coverage.items()}
-    weights = area_weights(inputs.areas, inputs.grid)
+    weights = (area_weights(inputs.areas, inputs.grid) if cache is None
+               else cached_area_weights(inputs.areas, inputs.grid, cache))
     extra = {"population": inputs.population, "roads": inputs.roads, "weights": weights}
     if inputs.scenario.population is not None:
         extra["population_column"] = inputs.scenario.population.column
@@ -92,7 +95,7 @@ def compute_result(inputs: Inputs, cache: LossCache, executor: Executor,
                        device=device.manifest())
     if len(states) > 1:
         result.night = covs[states[1].name]
-    return summarise(result, progress)
+    return summarise(result, progress, cache)
 
 
 def write_products(result: RunResult, out_dir: Path) -> RunResult:

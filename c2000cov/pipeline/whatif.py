@@ -276,7 +276,7 @@ def _added_only(base_inputs, new_inputs, changes: Changes, cache: LossCache, exe
                        interference=interference, device=manifest)
     if night is not None:
         result.night = {p.name: covs[(night, p.name)] for p in plans}
-    summarise(result, progress)
+    summarise(result, progress, cache)
     return result, {p.name: base_covs[(main, p.name)] for p in plans}, state.area_table
 
 
