@@ -1,13 +1,15 @@
-"""Loss windows are cached as 0.01 dB codes, deflated (issue #20): the stated bound holds,
+"""Loss windows are cached as 0.01 dB codes, compressed (issue #20): the stated bound holds,
 a warm run equals a cold one, the key follows the format, and the entries are small."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import zlib
 
 import numpy as np
 import pytest
+import zstandard
 
 import c2000cov.pipeline.cache as cache_module
 import c2000cov.pipeline.compute as compute
@@ -159,3 +161,40 @@ def test_a_warm_run_is_a_cold_run_and_within_the_bound_of_unquantised_levels(tmp
             diff = np.abs(a[ok].astype(np.float64) - b[ok])
             assert diff.max() <= BOUND_DB + 1e-4, band  # + float32 rounding of the budget
             assert diff.max() > 0.0, band  # the runs do differ: the test sees quantisation
+
+
+def _rewrite(path, header: dict, body: bytes) -> None:
+    payload = json.dumps(header, sort_keys=True).encode() + b"\n" + body
+    path.write_bytes(ENTRY_MAGIC + hashlib.sha256(payload).digest() + payload)
+
+
+def _entry(path) -> tuple[dict, bytes]:
+    line, _, body = path.read_bytes()[len(ENTRY_MAGIC) + 32:].partition(b"\n")
+    return json.loads(line), body
+
+
+def test_entries_are_zstd_and_older_zlib_entries_still_read(tmp_path):
+    loss = quantise_loss_db(_kernel_window())
+    cache = LossCache(tmp_path)
+    cache.put_loss(KEY, loss)
+    header, body = _entry(cache._path(KEY))
+    assert header["compressor"] == "zstd" and header["level"] == cache_module.ZSTD_LEVEL
+    # the same codes as an entry written before zstd: deflated, no compressor named
+    raw = zstandard.ZstdDecompressor().decompress(body)
+    old = {k: v for k, v in header.items() if k not in ("compressor", "level")}
+    _rewrite(cache._path(KEY), {**old, "zlib": 1}, zlib.compress(raw, 1))
+    np.testing.assert_array_equal(cache.get(KEY, shape=loss.shape, dtype="float32"), loss)
+    assert cache.hits == 1 and cache.damaged == 0
+
+
+@pytest.mark.parametrize("compressor, why", [("lz4", "unknown compressor 'lz4'; expected one "
+                                                     "of zstd, zlib"),
+                                             ("zlib", "Error -3 while decompressing")])
+def test_an_entry_of_another_compressor_is_damage(tmp_path, compressor, why):
+    cache = LossCache(tmp_path)
+    cache.put_loss(KEY, np.full((4, 4), 100.0, "float32"))
+    header, body = _entry(cache._path(KEY))
+    _rewrite(cache._path(KEY), {**header, "compressor": compressor}, body)  # zstd bytes
+    with pytest.warns(DamagedCacheWarning, match=f"unreadable array: {why}"):
+        assert cache.get(KEY) is None
+    assert cache.damaged == 1 and not cache._path(KEY).exists()
