@@ -135,14 +135,31 @@ def quantise_loss_db(loss_db: np.ndarray) -> np.ndarray:
     return out
 
 
+def _finite_range(block: np.ndarray) -> tuple[float, float]:
+    """Smallest and largest finite value of a block (NaN, NaN when there is none).
+
+    ``fmin``/``fmax`` skip NaN in one vectorised pass each; only a block holding an
+    infinity takes the slower masked pass (a boolean-indexed copy of the finite values
+    cost 40 % of the encoding).
+    """
+    lo, hi = np.fmin.reduce(block, axis=None), np.fmax.reduce(block, axis=None)
+    if np.isinf(lo) or np.isinf(hi):
+        fin = np.isfinite(block)
+        lo = np.min(block, where=fin, initial=np.inf)
+        hi = np.max(block, where=fin, initial=-np.inf)
+        if lo > hi:
+            return np.nan, np.nan
+    return float(lo), float(hi)
+
+
 def _encode_loss(loss_db: np.ndarray) -> tuple[dict, bytes] | None:
     """``(header, uint16 code bytes)`` of a loss window; None when the span is out of range."""
     lo, hi = np.inf, -np.inf
     for sl in _row_blocks(loss_db.shape):
-        block = loss_db[sl]
-        fin = block[np.isfinite(block)]
-        if fin.size:
-            lo, hi = min(lo, float(fin.min())), max(hi, float(fin.max()))
+        if loss_db[sl].size:
+            b_lo, b_hi = _finite_range(loss_db[sl])
+            if b_lo <= b_hi:
+                lo, hi = min(lo, b_lo), max(hi, b_hi)
     # rounding is monotonic: the smallest and largest steps are those of the extremes
     base = float(_steps(np.float64(lo))) if lo <= hi else 0.0
     if lo <= hi and (float(_steps(np.float64(hi))) - base > _CODE_MAX or abs(base) > 2**52):
@@ -150,10 +167,13 @@ def _encode_loss(loss_db: np.ndarray) -> tuple[dict, bytes] | None:
     codes = np.empty(loss_db.shape, np.uint16)
     for sl in _row_blocks(loss_db.shape):
         k = _steps(loss_db[sl])
-        c = np.where(np.isfinite(k), k - base, _CODE_NAN)
-        c[k == np.inf] = _CODE_POS_INF
-        c[k == -np.inf] = _CODE_NEG_INF
-        codes[sl] = c
+        np.subtract(k, base, out=k)  # in place: one float64 block, not three
+        bad = ~np.isfinite(k)
+        if bad.any():
+            kb = k[bad]
+            k[bad] = np.where(np.isnan(kb), _CODE_NAN,
+                              np.where(kb > 0, _CODE_POS_INF, _CODE_NEG_INF))
+        codes[sl] = k
     return {"codec": "q16", "dtype": "<f4", "shape": list(loss_db.shape), "base": int(base),
             "step_db": LOSS_STEP_DB}, codes.tobytes()
 

@@ -55,7 +55,8 @@ def test_quantised_losses_are_within_half_a_step():
     np.testing.assert_array_equal(quantise_loss_db(q), q)  # idempotent
 
 
-@pytest.mark.parametrize("case", ["kernel", "special", "negative", "wide", "row", "empty"])
+@pytest.mark.parametrize("case", ["kernel", "special", "negative", "wide", "row", "empty",
+                                  "infinite", "inf_in_second_block"])
 def test_a_stored_window_reads_back_as_its_quantised_values(tmp_path, case):
     rng = np.random.default_rng(9)
     loss = {
@@ -68,6 +69,11 @@ def test_a_stored_window_reads_back_as_its_quantised_values(tmp_path, case):
         "wide": lambda: np.array([[10.0, 710.004, np.nan]], "float32"),
         "row": lambda: rng.uniform(60.0, 170.0, 33).astype("float32"),
         "empty": lambda: np.full((3, 4), np.nan, "float32"),
+        "infinite": lambda: np.array([[np.inf, np.nan, -np.inf]], "float32"),  # none finite
+        # the smallest finite loss and an infinity in a later block of rows than the first
+        "inf_in_second_block": lambda: np.concatenate(
+            [rng.uniform(90.0, 95.0, (1 << 10, 1 << 10)),
+             [[np.inf, 60.004] + [np.nan] * ((1 << 10) - 2)]]).astype("float32"),
     }[case]()
     cache = LossCache(tmp_path)
     cache.put_loss(KEY, loss)
