@@ -163,7 +163,10 @@ def write_cog(path: Path, bands: Sequence[np.ndarray | TiledBand], grid: Grid,
             profile = dict(driver="GTiff", width=grid.width, height=grid.height,
                            count=len(bands), dtype=dtype, crs=grid.crs, transform=grid.transform,
                            nodata=nodata, tiled=True, blockxsize=256, blockysize=256,
-                           compress="deflate")
+                           # the staging file lives for the copy only: deflate level 1
+                           # (GDAL's default 6 took 1.05 s of a 1/16 national p_cover
+                           # write, level 1 0.18 s; the COG's bytes are the same)
+                           compress="deflate", zlevel=1)
             with rasterio.open(staging, "w", **profile) as dst:
                 for w in grid.tiles(WRITE_TILE_PX):
                     win = RioWindow(w.col_off, w.row_off, w.width, w.height)
