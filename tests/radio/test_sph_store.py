@@ -93,3 +93,23 @@ def test_area_kernel_with_store_tables_is_bit_identical():
                                 AE_KM, 2, 0.0, sph_tabs=tabs, sph_org=org)
     assert np.count_nonzero(~np.isnan(own)) > 2000
     assert np.array_equal(own, shared, equal_nan=True)
+
+
+def test_the_range_from_a_windows_extremes_is_the_windows_own():
+    """The store reads a window's lowest and highest ground (numpy, NaN skipped) instead of
+    the kernel scanning the window: the table ranges are the same, no-data pixels included."""
+    from c2000cov.radio.sph_store import _ground_extremes
+
+    ground = _ground(41, 60.0, 11)
+    ground[np.random.default_rng(12).random(ground.shape) < 0.3] = np.nan  # no-data pixels
+    ground[0, 0] = -7.5  # the lowest and highest on the window's edge
+    ground[-1, -1] = 140.25
+    for g in (ground, ground[:1, :3], np.full((4, 4), np.nan, np.float32)):
+        for h_tx, h_rx in ((40.0, 1.5), (0.2, 0.3), (120.0, 6.0)):
+            own = sph_table_range(g, h_tx, h_rx, 25.0, 2000.0)
+            assert sph_table_range(_ground_extremes(g), h_tx, h_rx, 25.0, 2000.0) == own
+    assert _ground_extremes(ground).tolist() == [[-7.5, 140.25]]
+    store = SphTableStore()
+    tabs, org = store.tables(ground, 40.0, 1.5, 25.0, 2000.0, FREQS_MHZ, AE_KM, 2, 0.0)
+    own, own_org = _own_tables(ground, 40.0, 1.5, 25.0, 2000.0, FREQS_MHZ)
+    assert np.array_equal(tabs, own) and np.array_equal(org, own_org)
