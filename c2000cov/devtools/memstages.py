@@ -1,0 +1,146 @@
+"""Peak resident memory per stage of a run (``python -m c2000cov.devtools.memstages``).
+
+Runs one scenario (by default the national one at 10 m on a fraction of the
+area, generated once and then run with its loss cache kept, so a second call
+does not recompute the loss windows) while a thread samples the process's
+resident set size (``/proc/self/statm``) every few milliseconds. Each sample
+is booked to the stage the run is in: the pipeline's own progress stages
+(``masts (cpu)``, ``dead zones, areas, N-1``) and the steps of
+:func:`c2000cov.pipeline.run.run_scenario` around them (load, base state,
+run folder, report). The record gives per stage the highest RSS seen and the
+RSS at its start, in MB; two fractions of the same scenario separate the fixed
+part of a stage's peak from its part per pixel (:func:`per_pixel_budget`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import threading
+import time
+from pathlib import Path
+
+from c2000cov.devtools.national import generate_national, peak_rss_mb
+from c2000cov.pipeline import run as run_mod
+from c2000cov.pipeline.executor import LocalExecutor
+from c2000cov.scenario.config import load_scenario
+
+_PAGE_MB = os.sysconf("SC_PAGE_SIZE") / 2**20
+_MB = 2**20  # as peak_rss_mb (ru_maxrss / 1024) and every bench record
+
+
+def rss_mb() -> float:
+    """Resident set size of this process now (MB of 2**20 bytes, as the bench records)."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * _PAGE_MB
+
+
+class StageSampler:
+    """Samples RSS in a thread and books each sample to the current stage."""
+
+    def __init__(self, period_s: float = 0.005):
+        self.period_s = period_s
+        self.stage = "start"
+        self.stages: dict[str, dict[str, float]] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def enter(self, stage: str) -> None:
+        if stage != self.stage:
+            self.stage = stage
+            now = rss_mb()
+            rec = self.stages.setdefault(stage, {"start_mb": now, "peak_mb": now})
+            rec["peak_mb"] = max(rec["peak_mb"], now)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.period_s):
+            now = rss_mb()
+            rec = self.stages.setdefault(self.stage, {"start_mb": now, "peak_mb": now})
+            rec["peak_mb"] = max(rec["peak_mb"], now)
+
+    def __enter__(self) -> StageSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _wrapped(sampler: StageSampler, fn, stage: str):
+    def call(*args, **kwargs):
+        sampler.enter(stage)
+        return fn(*args, **kwargs)
+
+    return call
+
+
+def staged_run(toml: Path, out_dir: Path, cache_dir: Path) -> dict:
+    """Run ``toml`` into ``out_dir`` (loss cache ``cache_dir``); return the RSS per stage."""
+    scen = load_scenario(toml)
+    names = ("load_inputs", "noise_states", "tiled_coverage", "summarise", "store_base_state",
+             "write_run_folder", "build_report")
+    # run.py looks each of these up in its own namespace at call time
+    saved = {n: getattr(run_mod, n) for n in names}
+    with StageSampler() as sampler:
+        for n in names:
+            setattr(run_mod, n, _wrapped(sampler, saved[n], n))
+        try:
+            t0 = time.perf_counter()
+            result = run_mod.run_scenario(
+                scen, out_dir, progress=lambda stage, done, total: sampler.enter(stage),
+                executor=LocalExecutor(), cache_dir=cache_dir)
+            seconds = time.perf_counter() - t0
+        finally:
+            for n in names:
+                setattr(run_mod, n, saved[n])
+        sampler.enter("end")
+    grid = result.inputs.grid
+    return {"pixels": int(grid.width * grid.height), "seconds": round(seconds, 1),
+            "peak_rss_mb": round(peak_rss_mb(), 1),
+            "cache_misses": result.cache.misses,
+            "stages": {k: {kk: round(vv, 1) for kk, vv in v.items()}
+                       for k, v in sampler.stages.items()}}
+
+
+def per_pixel_budget(small: dict, large: dict) -> dict:
+    """Per stage: bytes per pixel and fixed MB of its peak, from two grid sizes."""
+    dpx = large["pixels"] - small["pixels"]
+    out = {}
+    for stage, rec in large["stages"].items():
+        if stage not in small["stages"]:
+            continue
+        slope = (rec["peak_mb"] - small["stages"][stage]["peak_mb"]) * _MB / dpx
+        out[stage] = {"bytes_per_px": round(slope, 1),
+                      "fixed_mb": round(rec["peak_mb"] - slope * large["pixels"] / _MB, 1)}
+    return out
+
+
+def main(argv: list[str] | None = None) -> dict:
+    """Generate (once) and run the national scenario at ``--fraction``; print RSS per stage."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--resolution-m", type=float, default=10.0)
+    ap.add_argument("--fraction", type=float, default=0.015625)
+    ap.add_argument("--work", type=Path, default=Path("out/memstages"),
+                    help="folder of the generated scenarios and their kept loss caches")
+    ap.add_argument("--json", type=Path, default=None, help="append the record here")
+    args = ap.parse_args(argv)
+    if not 0.0 < args.fraction <= 1.0:
+        ap.error(f"--fraction must be in (0, 1], got {args.fraction}")
+    work = args.work / f"n{args.resolution_m:g}m-f{args.fraction:g}"
+    toml = work / "national.toml"
+    if not toml.exists():
+        generate_national(work, math.sqrt(args.fraction), resolution_m=args.resolution_m)
+    record = {"workload": f"national-{args.resolution_m:g}m", "area_fraction": args.fraction,
+              **staged_run(toml, work / "out", work / "cache")}
+    print(json.dumps(record, indent=1))
+    if args.json:
+        from c2000cov.devtools.bench import append_records
+        append_records(args.json, [record])
+    return record
+
+
+if __name__ == "__main__":
+    main()
