@@ -152,8 +152,8 @@ def _finite_range(block: np.ndarray) -> tuple[float, float]:
     return float(lo), float(hi)
 
 
-def _encode_loss(loss_db: np.ndarray) -> tuple[dict, bytes] | None:
-    """``(header, uint16 code bytes)`` of a loss window; None when the span is out of range."""
+def _encode_loss(loss_db: np.ndarray) -> tuple[dict, np.ndarray] | None:
+    """``(header, uint16 codes)`` of a loss window; None when the span is out of range."""
     lo, hi = np.inf, -np.inf
     for sl in _row_blocks(loss_db.shape):
         if loss_db[sl].size:
@@ -175,7 +175,7 @@ def _encode_loss(loss_db: np.ndarray) -> tuple[dict, bytes] | None:
                               np.where(kb > 0, _CODE_POS_INF, _CODE_NEG_INF))
         codes[sl] = k
     return {"codec": "q16", "dtype": "<f4", "shape": list(loss_db.shape), "base": int(base),
-            "step_db": LOSS_STEP_DB}, codes.tobytes()
+            "step_db": LOSS_STEP_DB}, codes
 
 
 def _decode_loss(header: dict, raw: bytes) -> np.ndarray:
@@ -188,24 +188,30 @@ def _decode_loss(header: dict, raw: bytes) -> np.ndarray:
     return table[codes]
 
 
-def _shuffle(data: bytes, itemsize: int) -> bytes:
-    """Byte ``j`` of every item together, for each j (as blosc's shuffle): deflates better."""
-    if itemsize == 1:
-        return data
-    return np.frombuffer(data, np.uint8).reshape(-1, itemsize).T.tobytes()
-
-
 def _unshuffle(data: bytes, itemsize: int) -> bytes:
     if itemsize == 1:
         return data
     return np.frombuffer(data, np.uint8).reshape(itemsize, -1).T.tobytes()
 
 
-def _payload(header: dict, raw: bytes, itemsize: int) -> bytes:
+def _payload(header: dict, arr: np.ndarray):
+    """Yield an entry's payload in pieces: the header line, then the array's bytes
+    shuffled (byte ``j`` of every item together, for each j, as blosc's shuffle: they
+    compress better) and compressed, about ``_BLOCK_PX`` items at a time.
+
+    The body is one Zstandard frame of the shuffled bytes, as :func:`_from_payload` reads
+    it, made without a whole-array copy (a run's stored reduction is six grid-sized
+    arrays: the bytes and their shuffled copy were 8 bytes per pixel of a float32 band)."""
     header = {**header, "filter": "shuffle", "compressor": "zstd", "level": ZSTD_LEVEL}
+    yield json.dumps(header, sort_keys=True).encode() + b"\n"
+    flat = np.ascontiguousarray(arr).reshape(-1)
+    planes = flat.view(np.uint8).reshape(-1, flat.dtype.itemsize)
     # a compressor per entry: a ZstdCompressor must not be shared between threads
-    body = zstandard.ZstdCompressor(level=ZSTD_LEVEL).compress(_shuffle(raw, itemsize))
-    return json.dumps(header, sort_keys=True).encode() + b"\n" + body
+    z = zstandard.ZstdCompressor(level=ZSTD_LEVEL).compressobj(size=flat.nbytes)
+    for j in range(planes.shape[1]):  # byte j of every item
+        for start in range(0, planes.shape[0], _BLOCK_PX):
+            yield z.compress(np.ascontiguousarray(planes[start:start + _BLOCK_PX, j]))
+    yield z.flush()
 
 
 def _decompress(header: dict, body: bytes, size: int) -> bytes:
@@ -335,7 +341,7 @@ class LossCache:
         if arr.dtype.hasobject:
             raise TypeError("LossCache stores numeric arrays only")
         header = {"codec": "raw", "dtype": arr.dtype.str, "shape": list(arr.shape)}
-        self._write(key, _payload(header, arr.tobytes(), arr.dtype.itemsize))
+        self._write(key, _payload(header, arr))
 
     def put_loss(self, key: str, loss_db: np.ndarray) -> None:
         """Store a loss window (dB) as 0.01 dB codes; :meth:`get` returns
@@ -347,18 +353,25 @@ class LossCache:
         if coded is None:  # finite losses span more than 655.32 dB: their float32 values
             self.put(key, quantise_loss_db(loss_db))
             return
-        self._write(key, _payload(*coded, 2))
+        self._write(key, _payload(*coded))
 
-    def _write(self, key: str, payload: bytes) -> None:
-        """Write an entry under a temporary name and rename it; a failed write leaves nothing."""
+    def _write(self, key: str, payload) -> None:
+        """Write an entry (its payload in pieces) under a temporary name and rename it; a
+        failed write leaves nothing. The checksum is written last, over the bytes written."""
         path = self._path(key)
         tmp = path.with_name(f".{key}.partial-{os.getpid()}")  # not *.c2c: never an entry
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             if path.is_dir() and not path.is_symlink():
                 shutil.rmtree(path)
+            digest = hashlib.sha256()
             with tmp.open("wb") as fh:
-                fh.write(ENTRY_MAGIC + hashlib.sha256(payload).digest() + payload)
+                fh.write(ENTRY_MAGIC + bytes(_DIGEST_BYTES))
+                for piece in payload:
+                    digest.update(piece)
+                    fh.write(piece)
+                fh.seek(len(ENTRY_MAGIC))
+                fh.write(digest.digest())
             os.replace(tmp, path)
         except OSError as exc:
             if self.failed_writes == 0:

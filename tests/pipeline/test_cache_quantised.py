@@ -106,6 +106,25 @@ def test_other_arrays_are_stored_exactly(tmp_path):
         np.testing.assert_array_equal(back, arr)
 
 
+def test_an_array_of_several_blocks_is_stored_in_pieces_as_one_shuffled_stream(
+        tmp_path, monkeypatch):
+    # small blocks: the float32 array (3 x 1000 items) is deflated in 12 pieces
+    monkeypatch.setattr(cache_module, "_BLOCK_PX", 256)
+    arr = np.random.default_rng(5).normal(size=(3, 1000)).astype("float32")
+    arr[1, 7] = np.nan
+    cache = LossCache(tmp_path)
+    cache.put(KEY, arr)
+    raw = cache._path(KEY).read_bytes()
+    head = len(ENTRY_MAGIC) + 32
+    assert raw[len(ENTRY_MAGIC):head] == hashlib.sha256(raw[head:]).digest()
+    line, _, body = raw[head:].partition(b"\n")
+    assert json.loads(line)["shape"] == [3, 1000]
+    # the body is byte 0 of every item, then byte 1, ... (blosc's shuffle), one zstd frame
+    shuffled = np.frombuffer(arr.tobytes(), np.uint8).reshape(-1, 4).T.tobytes()
+    assert zstandard.ZstdDecompressor().decompress(body) == shuffled
+    np.testing.assert_array_equal(cache.get(KEY, shape=(3, 1000), dtype="float32"), arr)
+
+
 def test_a_loss_entry_with_a_false_header_is_damage(tmp_path):
     cache = LossCache(tmp_path)
     cache.put_loss(KEY, np.full((4, 4), 100.0, "float32"))
