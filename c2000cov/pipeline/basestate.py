@@ -30,6 +30,7 @@ import shapely
 from c2000cov.analysis.areas import AreaWeights, area_weights
 from c2000cov.analysis.coverage import BestServer, ProfileCoverage
 from c2000cov.analysis.result import RunResult
+from c2000cov.files.spill import release_pages
 from c2000cov.geo.grid import Window
 from c2000cov.pipeline.cache import LossCache, array_key
 from c2000cov.pipeline.inputs import Inputs
@@ -181,9 +182,12 @@ def store_base_state(result: RunResult, cache: LossCache) -> str | None:
         states.append((STATE_NAMES[1], result.night))
     for state, covs in states:
         for profile, cov in covs.items():
-            best = best_server_of(cov)
-            for band, _ in STATE_BANDS:
-                cache.put(array_key(key, state, profile, band), getattr(best, band))
+            # the stored bands are the coverage's own (best_server_of copies them and adds
+            # margin_db, which is not stored): written as they are, no grid-sized copy
+            for band, dtype in STATE_BANDS:
+                arr = np.asarray(getattr(cov, band), dtype=dtype)
+                cache.put(array_key(key, state, profile, band), arr)
+                release_pages(arr)  # a band held in a spill file: read once, not kept
     _put_frame(cache, array_key(key, "area_table"), result.area_table)
     up = result.interference.uplink if result.interference is not None else None
     if up is not None:

@@ -29,6 +29,7 @@ from c2000cov.analysis.deadzones import dead_zones
 from c2000cov.analysis.outage import n1_outage
 from c2000cov.analysis.result import RunResult
 from c2000cov.files.atomic import check_replaceable, folder_lock, replaced_folder
+from c2000cov.files.spill import Spill
 from c2000cov.pipeline.basestate import cached_area_weights, store_base_state
 from c2000cov.pipeline.cache import LossCache
 from c2000cov.pipeline.compute import ProgressFn, noise_states
@@ -43,11 +44,13 @@ from c2000cov.scenario.schema import Scenario
 
 
 def summarise(result: RunResult, progress: ProgressFn | None = None,
-              cache: LossCache | None = None) -> RunResult:
+              cache: LossCache | None = None, spill: Spill | None = None) -> RunResult:
     """Dead zones, per-area statistics and the N-1 ranking of a computed run, the dead
     zones and N-1 in tiles of ``[output] tile_px``; the areas' pixel fractions are kept
-    in ``cache`` when given (:func:`~c2000cov.pipeline.basestate.cached_area_weights`)."""
+    in ``cache`` when given (:func:`~c2000cov.pipeline.basestate.cached_area_weights`);
+    the pages of ``spill``'s bands each step read are dropped from memory after it."""
     inputs = result.inputs
+    spill = spill or Spill(None)
     if progress:
         progress("dead zones, areas, N-1", 0, 3)
     dz, tile_px = inputs.scenario.dead_zones, inputs.scenario.output.tile_px
@@ -59,6 +62,7 @@ def summarise(result: RunResult, progress: ProgressFn | None = None,
     extra = {"population": inputs.population, "roads": inputs.roads, "weights": weights}
     if inputs.scenario.population is not None:
         extra["population_column"] = inputs.scenario.population.column
+    spill.release()
     if progress:
         progress("dead zones, areas, N-1", 1, 3)
     result.area_table = area_statistics(list(result.coverage.values()), inputs.areas,
@@ -69,9 +73,11 @@ def summarise(result: RunResult, progress: ProgressFn | None = None,
         table["covered_pct_night"] = night["covered_pct"].to_numpy()
         table["area_reliability_pct_night"] = night["area_reliability_pct"].to_numpy()
         table["sunny_loss_pp"] = table["covered_pct_night"] - table["covered_pct"]
+    spill.release()
     if progress:
         progress("dead zones, areas, N-1", 2, 3)
     result.n1_table = n1_outage(result.coverage, inputs.masts, inputs.areas, tile_px)
+    spill.release()
     if progress:
         progress("dead zones, areas, N-1", 3, 3)
     return result
@@ -84,18 +90,21 @@ def default_cache_dir(scen: Scenario, out_dir: Path) -> Path:
 
 def compute_result(inputs: Inputs, cache: LossCache, executor: Executor,
                    progress: ProgressFn | None = None,
-                   device: ComputeDevice | None = None) -> RunResult:
+                   device: ComputeDevice | None = None,
+                   spill: Spill | None = None) -> RunResult:
     """Coverage (configured state, plus night when there is PV), summarised; the area
-    kernel runs on ``device`` (default: ``[model] device`` resolved here)."""
+    kernel runs on ``device`` (default: ``[model] device`` resolved here). With a
+    ``spill`` folder the coverage bands of a tiled grid are held in files on disk
+    (:mod:`c2000cov.files.spill`), not in memory."""
     device = device or select_device(inputs.scenario.model)
     states, interference = noise_states(inputs, progress, cache)
     covs = tiled_coverage(inputs, states, cache, executor, progress, device,
-                          inputs.scenario.output.tile_px)
+                          inputs.scenario.output.tile_px, spill)
     result = RunResult(inputs, covs[states[0].name], interference=interference,
                        device=device.manifest())
     if len(states) > 1:
         result.night = covs[states[1].name]
-    return summarise(result, progress, cache)
+    return summarise(result, progress, cache, spill)
 
 
 def write_products(result: RunResult, out_dir: Path) -> RunResult:
@@ -152,8 +161,13 @@ def _run_locked(scen: Scenario, out_dir: Path, progress, executor, cache_dir,
     cache = LossCache(None if cache_dir is False else
                       (cache_dir or default_cache_dir(scen, out_dir)))
     t1 = time.perf_counter()
-    result = compute_result(inputs, cache, executor or LocalExecutor(), progress, device)
+    # the coverage bands in files next to the output folder, not in memory (at 10 m the
+    # whole country's are 10 GB); unlinked files, gone with the run's arrays
+    spill = Spill(out_dir.parent)
+    result = compute_result(inputs, cache, executor or LocalExecutor(), progress, device,
+                            spill)
     store_base_state(result, cache)  # a what-if adding masts starts from this reduction
+    spill.release()
     t2 = time.perf_counter()
     write_products(result, out_dir)
     t3 = time.perf_counter()

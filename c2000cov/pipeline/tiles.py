@@ -12,13 +12,15 @@ result is bit-identical to it (``tests/pipeline/test_tiles.py``).
 
 Each loss window is read once (an earlier version of this module read it
 again for every tile it touches: on the 1/16 national scenario 512 px tiles
-made the stage 5 times slower). What is held beside the finished
-:class:`ProfileCoverage` bands (25 bytes per pixel per profile and state) are
-the working arrays (23 bytes per pixel) of the open tiles: with masts listed
-by position, as the national scenario's are (south to north), a band of tiles
-about one mast window tall; with masts in no spatial order, up to every tile,
-as in the whole-grid pass. A grid of one tile is reduced exactly as in the
-whole-grid pass, with nothing copied.
+made the stage 5 times slower). The finished :class:`ProfileCoverage` bands
+(25 bytes per pixel per profile and state) are, with a ``spill`` folder, files
+mapped into memory (:mod:`c2000cov.files.spill`) whose pages are dropped as
+each tile is written into them; what stays in memory are the working arrays
+(23 bytes per pixel) of the open tiles: with masts listed by position, as the
+national scenario's are (south to north), a band of tiles about one mast
+window tall; with masts in no spatial order, up to every tile, as in the
+whole-grid pass. A grid of one tile is reduced exactly as in the whole-grid
+pass, with nothing copied (and nothing spilled).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from dataclasses import replace
 import numpy as np
 
 from c2000cov.analysis.coverage import BestServer, ProfileCoverage, finish
+from c2000cov.files.spill import Spill
 from c2000cov.geo.grid import Window, window_overlap, window_within
 from c2000cov.pipeline.cache import LossCache
 from c2000cov.pipeline.compute import NoiseState, ProgressFn, mast_margins, profile_plans
@@ -58,16 +61,16 @@ def _crop(arr, window: Window):
     return arr[window.slices] if isinstance(arr, np.ndarray) else arr
 
 
-def _empty_coverage(name: str, inputs: Inputs, plan) -> ProfileCoverage:
-    shape = inputs.grid.shape
+def _empty_coverage(name: str, inputs: Inputs, plan, spill: Spill) -> ProfileCoverage:
+    """The grid's coverage bands, unset: the tiles cover the grid, and each tile's
+    :func:`finish` writes every band of its pixels when the tile is closed."""
+    def band(dtype):
+        return spill.empty(inputs.grid.shape, dtype)
 
-    def full(dtype, fill):
-        return np.full(shape, fill, dtype=dtype)
-
-    return ProfileCoverage(name, inputs.grid, full("float32", np.nan), full("uint8", 0),
-                           full("int16", -1), full("float32", np.nan), full("uint8", 0),
-                           full("uint8", 0), full("float32", np.nan), full("float32", np.nan),
-                           plan.sigma_total_db, plan.target_pct, full("float32", -np.inf))
+    return ProfileCoverage(name, inputs.grid, band("float32"), band("uint8"), band("int16"),
+                           band("float32"), band("uint8"), band("uint8"), band("float32"),
+                           band("float32"), plan.sigma_total_db, plan.target_pct,
+                           band("float32"))
 
 
 _BANDS = ("p_cover", "limiting", "server", "signal_dl_dbm", "n_at_target", "coverage_class",
@@ -77,12 +80,15 @@ _BANDS = ("p_cover", "limiting", "server", "signal_dl_dbm", "n_at_target", "cove
 def tiled_coverage(inputs: Inputs, states: list[NoiseState], cache: LossCache,
                    executor: Executor, progress: ProgressFn | None = None,
                    device: ComputeDevice | None = None, tile_px: int = DEFAULT_TILE_PX,
-                   ) -> dict[str, dict[str, ProfileCoverage]]:
+                   spill: Spill | None = None) -> dict[str, dict[str, ProfileCoverage]]:
     """:func:`c2000cov.pipeline.compute.compute_coverage`, reduced tile by tile.
 
     Returns ``{state name: {profile name: ProfileCoverage}}``, bit-identical to
-    one whole-grid pass.
+    one whole-grid pass. With a ``spill`` folder the bands of a grid of more than
+    one tile are files mapped into memory (:mod:`c2000cov.files.spill`), whose
+    pages are dropped from memory as each tile is closed.
     """
+    spill = spill or Spill(None)
     grid = inputs.grid
     tiles = list(grid.tiles(tile_px))
     scen = inputs.scenario
@@ -110,10 +116,11 @@ def tiled_coverage(inputs: Inputs, states: list[NoiseState], cache: LossCache,
                     out[st.name][plan.name] = replace(done, grid=grid)
                     continue
                 if plan.name not in out[st.name]:
-                    out[st.name][plan.name] = _empty_coverage(plan.name, inputs, plan)
+                    out[st.name][plan.name] = _empty_coverage(plan.name, inputs, plan, spill)
                 whole = out[st.name][plan.name]
                 for band in _BANDS:
                     getattr(whole, band)[tile.slices] = getattr(done, band)
+        spill.release()  # the tile is in the files: its pages need not stay resident
 
     for t in range(len(tiles)):
         if last[t] < 0:  # no mast reaches it

@@ -20,6 +20,7 @@ from shapely.geometry import Point, box
 
 from c2000cov.analysis.coverage import ProfileCoverage
 from c2000cov.errors import ScenarioError
+from c2000cov.files.spill import Spill, is_spilled
 from c2000cov.geo.grid import window_overlap
 from c2000cov.pipeline.cache import LossCache
 from c2000cov.pipeline.compute import compute_coverage, noise_states
@@ -114,15 +115,21 @@ def test_tiled_reduction_equals_the_whole_grid_twin(tmp_path, seed):
     assert len(states) == 2  # sunny and night: both are reduced
     twin = compute_coverage(inputs, states, None, cache, Executor())
     windows = mast_windows(inputs)
-    for tile_px in (64, 37, 4096):  # 4096: one tile, the grid's own bands
+    # 4096: one tile, the grid's own bands; 37 also with the bands in spill files
+    for tile_px, spill in ((64, None), (37, None), (37, Spill(tmp_path / "spill")),
+                           (4096, None)):
         tiles = list(inputs.grid.tiles(tile_px))
         # the small tiles do cut the mast windows: some mast touches four tiles or more
         assert tile_px > 160 or max(sum(window_overlap(w, t) is not None for t in tiles)
                                     for w in windows) >= 4
-        tiled = tiled_coverage(inputs, states, cache, Executor(), tile_px=tile_px)
+        tiled = tiled_coverage(inputs, states, cache, Executor(), tile_px=tile_px,
+                               spill=spill)
         for st in states:
             for name, cov in twin[st.name].items():
                 _assert_identical(tiled[st.name][name], cov)
+                assert all(is_spilled(getattr(tiled[st.name][name], band)) == (spill is not None)
+                           for band in BANDS)
+    assert list((tmp_path / "spill").iterdir()) == []  # the spill files are unlinked
     ev = np.isfinite(twin["main"]["hh"].p_cover)
     below = twin["main"]["hh"].p_cover[ev] < 0.95
     assert 0.05 < below.mean() < 0.95  # dead zones and covered land both present
@@ -139,6 +146,10 @@ def test_tiled_run_writes_the_same_files(tmp_path):
         results[tile_px] = run_scenario(scen, tmp_path / f"t{tile_px}", cache_dir=False)
         digests[tile_px] = _digests(tmp_path / f"t{tile_px}")
     assert digests[64] == digests[4096]
+    # the tiled run held its bands in spill files (unlinked: none left beside the outputs)
+    assert is_spilled(results[64].coverage["hh"].p_cover)
+    assert not is_spilled(results[4096].coverage["hh"].p_cover)
+    assert not any("spill" in p.name for p in tmp_path.iterdir())
     assert {"dead_zones.gpkg", "areas_coverage.csv", "n1_outage.csv"} <= set(digests[64])
     zones = results[64].dead_zones["hh"]
     grid = results[64].inputs.grid

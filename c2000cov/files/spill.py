@@ -1,0 +1,80 @@
+"""Grid-sized arrays held in files on disk, their pages dropped from memory on demand.
+
+A tiled run's finished coverage bands (25 bytes per pixel per profile and
+noise state) are filled tile by tile and then read window by window (dead
+zones, N-1, the stored reduction, the COG writes); held in memory they were
+the largest part of a national run at 10 m. A :class:`Spill` puts each such
+array in a file of its own, mapped into the process (``mmap``, ``MAP_SHARED``):
+numpy sees an ordinary array and every caller works unchanged, the operating
+system writes the pages back to the file, and :func:`release_pages` drops
+the pages the process has touched from its resident set
+(``madvise(MADV_DONTNEED)``; the data stays in the file and in the page
+cache, a later read faults it back in). The files are unlinked as soon as they
+are made (:func:`tempfile.TemporaryFile`): a killed run leaves nothing behind,
+and the disk space goes back when the last array mapping the file is freed.
+
+A :class:`Spill` without a folder gives ordinary in-memory arrays, and
+:func:`release_pages` does nothing to arrays that are not mapped files.
+"""
+
+from __future__ import annotations
+
+import mmap
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+
+def _mapping(arr: np.ndarray) -> mmap.mmap | None:
+    """The file mapping an array's memory belongs to, or None."""
+    base = arr
+    while isinstance(base, np.ndarray):
+        base = base.base
+    if isinstance(base, memoryview):  # np.frombuffer's base
+        base = base.obj
+    return base if isinstance(base, mmap.mmap) else None
+
+
+def is_spilled(arr) -> bool:
+    """True when ``arr`` is (a view of) an array in a spill file."""
+    return isinstance(arr, np.ndarray) and _mapping(arr) is not None
+
+
+def release_pages(*arrays) -> None:
+    """Drop the resident pages of arrays that map a spill file (others are left alone).
+
+    The contents are kept: ``MADV_DONTNEED`` on a shared file mapping only unmaps
+    the pages, whose data (written or not yet written back) stays in the file.
+    """
+    for arr in arrays:
+        mm = _mapping(arr) if isinstance(arr, np.ndarray) else None
+        if mm is not None:
+            mm.madvise(mmap.MADV_DONTNEED)
+
+
+class Spill:
+    """Makes grid-sized arrays, in files under ``folder`` (or in memory when it is None)."""
+
+    def __init__(self, folder: Path | None):
+        self.folder = None if folder is None else Path(folder)
+        self.arrays: list[np.ndarray] = []
+
+    def empty(self, shape: tuple[int, ...], dtype) -> np.ndarray:
+        """An array of ``shape`` and ``dtype``; in a spill file its values start at zero
+        bytes (a file of holes: nothing is written before the caller writes)."""
+        dtype = np.dtype(dtype)
+        if self.folder is None:
+            return np.empty(shape, dtype)
+        nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=self.folder, prefix=".c2000cov-spill-") as fh:
+            fh.truncate(max(nbytes, 1))
+            mm = mmap.mmap(fh.fileno(), max(nbytes, 1))  # the mapping outlives the file object
+        arr = np.frombuffer(mm, dtype, count=int(np.prod(shape, dtype=np.int64))).reshape(shape)
+        self.arrays.append(arr)
+        return arr
+
+    def release(self) -> None:
+        """Drop the resident pages of every array this spill made (their data is kept)."""
+        release_pages(*self.arrays)
