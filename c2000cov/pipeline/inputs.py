@@ -75,9 +75,10 @@ def build_surface(scen: Scenario, grid: Grid) -> Surface:
         surface = np.where(np.isnan(surface), ground, np.fmax(surface, ground))
     elif roof is not None:
         surface = np.where(mask, np.fmax(roof, ground), ground)
-    else:
-        surface = ground.copy()
-    return Surface(grid, ground.astype("float32"), surface.astype("float32"), mask, year)
+    else:  # the same heights: one array (no kernel or caller writes into either)
+        surface = ground
+    return Surface(grid, ground.astype("float32", copy=False),
+                   surface.astype("float32", copy=False), mask, year)
 
 
 def load_inputs(scen: Scenario, max_memory_gb: float | None = None) -> Inputs:
