@@ -107,12 +107,16 @@ def compute_result(inputs: Inputs, cache: LossCache, executor: Executor,
     return summarise(result, progress, cache, spill)
 
 
-def write_products(result: RunResult, out_dir: Path) -> RunResult:
+def write_products(result: RunResult, out_dir: Path, spill: Spill | None = None
+                   ) -> RunResult:
     """Write the run folder, then the report that reads it, into a staging folder that
-    replaces ``out_dir`` as a whole: the folder holds one complete run, never a mix."""
+    replaces ``out_dir`` as a whole: the folder holds one complete run, never a mix. The
+    pages of ``spill``'s bands that the rasters read are dropped before the report."""
     out_dir = Path(out_dir)
     with replaced_folder(out_dir, MANIFEST) as staging:
         write_run_folder(result, staging)
+        if spill is not None:
+            spill.release()
         result.files.append(build_report(staging))
     result.files = [out_dir / p.relative_to(staging) for p in result.files]
     return result
@@ -169,7 +173,7 @@ def _run_locked(scen: Scenario, out_dir: Path, progress, executor, cache_dir,
     store_base_state(result, cache)  # a what-if adding masts starts from this reduction
     spill.release()
     t2 = time.perf_counter()
-    write_products(result, out_dir)
+    write_products(result, out_dir, spill)
     t3 = time.perf_counter()
     result.timings_s = {"load_s": t1 - t0, "compute_s": t2 - t1, "write_s": t3 - t2}
     result.cache = cache

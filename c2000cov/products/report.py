@@ -149,16 +149,31 @@ def shifted_covered_pct(p_cover: np.ndarray, weights, target_pct: float, sigma_d
     ``weights`` are :class:`c2000cov.analysis.areas.AreaWeights`; p_cover is the run's
     location-probability band (NaN = not evaluated).
     """
+    return _shifted_shares(p_cover, weights, target_pct, sigma_db, delta_db)[0]
+
+
+def _shifted_shares(p_cover: np.ndarray, weights, target_pct: float, sigma_db: float,
+                    delta_db: float) -> tuple[dict[str, tuple[float, float, float]], tuple]:
+    """:func:`shifted_covered_pct`, and the same three shares of the whole grid's evaluated
+    pixels (%), from one float64 copy of ``p_cover`` (float32 or float64): the file's
+    float32 band is compared in float64, as before, without a second grid-sized copy."""
     ev = np.isfinite(p_cover)
-    p = np.where(ev, p_cover, -1.0)
+    p = np.full(np.shape(p_cover), -1.0)  # np.where(ev, p_cover, -1.0) in float64
+    np.copyto(p, p_cover, where=ev)
     lo_thr, hi_thr = shift_thresholds(target_pct, sigma_db, delta_db)
     masks = [p >= lo_thr, reaches_pct(p, target_pct), p >= hi_thr]
+    del p
     out = {}
     for w in weights:
         total = w.weighted_sum(ev)
         out[w.name] = tuple(100.0 * w.weighted_sum(m) / total if total > 0 else float("nan")
                             for m in masks)
-    return out
+    # the share of evaluated pixels at or above each threshold (-1.0 never is): the mean
+    # of (p[ev] >= threshold), a count over a count
+    n_ev = np.count_nonzero(ev)
+    whole = tuple(100.0 * float(np.count_nonzero(m) / n_ev) if n_ev else float("nan")
+                  for m in masks)
+    return out, whole
 
 
 def _grid_of(shape, transform, crs):
@@ -289,15 +304,11 @@ def _verdicts(run_dir: Path, table: pd.DataFrame | None, profiles: list[str],
         shifted, whole = {}, (float("nan"),) * 3
         if path.is_file():
             p, transform, crs = rf.read_band(run_dir, prof, "p_cover")
-            p = p.astype("float64")
             if weights is None:
                 grid = _grid_of(p.shape, transform, crs)
                 weights = area_weights(areas, grid)
-            shifted = shifted_covered_pct(p, weights, target, sigma, delta)
-            ev = np.isfinite(p)
-            lo_thr, hi_thr = shift_thresholds(target, sigma, delta)
-            whole = tuple(100.0 * float((p[ev] >= thr).mean()) if ev.any() else float("nan")
-                          for thr in (lo_thr, target / 100.0, hi_thr))
+            shifted, whole = _shifted_shares(p, weights, target, sigma, delta)
+            del p
         rows = []
         sub = (table[table["profile"].astype(str) == prof] if table is not None
                else pd.DataFrame(columns=["area_name", "covered_pct"]))
@@ -382,8 +393,9 @@ def report_context(run_dir: Path, top_n: int = 20, skip: Path | None = None,
         for night in (False, True):
             path = run_dir / rf.coverage_name(prof, night)
             if path.is_file():
-                p = rf.read_band(run_dir, prof, "p_cover", night)[0].astype("float64")
-                curves[(prof, night)] = p[np.isfinite(p)]
+                p = rf.read_band(run_dir, prof, "p_cover", night)[0]
+                curves[(prof, night)] = p[np.isfinite(p)]  # float32: plot_cdf takes float64
+                del p
     plots = {"covered": plot_covered_pct(table, lang) if table is not None else None,
              "cdf": plot_cdf(curves, targets, lang)}
 

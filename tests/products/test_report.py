@@ -19,10 +19,12 @@ import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
 import rasterio
+from shapely.geometry import box
 
 from c2000cov.errors import InputNotFoundError, InvalidInputError
 from c2000cov.products.report import (
@@ -188,6 +190,38 @@ def test_shift_thresholds_hand_worked():
     assert lo == pytest.approx(phi(1.644854 + 0.375), abs=1e-6)
     assert hi == pytest.approx(phi(1.644854 - 0.375), abs=1e-6)
     assert lo == pytest.approx(0.97830, abs=1e-4) and hi == pytest.approx(0.89794, abs=1e-4)
+
+
+def test_shifted_shares_of_a_float32_band_are_the_float64_ones(tmp_path):
+    """The shares come from the file's float32 band compared in float64, as the report
+    always did (one float64 copy now, not two): values on the thresholds' float32
+    neighbours, NaN (not evaluated), a weighted area and the whole grid."""
+    from c2000cov.analysis.areas import area_weights
+    from c2000cov.geo.grid import Grid
+    from c2000cov.products.report import _shifted_shares, shifted_covered_pct
+    from tests.scenarios import RD
+
+    grid = Grid.from_bounds((150000.0, 450000.0, 150600.0, 450400.0), 10.0, RD)
+    rng = np.random.default_rng(8)
+    lo, hi = shift_thresholds(95.0, 8.0, 3.0)
+    edges = np.float32([0.95, lo, hi])  # float32(0.95) < 0.95: not covered in float64
+    p32 = rng.choice(np.concatenate([edges, np.nextafter(edges, np.float32(2)),
+                                     rng.random(20, dtype="float32"), [np.nan]]),
+                     size=grid.shape).astype("float32")
+    areas = gpd.GeoDataFrame({"area_name": ["west"]},
+                             geometry=[box(150000.0, 450000.0, 150333.0, 450400.0)], crs=RD)
+    weights = area_weights(areas, grid)
+    shifted, whole = _shifted_shares(p32, weights, 95.0, 8.0, 3.0)
+    # the twin: the report's earlier code, on a float64 copy
+    p = p32.astype("float64")
+    ev = np.isfinite(p)
+    pw = np.where(ev, p, -1.0)
+    w = weights[0]
+    twin = tuple(100.0 * w.weighted_sum(m) / w.weighted_sum(ev)
+                 for m in (pw >= lo, pw >= 0.95, pw >= hi))
+    assert shifted == {"west": twin} == shifted_covered_pct(p, weights, 95.0, 8.0, 3.0)
+    assert whole == tuple(100.0 * float((p[ev] >= thr).mean()) for thr in (lo, 0.95, hi))
+    assert whole[1] != 100.0 * float((p32[ev] >= 0.95).mean())  # float32 would differ
 
 
 # --------------------------------------------------------------------------- facts of the run
