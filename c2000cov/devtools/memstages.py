@@ -33,8 +33,16 @@ _MB = 2**20  # as peak_rss_mb (ru_maxrss / 1024) and every bench record
 
 def rss_mb() -> float:
     """Resident set size of this process now (MB of 2**20 bytes, as the bench records)."""
+    return rss_parts_mb()[0]
+
+
+def rss_parts_mb() -> tuple[float, float]:
+    """Resident set size and its anonymous part (without mapped file pages, such as a
+    spill file's, which the system can drop), in MB."""
     with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * _PAGE_MB
+        fields = f.read().split()
+    resident, shared = int(fields[1]), int(fields[2])
+    return resident * _PAGE_MB, (resident - shared) * _PAGE_MB
 
 
 class StageSampler:
@@ -47,18 +55,21 @@ class StageSampler:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
+    def _book(self, stage: str) -> None:
+        now, anon = rss_parts_mb()
+        rec = self.stages.setdefault(stage, {"start_mb": now, "peak_mb": now,
+                                             "peak_anon_mb": anon})
+        rec["peak_mb"] = max(rec["peak_mb"], now)
+        rec["peak_anon_mb"] = max(rec["peak_anon_mb"], anon)
+
     def enter(self, stage: str) -> None:
         if stage != self.stage:
             self.stage = stage
-            now = rss_mb()
-            rec = self.stages.setdefault(stage, {"start_mb": now, "peak_mb": now})
-            rec["peak_mb"] = max(rec["peak_mb"], now)
+            self._book(stage)
 
     def _loop(self) -> None:
         while not self._stop.wait(self.period_s):
-            now = rss_mb()
-            rec = self.stages.setdefault(self.stage, {"start_mb": now, "peak_mb": now})
-            rec["peak_mb"] = max(rec["peak_mb"], now)
+            self._book(self.stage)
 
     def __enter__(self) -> StageSampler:
         self._thread.start()

@@ -84,14 +84,14 @@ def build_surface(scen: Scenario, grid: Grid) -> Surface:
 def load_inputs(scen: Scenario, max_memory_gb: float | None = None) -> Inputs:
     """Read and validate every input of a scenario onto its grid.
 
-    The memory the run will need is estimated first and a run beyond the limit
-    refused (:func:`c2000cov.pipeline.memory.check_memory`), before any grid
-    array is allocated.
+    The memory the run will need is estimated first (from the grid and the masts) and
+    a run beyond the limit refused (:func:`c2000cov.pipeline.memory.check_memory`),
+    before any grid array is allocated.
     """
     grid = scenario_grid(scen)
-    check_memory(scen, grid, max_memory_gb)
+    masts = read_masts(scen.masts.path, grid.crs, scen.masts.layer)  # they place the tiles
+    check_memory(scen, grid, max_memory_gb, masts)
     surface = build_surface(scen, grid)
-    masts = read_masts(scen.masts.path, grid.crs, scen.masts.layer)
     check_masts_inside(masts, grid, surface.ground_m, scen.masts.path.name)
     patterns = {p: read_msi(Path(p)) for p in sorted(set(masts["pattern"].dropna()))}
     pv = read_pv(scen.pv.path, grid.crs, scen.pv.layer) if scen.pv else None

@@ -16,7 +16,7 @@ from affine import Affine
 
 from c2000cov.files.rasters import read_raster_to_grid, source_window_pixels
 from c2000cov.geo.grid import Grid
-from c2000cov.pipeline.memory import check_memory, estimate_memory
+from c2000cov.pipeline.memory import check_memory, estimate_memory, open_tile_pixels
 from c2000cov.scenario.config import load_scenario
 from tests.scenarios import RD, REPO, run_cli, write_dtm, write_scenario
 
@@ -54,8 +54,33 @@ def test_the_estimate_names_its_parts_and_grows_with_profiles(tmp_path):
     assert e1.grid_shape == (200, 200)
     assert e3.parts["coverage"] == 3 * e1.parts["coverage"]
     assert e3.parts["mast window"] > e1.parts["mast window"]  # two receiver heights
-    assert e1.total_bytes == sum(e1.parts.values())
+    parts = e1.parts  # the surface stays, the stages' arrays follow each other
+    assert e1.total_bytes == parts["process"] + parts["surface"] + max(
+        parts["source raster block"], parts["coverage"] + parts["mast window"], parts["outputs"])
     assert check_memory(one, grid, 1.0).total_bytes == e1.total_bytes  # 40 000 px fit in 1 GB
+
+
+def test_the_open_tiles_are_those_between_a_tiles_first_and_last_mast():
+    # 100 x 100 px of 10 m in tiles of 40 px (3 x 3 tiles: 40, 40, 20 px a side); windows of
+    # radius 100 m = 10 px around each mast
+    grid = Grid.from_bounds((0.0, 0.0, 1000.0, 1000.0), 10.0, RD)
+
+    def at(rc):  # the centre of pixel (row, col)
+        x, y = grid.xy(*np.array(rc).T)
+        return x, y
+
+    # one mast in tile (0, 0) only: that tile, 40 x 40
+    assert open_tile_pixels(grid, *at([(20, 20)]), 100.0, 40) == 1600
+    # masts in row 0's tiles, listed west to east, each window inside its tile: one at a time
+    assert open_tile_pixels(grid, *at([(20, 20), (20, 60), (20, 90)]), 100.0, 40) == 1600
+    # the first and the last mast both reach tile (0, 0): it stays open beside each of the
+    # others, the largest pair at the second mast (40 x 40 + 40 x 40; then 40 x 40 + 40 x 20)
+    assert open_tile_pixels(grid, *at([(20, 20), (20, 60), (20, 90), (15, 15)]),
+                            100.0, 40) == 3200
+    # a mast on a tile corner opens its four tiles at once
+    assert open_tile_pixels(grid, *at([(40, 40)]), 100.0, 40) == 4 * 1600
+    # no mast in the grid: one (unreached) tile at a time
+    assert open_tile_pixels(grid, [-5000.0], [-5000.0], 100.0, 40) == 1600
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "nan", "inf"])
