@@ -18,6 +18,7 @@ import argparse
 import json
 import math
 import os
+import resource
 import threading
 import time
 from pathlib import Path
@@ -109,7 +110,11 @@ def staged_run(toml: Path, out_dir: Path, cache_dir: Path) -> dict:
                 setattr(run_mod, n, saved[n])
         sampler.enter("end")
     grid = result.inputs.grid
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     return {"pixels": int(grid.width * grid.height), "seconds": round(seconds, 1),
+            "cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
+            "load_avg_1_5_15": [round(x, 2) for x in os.getloadavg()],
+            "gdal_cachemax": os.environ.get("GDAL_CACHEMAX", "default (5 % of memory)"),
             "peak_rss_mb": round(peak_rss_mb(), 1),
             "cache_misses": result.cache.misses,
             "stages": {k: {kk: round(vv, 1) for kk, vv in v.items()}
