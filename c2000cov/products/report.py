@@ -149,31 +149,41 @@ def shifted_covered_pct(p_cover: np.ndarray, weights, target_pct: float, sigma_d
     ``weights`` are :class:`c2000cov.analysis.areas.AreaWeights`; p_cover is the run's
     location-probability band (NaN = not evaluated).
     """
-    return _shifted_shares(p_cover, weights, target_pct, sigma_db, delta_db)[0]
+    p, ev = _float64_band(p_cover)
+    return _shifted_shares(p, ev, weights, target_pct, sigma_db, delta_db)[0]
 
 
-def _shifted_shares(p_cover: np.ndarray, weights, target_pct: float, sigma_db: float,
-                    delta_db: float) -> tuple[dict[str, tuple[float, float, float]], tuple]:
-    """:func:`shifted_covered_pct`, and the same three shares of the whole grid's evaluated
-    pixels (%), from one float64 copy of ``p_cover`` (float32 or float64): the file's
-    float32 band is compared in float64, as before, without a second grid-sized copy."""
+def _float64_band(p_cover: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.where(ev, p_cover, -1.0)`` in float64 and ``ev = np.isfinite(p_cover)``: the
+    file's float32 band compared in float64, as before, from one grid-sized copy."""
     ev = np.isfinite(p_cover)
-    p = np.full(np.shape(p_cover), -1.0)  # np.where(ev, p_cover, -1.0) in float64
+    p = np.full(np.shape(p_cover), -1.0)
     np.copyto(p, p_cover, where=ev)
+    return p, ev
+
+
+def _shifted_shares(p: np.ndarray, ev: np.ndarray, weights, target_pct: float,
+                    sigma_db: float, delta_db: float
+                    ) -> tuple[dict[str, tuple[float, float, float]], tuple]:
+    """:func:`shifted_covered_pct` of :func:`_float64_band`'s ``p, ev``, and the same three
+    shares of the whole grid's evaluated pixels (%); one threshold mask at a time."""
     lo_thr, hi_thr = shift_thresholds(target_pct, sigma_db, delta_db)
-    masks = [p >= lo_thr, reaches_pct(p, target_pct), p >= hi_thr]
-    del p
-    out = {}
-    for w in weights:
-        total = w.weighted_sum(ev)
-        out[w.name] = tuple(100.0 * w.weighted_sum(m) / total if total > 0 else float("nan")
-                            for m in masks)
-    # the share of evaluated pixels at or above each threshold (-1.0 never is): the mean
-    # of (p[ev] >= threshold), a count over a count
+    totals = {w.name: w.weighted_sum(ev) for w in weights}
     n_ev = np.count_nonzero(ev)
-    whole = tuple(100.0 * float(np.count_nonzero(m) / n_ev) if n_ev else float("nan")
-                  for m in masks)
-    return out, whole
+    shares: dict[str, list[float]] = {w.name: [] for w in weights}
+    whole = []
+    for covered in (lambda: p >= lo_thr, lambda: reaches_pct(p, target_pct),
+                    lambda: p >= hi_thr):
+        m = covered()
+        for w in weights:
+            total = totals[w.name]
+            shares[w.name].append(100.0 * w.weighted_sum(m) / total if total > 0
+                                  else float("nan"))
+        # the share of evaluated pixels at or above the threshold (-1.0 never is): the
+        # mean of (p[ev] >= threshold), a count over a count
+        whole.append(100.0 * float(np.count_nonzero(m) / n_ev) if n_ev else float("nan"))
+        del m
+    return {name: tuple(v) for name, v in shares.items()}, tuple(whole)
 
 
 def _grid_of(shape, transform, crs):
@@ -307,8 +317,10 @@ def _verdicts(run_dir: Path, table: pd.DataFrame | None, profiles: list[str],
             if weights is None:
                 grid = _grid_of(p.shape, transform, crs)
                 weights = area_weights(areas, grid)
-            shifted, whole = _shifted_shares(p, weights, target, sigma, delta)
-            del p
+            p64, ev = _float64_band(p)
+            del p  # one grid-sized float64 copy, not the float32 band beside it
+            shifted, whole = _shifted_shares(p64, ev, weights, target, sigma, delta)
+            del p64, ev
         rows = []
         sub = (table[table["profile"].astype(str) == prof] if table is not None
                else pd.DataFrame(columns=["area_name", "covered_pct"]))

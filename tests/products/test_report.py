@@ -198,7 +198,7 @@ def test_shifted_shares_of_a_float32_band_are_the_float64_ones(tmp_path):
     neighbours, NaN (not evaluated), a weighted area and the whole grid."""
     from c2000cov.analysis.areas import area_weights
     from c2000cov.geo.grid import Grid
-    from c2000cov.products.report import _shifted_shares, shifted_covered_pct
+    from c2000cov.products.report import _float64_band, _shifted_shares, shifted_covered_pct
     from tests.scenarios import RD
 
     grid = Grid.from_bounds((150000.0, 450000.0, 150600.0, 450400.0), 10.0, RD)
@@ -211,7 +211,7 @@ def test_shifted_shares_of_a_float32_band_are_the_float64_ones(tmp_path):
     areas = gpd.GeoDataFrame({"area_name": ["west"]},
                              geometry=[box(150000.0, 450000.0, 150333.0, 450400.0)], crs=RD)
     weights = area_weights(areas, grid)
-    shifted, whole = _shifted_shares(p32, weights, 95.0, 8.0, 3.0)
+    shifted, whole = _shifted_shares(*_float64_band(p32), weights, 95.0, 8.0, 3.0)
     # the twin: the report's earlier code, on a float64 copy
     p = p32.astype("float64")
     ev = np.isfinite(p)
