@@ -26,6 +26,7 @@ from pathlib import Path
 from c2000cov.devtools.national import generate_national, peak_rss_mb
 from c2000cov.pipeline import run as run_mod
 from c2000cov.pipeline.executor import LocalExecutor
+from c2000cov.pipeline.memory import PROFILE_BYTES_PER_PX, open_tile_pixels
 from c2000cov.scenario.config import load_scenario
 
 _PAGE_MB = os.sysconf("SC_PAGE_SIZE") / 2**20
@@ -109,9 +110,12 @@ def staged_run(toml: Path, out_dir: Path, cache_dir: Path) -> dict:
             for n in names:
                 setattr(run_mod, n, saved[n])
         sampler.enter("end")
-    grid = result.inputs.grid
+    grid, masts = result.inputs.grid, result.inputs.masts
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return {"pixels": int(grid.width * grid.height), "seconds": round(seconds, 1),
+            "open_tile_px": open_tile_pixels(grid, masts["x_m"], masts["y_m"],
+                                             scen.model.radius_m, scen.output.tile_px),
+            "combos": len(result.coverage) * (2 if result.night is not None else 1),
             "cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
             "load_avg_1_5_15": [round(x, 2) for x in os.getloadavg()],
             "gdal_cachemax": os.environ.get("GDAL_CACHEMAX", "default (5 % of memory)"),
@@ -134,6 +138,74 @@ def per_pixel_budget(small: dict, large: dict) -> dict:
     return out
 
 
+#: The stage whose peak holds the open tiles' working arrays and a mast window.
+MASTS_STAGE = "masts (CPU)"
+
+
+def project_full(small: dict, large: dict, full_px: int, full_open_px: int) -> dict:
+    """Peak RSS (and its anonymous part) of each stage, projected to ``full_px`` pixels.
+
+    Every stage but the masts' grows with the pixels at its slope between the two runs.
+    The masts stage holds what the run keeps per pixel between stages (the slope of
+    ``summarise``'s start) plus the open tiles' working arrays
+    (:data:`~c2000cov.pipeline.memory.PROFILE_BYTES_PER_PX` per open pixel, profile and
+    state; ``full_open_px`` from :func:`~c2000cov.pipeline.memory.open_tile_pixels`) and
+    one mast window, as large as in ``large`` when its grid is at least a window wide.
+    """
+    dpx = large["pixels"] - small["pixels"]
+    grow = (full_px - large["pixels"]) / _MB
+    out = {}
+    for stage, rec in large["stages"].items():
+        if stage not in small["stages"]:
+            continue
+        proj = {}
+        for key, slope_key in (("peak_mb", "bytes_per_px"), ("peak_anon_mb",
+                                                            "bytes_per_px_anon")):
+            if stage == MASTS_STAGE:
+                base = "summarise"
+                slope = (large["stages"][base]["start_mb"]
+                         - small["stages"][base]["start_mb"]) * _MB / dpx
+                tiles = (PROFILE_BYTES_PER_PX * large["combos"]
+                         * (full_open_px - large["open_tile_px"]) / _MB)
+            else:
+                slope = (rec[key] - small["stages"][stage][key]) * _MB / dpx
+                tiles = 0.0
+            proj[key] = round(rec[key] + slope * grow + tiles, 1)
+            proj[slope_key] = round(slope, 1)
+        out[stage] = proj
+    peak = max(out, key=lambda k: out[k]["peak_mb"])
+    return {"pixels": full_px, "open_tile_px": full_open_px, "stages": out,
+            "peak_stage": peak, "peak_rss_mb": out[peak]["peak_mb"],
+            "peak_anon_mb": max(v["peak_anon_mb"] for v in out.values())}
+
+
+def national_full_open_px(resolution_m: float, work: Path) -> tuple[int, int]:
+    """Pixels and most open-tile pixels of the whole national scenario at ``resolution_m``
+    (its masts are the 25 m scenario's, generated once into ``work``)."""
+    from rasterio.crs import CRS
+
+    from c2000cov.devtools.national import (
+        FULL_HEIGHT_M,
+        FULL_WIDTH_M,
+        ORIGIN_X_M,
+        ORIGIN_Y_M,
+        RADIUS_M,
+    )
+    from c2000cov.files.masts import read_masts
+    from c2000cov.geo.grid import Grid
+    from c2000cov.pipeline.tiles import DEFAULT_TILE_PX
+
+    folder = work / "full-masts"
+    if not (folder / "masts.csv").exists():
+        generate_national(folder, 1.0)
+    grid = Grid.from_bounds((ORIGIN_X_M, ORIGIN_Y_M, ORIGIN_X_M + FULL_WIDTH_M,
+                             ORIGIN_Y_M + FULL_HEIGHT_M), resolution_m,
+                            CRS.from_epsg(28992))
+    masts = read_masts(folder / "masts.csv", grid.crs)
+    return grid.height * grid.width, open_tile_pixels(grid, masts["x_m"], masts["y_m"],
+                                                      RADIUS_M, DEFAULT_TILE_PX)
+
+
 def main(argv: list[str] | None = None) -> dict:
     """Generate (once) and run the national scenario at ``--fraction``; print RSS per stage."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -142,7 +214,19 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--work", type=Path, default=Path("out/memstages"),
                     help="folder of the generated scenarios and their kept loss caches")
     ap.add_argument("--json", type=Path, default=None, help="append the record here")
+    ap.add_argument("--project", type=Path, default=None,
+                    help="a JSON file holding two records of this tool (two fractions): "
+                         "print their projection to the whole country instead of running")
     args = ap.parse_args(argv)
+    if args.project:
+        small, large = sorted(json.loads(args.project.read_text())[-2:],
+                              key=lambda r: r["pixels"])
+        full_px, full_open = national_full_open_px(args.resolution_m, args.work)
+        record = {"workload": f"national-{args.resolution_m:g}m", "projected_from": [
+            small["area_fraction"], large["area_fraction"]],
+            **project_full(small, large, full_px, full_open)}
+        print(json.dumps(record, indent=1))
+        return record
     if not 0.0 < args.fraction <= 1.0:
         ap.error(f"--fraction must be in (0, 1], got {args.fraction}")
     work = args.work / f"n{args.resolution_m:g}m-f{args.fraction:g}"

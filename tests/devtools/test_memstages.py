@@ -3,6 +3,8 @@ separated (a hand-worked pair of runs)."""
 
 from __future__ import annotations
 
+import pytest
+
 from c2000cov.devtools import memstages
 from c2000cov.devtools.memstages import StageSampler, per_pixel_budget, rss_mb, rss_parts_mb
 
@@ -39,3 +41,36 @@ def test_the_sampler_books_each_sample_to_the_stage_it_is_in(monkeypatch):
 def test_rss_is_read_from_proc():
     rss, anon = rss_parts_mb()
     assert 0 < anon <= rss and rss_mb() > 0
+
+
+def test_the_projection_grows_each_stage_at_its_slope_and_the_masts_by_the_open_tiles():
+    mb = 2**20
+    px_small, px_large, px_full = 1_000_000, 4_000_000, 16_000_000
+
+    def rec(px, open_px, masts_mb, report_mb, base_mb):
+        return {"pixels": px, "open_tile_px": open_px, "combos": 1, "stages": {
+            "summarise": {"start_mb": base_mb, "peak_mb": base_mb, "peak_anon_mb": base_mb},
+            "masts (CPU)": {"start_mb": base_mb, "peak_mb": masts_mb,
+                            "peak_anon_mb": masts_mb},
+            "build_report": {"start_mb": base_mb, "peak_mb": report_mb,
+                             "peak_anon_mb": report_mb / 2}}}
+
+    # held between stages: 300 MB + 4 B/px; report: +20 B/px; masts: window 1000 MB
+    # and 23 B per open tile pixel (every pixel open in both runs)
+    def base(px):
+        return 300 + 4 * px / mb
+
+    small = rec(px_small, px_small, base(px_small) + 1000 + 23 * px_small / mb,
+                base(px_small) + 20 * px_small / mb, base(px_small))
+    large = rec(px_large, px_large, base(px_large) + 1000 + 23 * px_large / mb,
+                base(px_large) + 20 * px_large / mb, base(px_large))
+    full = memstages.project_full(small, large, px_full, full_open_px=8_000_000)
+    masts = full["stages"]["masts (CPU)"]
+    assert masts["peak_mb"] == pytest.approx(base(px_full) + 1000 + 23 * 8_000_000 / mb,
+                                             abs=0.2)
+    assert masts["bytes_per_px"] == 4.0
+    report = full["stages"]["build_report"]
+    assert report["peak_mb"] == pytest.approx(base(px_full) + 20 * px_full / mb, abs=0.2)
+    assert report["bytes_per_px"] == 24.0 and report["bytes_per_px_anon"] == 12.0
+    assert full["peak_stage"] == "masts (CPU)"  # 1536 MB against the report's 666 MB
+    assert full["peak_rss_mb"] == masts["peak_mb"] == full["peak_anon_mb"]
