@@ -16,7 +16,13 @@ import numpy as np
 
 from c2000cov.analysis.coverage import BestServer, ProfileCoverage, finish
 from c2000cov.analysis.result import InterferenceOutputs
-from c2000cov.pipeline.cache import LossCache, array_key, loss_key, quantise_loss_db
+from c2000cov.pipeline.cache import (
+    LossCache,
+    array_key,
+    loss_key,
+    quantise_loss_db,
+    window_digest,
+)
 from c2000cov.pipeline.executor import Executor
 from c2000cov.pipeline.inputs import Inputs
 from c2000cov.radio import interference as itf
@@ -115,9 +121,10 @@ def mast_losses(inputs: Inputs, combos: list[tuple[float, float]], cache: LossCa
         geom = mast_geometry(surf, mast["x_m"], mast["y_m"], mast["h_agl_m"])
         window = grid.window_around(geom.row, geom.col, scen.model.radius_m)
         s_win, g_win = surf.surface_m[window.slices], surf.ground_m[window.slices]
+        digest = window_digest(s_win, g_win)  # once per mast, not per key
         keys = {c: loss_key(s_win, g_win, grid.window_transform(window),
                             geom.row - window.row_off, geom.col - window.col_off, geom.h_agl_m,
-                            model, c[0], c[1], KERNEL_VERSION) for c in combos}
+                            model, c[0], c[1], KERNEL_VERSION, digest) for c in combos}
         todo = tuple(c for c in combos if not cache.has(keys[c]))
         job = MastJob(i, model, s_win, g_win, geom.row - window.row_off,
                       geom.col - window.col_off, geom.h_agl_m, grid.resolution_m, todo)

@@ -223,3 +223,23 @@ def test_an_entry_of_another_compressor_is_damage(tmp_path, compressor, why):
     with pytest.warns(DamagedCacheWarning, match=f"unreadable array: {why}"):
         assert cache.get(KEY) is None
     assert cache.damaged == 1 and not cache._path(KEY).exists()
+
+
+def test_a_masts_keys_hash_its_heights_once_and_follow_every_pixel():
+    surf, grnd, tr, tc = synthetic_surface(1000.0, 25.0)
+    args = ((25, 0, 0, 0, -25, 0), tr, tc, 30.0, ModelConfig(), 392.5, 1.5, "digest")
+    key = loss_key(surf, grnd, *args)
+    digest = cache_module.window_digest(surf, grnd)
+    assert loss_key(surf, grnd, *args, digest) == key
+    # a slice of a larger grid (not contiguous) hashes as its float32 values
+    big = np.zeros((surf.shape[0] + 3, surf.shape[1] + 5), np.float64)
+    big[1:-2, 2:-3] = surf
+    assert loss_key(big[1:-2, 2:-3], grnd, *args) == key
+    for arr in (surf, grnd):
+        changed = arr.copy()
+        changed[-1, 0] += 0.25  # one height of one pixel
+        other = (changed, grnd) if arr is surf else (surf, changed)
+        assert loss_key(*other, *args) != key
+    assert loss_key(grnd, surf, *args) != key  # surface and ground are not interchangeable
+    assert len({loss_key(surf, grnd, *args[:5], f, h, "digest", digest)
+                for f in (392.5, 382.5) for h in (1.5, 4.0)}) == 4
