@@ -1,7 +1,8 @@
 """Ldsph tables shared by the area-kernel calls of a run, instead of one built per call.
 
 Every area call (:func:`c2000cov.kernels.area.area_loss_multi_db`) needs the Ldsph table
-of ITU-R P.1812-8 eqs. (22)-(27) over the ranges of :func:`~c2000cov.kernels.area.sph_table_range`:
+of ITU-R P.1812-8 eqs. (22)-(27) over the ranges of :func:`~c2000cov.kernels.area.sph_table_range`
+(:func:`table_range` here):
 built per call it costs 0.1-0.2 s on one core (about 10^5 nodes of the spherical-Earth
 first-term loss), the same work again for every mast of a run. The tables of all calls
 with the same physics (frequency, effective Earth radius, sea fraction, polarisation) and
@@ -21,8 +22,13 @@ from collections import OrderedDict
 
 import numpy as np
 
-from c2000cov.kernels.area import sph_table_range
-from c2000cov.kernels.constants import SPH_TAB_STEP_PLOG2
+from c2000cov.kernels.constants import (
+    M_PER_KM,
+    SPH_TAB_MIN_H_M,
+    SPH_TAB_RELIEF_FACTOR,
+    SPH_TAB_RELIEF_MARGIN_M,
+    SPH_TAB_STEP_PLOG2,
+)
 from c2000cov.kernels.ray import freq_constants
 from c2000cov.kernels.tables import sph_fill_missing, sph_grid
 
@@ -33,17 +39,23 @@ MAX_SHARED_TABLE_BYTES = 256 * 1024**2
 MAX_SHARED_TABLES = 8
 
 
-def _ground_extremes(ground_m: np.ndarray) -> np.ndarray:
-    """The lowest and highest ground height of a window (NaN skipped) as a (1, 2) array.
-
-    :func:`sph_table_range` uses only those two values of its ground window, so it returns
-    the same ranges for them as for the window: numpy's vectorised nanmin/nanmax took 8 ms
-    on a 2001 x 2001 window where the kernel's branchy loop took 33 ms (20 s of a national
-    run). An all-NaN window stays all-NaN.
+def table_range(ground_m: np.ndarray, h_tx_agl_m: float, h_rx_agl_m: float, pixel_m: float,
+                radius_m: float) -> tuple[float, ...]:
+    """:func:`~c2000cov.kernels.area.sph_table_range` of a window, the same six floats,
+    computed here: the kernel scans the window in a parallel loop, 33 ms on a 2001 x 2001
+    window and 17 ms even on a two-pixel one on a loaded machine (waking its threads),
+    about 20 s of a national run; numpy's nanmin/nanmax take 3 ms. The formula is the
+    kernel's, in float64 (``tests/radio/test_sph_store.py`` holds them equal).
     """
-    if not np.isnan(ground_m).all():
-        return np.array([[np.nanmin(ground_m), np.nanmax(ground_m)]], dtype=ground_m.dtype)
-    return np.full((1, 2), np.nan, dtype=ground_m.dtype)
+    if np.isnan(ground_m).all():
+        g_lo, g_hi = np.inf, -np.inf  # the kernel's extremes of no finite height
+    else:
+        g_lo, g_hi = float(np.nanmin(ground_m)), float(np.nanmax(ground_m))
+    relief = SPH_TAB_RELIEF_FACTOR * (g_hi - g_lo) + SPH_TAB_RELIEF_MARGIN_M
+    h_tx_agl = max(float(h_tx_agl_m), SPH_TAB_MIN_H_M)
+    h_rx_agl = max(float(h_rx_agl_m), SPH_TAB_MIN_H_M)
+    return (float(pixel_m) / M_PER_KM, float(radius_m) / M_PER_KM, h_tx_agl,
+            h_tx_agl + relief, h_rx_agl, h_rx_agl + relief)
 
 
 class _Shared:
@@ -77,8 +89,7 @@ class SphTableStore:
                pol: int, omega_frac: float) -> tuple[np.ndarray, np.ndarray]:
         """The Ldsph tables (n_freq, n_u, n_t, n_r, 2) float64 and their origin (3,) of an
         area call with these arguments (``ground_m``: the call's ground window, m amsl)."""
-        rng = sph_table_range(_ground_extremes(ground_m), float(h_tx_agl_m), float(h_rx_agl_m),
-                              float(pixel_m), float(radius_m))
+        rng = table_range(ground_m, h_tx_agl_m, h_rx_agl_m, pixel_m, radius_m)
         n_u, n_t, n_r, origin = sph_grid(*rng)
         freqs_ghz = freq_constants(np.asarray(freqs_mhz, dtype=np.float64))[0]
         j0 = int(round(origin[1] / SPH_TAB_STEP_PLOG2))

@@ -95,20 +95,27 @@ def test_area_kernel_with_store_tables_is_bit_identical():
     assert np.array_equal(own, shared, equal_nan=True)
 
 
-def test_the_range_from_a_windows_extremes_is_the_windows_own():
-    """The store reads a window's lowest and highest ground (numpy, NaN skipped) instead of
-    the kernel scanning the window: the table ranges are the same, no-data pixels included."""
-    from c2000cov.radio.sph_store import _ground_extremes
+def test_the_stores_table_range_is_the_kernels():
+    """The store computes a window's table range with numpy instead of the kernel's parallel
+    scan: the same six floats, bit for bit, no-data pixels and odd heights included."""
+    from c2000cov.radio.sph_store import table_range
 
+    rng = np.random.default_rng(12)
     ground = _ground(41, 60.0, 11)
-    ground[np.random.default_rng(12).random(ground.shape) < 0.3] = np.nan  # no-data pixels
+    ground[rng.random(ground.shape) < 0.3] = np.nan  # no-data pixels
     ground[0, 0] = -7.5  # the lowest and highest on the window's edge
     ground[-1, -1] = 140.25
-    for g in (ground, ground[:1, :3], np.full((4, 4), np.nan, np.float32)):
-        for h_tx, h_rx in ((40.0, 1.5), (0.2, 0.3), (120.0, 6.0)):
-            own = sph_table_range(g, h_tx, h_rx, 25.0, 2000.0)
-            assert sph_table_range(_ground_extremes(g), h_tx, h_rx, 25.0, 2000.0) == own
-    assert _ground_extremes(ground).tolist() == [[-7.5, 140.25]]
+    windows = [ground, ground[:1, :3], np.full((4, 4), np.nan, np.float32),
+               np.array([[np.nan, 3.0]], np.float32)]
+    windows += [(rng.uniform(-10, 10, (7, 9)) * 10.0 ** rng.uniform(-3, 3)).astype(np.float32)
+                for _ in range(40)]
+    heights = [(40.0, 1.5), (0.2, 0.3), (120.0, 6.0), (0.5, 0.5)]
+    heights += [tuple(10.0 ** rng.uniform(-2, 2.5, 2)) for _ in range(10)]
+    for g in windows:
+        for h_tx, h_rx in heights:
+            for pixel_m, radius_m in ((25.0, 2000.0), (10.0, 25000.0), (0.3, 777.7)):
+                own = sph_table_range(g, h_tx, h_rx, pixel_m, radius_m)
+                assert table_range(g, h_tx, h_rx, pixel_m, radius_m) == own
     store = SphTableStore()
     tabs, org = store.tables(ground, 40.0, 1.5, 25.0, 2000.0, FREQS_MHZ, AE_KM, 2, 0.0)
     own, own_org = _own_tables(ground, 40.0, 1.5, 25.0, 2000.0, FREQS_MHZ)
