@@ -243,3 +243,24 @@ def test_a_masts_keys_hash_its_heights_once_and_follow_every_pixel():
     assert loss_key(grnd, surf, *args) != key  # surface and ground are not interchangeable
     assert len({loss_key(surf, grnd, *args[:5], f, h, "digest", digest)
                 for f in (392.5, 382.5) for h in (1.5, 4.0)}) == 4
+
+
+def test_float32_steps_are_the_quotient_by_the_step():
+    """The cache scales float32 losses by 100 instead of dividing by 0.01 (faster): the same
+    float64 steps, halfway values (which round to even) and extremes included."""
+    rng = np.random.default_rng(21)
+    k = rng.integers(-5000, 200_000, 1_000_000)
+    x = np.concatenate([
+        rng.uniform(-50.0, 2000.0, 1_000_000),
+        (k + 0.5) * 0.01,  # halfway between two steps
+        (k + 0.5 + rng.uniform(-1e-6, 1e-6, k.size)) * 0.01,
+        k * 0.01,
+        10.0 ** rng.uniform(-40, 38, 100_000),
+        [0.0, -0.0, np.nan, np.inf, -np.inf, 1e-45, 3.4e38, 0.125, 0.005, -0.005],
+    ]).astype(np.float32)
+    x = np.concatenate([x, np.nextafter(x, np.float32(np.inf)),
+                        np.nextafter(x, np.float32(-np.inf))])
+    with np.errstate(over="ignore", invalid="ignore"):
+        want = np.round(x.astype(np.float64) / LOSS_STEP_DB)
+    np.testing.assert_array_equal(cache_module._steps(x), want)
+    np.testing.assert_array_equal(cache_module._steps(x.astype(np.float64)), want)
