@@ -20,10 +20,13 @@ A :class:`Spill` without a folder gives ordinary in-memory arrays, and
 from __future__ import annotations
 
 import mmap
+import os
 import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from c2000cov.errors import C2000CovError
 
 
 def _mapping(arr: np.ndarray) -> mmap.mmap | None:
@@ -53,6 +56,10 @@ def release_pages(*arrays) -> None:
             mm.madvise(mmap.MADV_DONTNEED)
 
 
+class SpillError(C2000CovError, OSError):
+    """A spill file could not be made (full disk, folder not writable)."""
+
+
 class Spill:
     """Makes grid-sized arrays, in files under ``folder`` (or in memory when it is None)."""
 
@@ -62,14 +69,27 @@ class Spill:
 
     def empty(self, shape: tuple[int, ...], dtype) -> np.ndarray:
         """An array of ``shape`` and ``dtype``; in a spill file its values start at zero
-        bytes (a file of holes: nothing is written before the caller writes)."""
+        bytes (blocks reserved, nothing written before the caller writes).
+
+        Raises
+        ------
+        SpillError
+            The folder has no room for the file (or cannot hold files).
+        """
         dtype = np.dtype(dtype)
         if self.folder is None:
             return np.empty(shape, dtype)
         nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
         self.folder.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=self.folder, prefix=".c2000cov-spill-") as fh:
-            fh.truncate(max(nbytes, 1))
+            try:  # the blocks are reserved now: a full disk is this error, not a SIGBUS later
+                os.posix_fallocate(fh.fileno(), 0, max(nbytes, 1))
+            except OSError as exc:
+                raise SpillError(
+                    f"{self.folder}: no room for a {nbytes / 1e9:.2f} GB spill file of the "
+                    f"run's coverage bands ({exc.strerror or exc}); free disk space there "
+                    "(a tiled run needs 25 bytes per pixel per profile and noise state) or "
+                    "write the output folder to another disk") from exc
             mm = mmap.mmap(fh.fileno(), max(nbytes, 1))  # the mapping outlives the file object
         arr = np.frombuffer(mm, dtype, count=int(np.prod(shape, dtype=np.int64))).reshape(shape)
         self.arrays.append(arr)

@@ -3,9 +3,13 @@ data kept."""
 
 from __future__ import annotations
 
-import numpy as np
+import errno
 
-from c2000cov.files.spill import Spill, is_spilled, release_pages
+import numpy as np
+import pytest
+
+import c2000cov.files.spill as spill_module
+from c2000cov.files.spill import Spill, SpillError, is_spilled, release_pages
 
 MB = 2**20
 
@@ -55,3 +59,13 @@ def test_without_a_folder_the_arrays_are_in_memory():
 def test_an_empty_grid_spills(tmp_path):
     arr = Spill(tmp_path).empty((0, 5), "uint8")
     assert arr.shape == (0, 5) and is_spilled(arr)
+
+
+def test_a_full_disk_is_a_clear_error_before_anything_is_written(tmp_path, monkeypatch):
+    def full(fd, offset, length):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(spill_module.os, "posix_fallocate", full)
+    with pytest.raises(SpillError, match=r"no room for a 0\.40 GB spill file .*No space left"):
+        Spill(tmp_path).empty((10_000, 10_000), "float32")
+    assert list(tmp_path.iterdir()) == []
