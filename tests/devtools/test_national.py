@@ -111,3 +111,14 @@ def test_national_10m_record_from_the_command(tmp_path):
     assert record["cache_mb"] > 0
     assert record["projected_full"]["seconds"] == pytest.approx(record["seconds"] * 150, rel=1e-3)
     assert json.loads((tmp_path / "bench.json").read_text()) == [record]
+
+
+def test_a_national_run_is_cold_whatever_ran_before(tmp_path):
+    """make bench-national times a cold cache: a second run in the same folder computes
+    every loss window again instead of reading the first run's."""
+    first = run_national(tmp_path, scale=0.04, workload="national-25m-tiny")
+    second = run_national(tmp_path, scale=0.04, workload="national-25m-tiny")
+    windows = 2 * first["masts"]  # both frequencies, one receiver height
+    assert first["cache_misses"] >= windows and first["cache_hits"] == 0
+    assert second["cache_misses"] == first["cache_misses"] and second["cache_hits"] == 0
+    assert second["covered_pct"] == first["covered_pct"]
