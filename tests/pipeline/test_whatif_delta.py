@@ -155,3 +155,17 @@ def test_area_weights_come_back_from_the_cache(base):  # noqa: F811
         assert np.array_equal(a.rows, b.rows) and np.array_equal(a.cols, b.cols)
         assert np.array_equal(a.frac, b.frac)
         assert a.geometry.equals(b.geometry)
+
+
+def test_shipped_add_mast_file_is_demo_changes_mast():
+    """data/demo_add_mast.toml (the README's delta-only example) is demo_changes.toml's
+    added mast alone, so the two what-ifs agree on it."""
+    from pathlib import Path
+
+    from c2000cov.scenario.changes import load_changes
+
+    data = Path(__file__).resolve().parents[2] / "data"
+    add, full = load_changes(data / "demo_add_mast.toml"), load_changes(data / "demo_changes.toml")
+    whatif_delta.check_added_only(add)  # raises for anything but [[add_mast]]
+    assert add.add_mast == full.add_mast and len(add.add_mast) == 1
+    assert full.mitigate_pv  # the full file is the one --delta-only refuses
