@@ -230,7 +230,7 @@ def area_weights(areas: gpd.GeoDataFrame | None, grid: Grid) -> list[AreaWeights
                                 "c2000cov.files.vectors.read_areas, which names it from the "
                                 "scenario's "
                                 "areas.name_column")
-    areas = _to_grid_crs(areas, grid, "areas")
+    areas = to_grid_crs(areas, grid, "areas")
     out = []
     for name, geom in zip(areas["area_name"], areas.geometry, strict=True):
         if geom is not None and not shapely.is_valid(geom):
@@ -265,7 +265,9 @@ def clipped_window_sum(aw: AreaWeights, window: Window, v: np.ndarray) -> float:
                  + np.dot(edge.astype("float64"), aw.frac[inside]))
 
 
-def _to_grid_crs(gdf: gpd.GeoDataFrame, grid: Grid, what: str) -> gpd.GeoDataFrame:
+def to_grid_crs(gdf: gpd.GeoDataFrame, grid: Grid, what: str) -> gpd.GeoDataFrame:
+    """``gdf`` in the grid's CRS (unchanged when it is already); a layer without a CRS is
+    a :class:`CRSError` naming ``what``."""
     if gdf.crs is None:
         raise CRSError(f"{what}: the layer has no CRS; set it (e.g. gdf.set_crs('EPSG:28992'))")
     if not gdf.crs.equals(grid.crs):
@@ -345,7 +347,7 @@ def line_lengths(lines, grid: Grid, window: Window
 def _road_lengths(roads: gpd.GeoDataFrame, weights: list[AreaWeights],
                   grid: Grid) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Per area: (rows, cols, length_m) in grid coordinates of the roads clipped to the area."""
-    roads = _to_grid_crs(roads, grid, "roads")
+    roads = to_grid_crs(roads, grid, "roads")
     geoms = roads.geometry.to_numpy()
     kinds = set(shapely.get_type_id(geoms[~shapely.is_empty(geoms)]).tolist())
     if not kinds <= {1, 5}:
@@ -386,7 +388,7 @@ def population_to_grid(path: Path, grid: Grid) -> np.ndarray:
 def _population_points(population: gpd.GeoDataFrame, column: str, grid: Grid,
                        weights: list[AreaWeights]):
     """Per area: (rows, cols, people) of the population points inside the area and the grid."""
-    pts = _to_grid_crs(population, grid, "population")
+    pts = to_grid_crs(population, grid, "population")
     if column not in pts.columns:
         raise InvalidInputError(f"population: column {column!r} is missing; columns are: "
                                 + ", ".join(map(str, pts.columns)))
@@ -442,7 +444,7 @@ def _zone_parts_from_labels(cov: ProfileCoverage, weights: list[AreaWeights],
 def _zone_parts_from_polygons(zones: gpd.GeoDataFrame, grid: Grid,
                               weights: list[AreaWeights]) -> list[tuple[np.ndarray, list[str]]]:
     """Per area: km^2 of each dead-zone polygon inside it, and the zone ids."""
-    zones = _to_grid_crs(zones, grid, "dead zones")
+    zones = to_grid_crs(zones, grid, "dead zones")
     geoms = zones.geometry.to_numpy()
     ids = [str(z) for z in zones["zone_id"]] if "zone_id" in zones else [
         str(i) for i in range(len(zones))]

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from c2000cov.analysis.areas import AreaWeights, area_weights
+from c2000cov.analysis.areas import AreaWeights, area_weights, to_grid_crs
 from c2000cov.analysis.coverage import BestServer, ProfileCoverage
 from c2000cov.analysis.result import RunResult
 from c2000cov.files.spill import release_pages
@@ -262,9 +262,7 @@ def cached_area_weights(areas, grid, cache: LossCache) -> list[AreaWeights]:
     key = h.hexdigest()
     count = store.get(array_key(key, "count"), dtype="int64")
     if count is not None:
-        geoms = ([None] if areas is None else list(
-            (areas if areas.crs is None or areas.crs.equals(grid.crs)
-             else areas.to_crs(grid.crs)).geometry))
+        geoms = [None] if areas is None else list(to_grid_crs(areas, grid, "areas").geometry)
         out = []
         for k in range(int(count[0])):
             parts = [store.get(array_key(key, k, name)) for name in _WEIGHT_PARTS]

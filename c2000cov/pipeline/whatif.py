@@ -27,7 +27,7 @@ from c2000cov.files.msi import read_msi
 from c2000cov.files.pv import KWP_PER_DEVICE
 from c2000cov.files.vectors import read_vector
 from c2000cov.geo.grid import Window
-from c2000cov.pipeline.basestate import load_base_state, store_base_state
+from c2000cov.pipeline.basestate import store_base_state
 from c2000cov.pipeline.cache import LossCache
 from c2000cov.pipeline.compute import mast_margins, noise_states, profile_plans
 from c2000cov.pipeline.executor import LocalExecutor
@@ -39,7 +39,12 @@ from c2000cov.pipeline.run import (
     summarise,
     write_products,
 )
-from c2000cov.pipeline.whatif_delta import check_added_only, delta_whatif, union_window
+from c2000cov.pipeline.whatif_delta import (
+    base_state_or_run,
+    check_added_only,
+    delta_whatif,
+    union_window,
+)
 from c2000cov.radio.device import select_device
 from c2000cov.radio.interference import UplinkResult, noise_rise_summary
 from c2000cov.scenario.changes import CHANGE_KINDS, Changes, load_changes
@@ -220,7 +225,7 @@ def _added_only(base_inputs, new_inputs, changes: Changes, cache: LossCache, exe
 
     Only ``[[add_mast]]`` changes qualify (new masts come last in masts-file
     order, so folding them onto the base's reduction is the full fold). The base
-    reduction comes from :func:`load_base_state` (computed in full and stored
+    reduction comes from :func:`base_state_or_run` (computed in full and stored
     when absent); the new masts' margins from :func:`mast_margins`, the run's own
     link budget; probabilities, limiting direction and classes are recomputed
     only inside the union of the new masts' windows, and every pixel outside it
@@ -231,14 +236,9 @@ def _added_only(base_inputs, new_inputs, changes: Changes, cache: LossCache, exe
         return None
     scen = base_inputs.scenario
     manifest = device.manifest()
-    with_pv = base_inputs.pv is not None
-    state = load_base_state(base_inputs, manifest, cache, with_pv)
-    if state is None:
-        base = compute_result(base_inputs, cache, executor, None, device)
-        store_base_state(base, cache)
-        state = load_base_state(base_inputs, manifest, cache, with_pv)
-        if state is None:  # no cache folder (or it cannot be written)
-            return None
+    state = base_state_or_run(base_inputs, manifest, cache, executor, device)
+    if state is None:  # no cache folder (or it cannot be written)
+        return None
     n_base = len(base_inputs.masts)
     added = replace(new_inputs, masts=new_inputs.masts.iloc[n_base:].reset_index(drop=True))
     states, interference = noise_states(added, None, cache)

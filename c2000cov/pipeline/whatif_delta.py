@@ -42,6 +42,7 @@ from c2000cov.geo.grid import Window
 from c2000cov.pipeline.basestate import (
     MARGIN_BANDS,
     STATE_BANDS,
+    BaseState,
     cached_area_weights,
     load_base_state,
     store_base_state,
@@ -88,16 +89,12 @@ def delta_whatif(base_inputs, new_inputs, changes: Changes, changes_path: Path, 
     check_added_only(changes)
     scen, grid = base_inputs.scenario, base_inputs.grid
     manifest = device.manifest()
-    with_pv = base_inputs.pv is not None
-    state = _base_state(base_inputs, manifest, cache, with_pv)
-    if state is None:  # no stored reduction yet: the base run once, in full
-        base = compute_result(base_inputs, cache, executor, None, device)
-        store_base_state(base, cache)
-        state = _base_state(base_inputs, manifest, cache, with_pv)
-        if state is None:
-            raise InvalidInputError("--delta-only needs a loss cache folder to keep the base "
-                                    "run's reduction in; set [output] cache_dir or drop "
-                                    "--delta-only")
+    state = base_state_or_run(base_inputs, manifest, cache, executor, device, n_states=1,
+                              bands=MARGIN_BANDS)
+    if state is None:
+        raise InvalidInputError("--delta-only needs a loss cache folder to keep the base "
+                                "run's reduction in; set [output] cache_dir or drop "
+                                "--delta-only")
     n_base = len(base_inputs.masts)
     added = replace(new_inputs, masts=new_inputs.masts.iloc[n_base:].reset_index(drop=True))
     states, _ = noise_states(added, None, cache)
@@ -154,9 +151,19 @@ def delta_whatif(base_inputs, new_inputs, changes: Changes, changes_path: Path, 
 _DTYPES = dict(STATE_BANDS)
 
 
-def _base_state(inputs, manifest, cache, with_pv):
-    """The configured state's stored reduction, the bands a delta needs only."""
-    return load_base_state(inputs, manifest, cache, with_pv, n_states=1, bands=MARGIN_BANDS)
+def base_state_or_run(base_inputs, manifest: dict, cache: LossCache, executor, device,
+                      **read) -> BaseState | None:
+    """The base run's stored reduction (``read``: :func:`load_base_state`'s ``n_states`` and
+    ``bands``); when none is kept, the base run once, in full, stored and read back.
+
+    None when the cache cannot keep it (no cache folder, or one that cannot be written).
+    """
+    with_pv = base_inputs.pv is not None
+    state = load_base_state(base_inputs, manifest, cache, with_pv, **read)
+    if state is None:
+        store_base_state(compute_result(base_inputs, cache, executor, None, device), cache)
+        state = load_base_state(base_inputs, manifest, cache, with_pv, **read)
+    return state
 
 
 def _new_area_table(base: pd.DataFrame, rows: list[dict]) -> pd.DataFrame:

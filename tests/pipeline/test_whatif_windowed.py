@@ -12,7 +12,7 @@ import pytest
 import rasterio
 from shapely.geometry import Point
 
-from c2000cov.pipeline import whatif
+from c2000cov.pipeline import whatif, whatif_delta
 from c2000cov.pipeline.basestate import base_key, load_base_state
 from c2000cov.pipeline.cache import LossCache
 from c2000cov.pipeline.inputs import load_inputs
@@ -110,6 +110,7 @@ def test_windowed_equals_full(base, adds, monkeypatch):
         raise AssertionError("the windowed what-if recomputed a whole run")
 
     monkeypatch.setattr(whatif, "compute_result", refuse)
+    monkeypatch.setattr(whatif_delta, "compute_result", refuse)  # base_state_or_run's
     fast = run_whatif(scen, changes, tmp / f"fast-{name}", cache_dir=cache)
     _same_run_folders(tmp / f"full-{name}", tmp / f"fast-{name}")
     assert fast.delta_table.equals(full.delta_table)
