@@ -49,9 +49,13 @@ MIN_DIST_PIXELS = 0.5
 # error in J is at most 8.7 * NU_TOL dB.
 NU_TOL = 0.002
 
-# Rays are split into this many chunks for the CPU threads (chunk c: rays c, c + 256, ...);
-# each chunk allocates its scratch buffers once. Results do not depend on it.
+# Rays are split into this many chunks for the CPU threads, each a block of adjacent rays
+# (they share the rasters' cache lines); each chunk allocates its scratch buffers once.
+# Chunk c takes block (c RAY_CHUNK_STRIDE) mod n_chunks: a prime above RAY_CHUNKS is
+# coprime with every chunk count, so that is a permutation, and it spreads each thread's
+# contiguous range of chunks over every direction. Results do not depend on either.
 RAY_CHUNKS = 256
+RAY_CHUNK_STRIDE = 997
 
 # GPU kernel (area_cuda.py): GPU memory for the scratch of the rays in flight (one
 # thread each), and threads per block. A ray in flight holds 9 x 8 + 6 x 8 + 1 bytes per

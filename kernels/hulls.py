@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 
 from .constants import NU_FLOOR, NU_TOL
-from .jit import inline_kernel, kernel
+from .jit import inline_kernel, kernel, noref_kernel
 
 
 @inline_kernel
@@ -105,7 +105,7 @@ def edge_bound(xp, hp, fp, xq, hq, fq, d, kf):
     return best
 
 
-@kernel
+@noref_kernel
 def los_numax(cx, cy, ci, nc, pred, x_km, y_m, d, y_tx, y_rx, lam_m, stack, sbound, hint):
     """Exact max over all intermediate points of nu (eq. 15), line-of-sight case.
 

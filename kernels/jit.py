@@ -5,7 +5,11 @@
   raise (house style: NaN for no data);
 - ``inline_kernel``: the same, inlined into its callers at the Numba IR level
   (small scalar helpers called per sample in the ray loop);
-- ``parallel_kernel``: the same with ``parallel=True`` (``prange`` loops).
+- ``parallel_kernel``: the same with ``parallel=True`` (``prange`` loops);
+- ``noref_kernel``: the same without Numba's runtime (``_nrt=False``), for per-ray kernels
+  that allocate nothing: no atomic reference counting of the arrays passed to them
+  (12-15 % of the area kernel's time on workload a). Numba refuses to compile an
+  allocation in such a kernel; the arrays it is given are its caller's.
 
 Compiled functions are cached on disk (``cache=True``); c2000cov keys the cache
 folder by the content of every kernel source file (see ``c2000cov.__init__``), so
@@ -21,6 +25,7 @@ KERNEL_OPTIONS = {"cache": True, "error_model": "numpy"}
 kernel = njit(**KERNEL_OPTIONS)
 inline_kernel = njit(inline="always", **KERNEL_OPTIONS)
 parallel_kernel = njit(parallel=True, **KERNEL_OPTIONS)
+noref_kernel = njit(_nrt=False, **KERNEL_OPTIONS)  # no reference counting: see above
 
 
 # ---------------------------------------------------------------- CUDA twins

@@ -27,7 +27,7 @@ from .constants import (
 )
 from .diffraction import fmax, wavelength_p1812_m
 from .hulls import hull_max_above_line, hull_push, hull_tangent_from_right, los_numax
-from .jit import inline_kernel, kernel
+from .jit import inline_kernel, kernel, noref_kernel
 from .smooth import smooth_bullington_point
 from .tables import lbull_db, lbull_tables, ldsph_db, make_sph_tables
 
@@ -98,7 +98,7 @@ def freq_constants(freqs_mhz):
     return freqs_ghz, lams_m, fs_consts_db
 
 
-@kernel
+@noref_kernel
 def ray_core(ray, phys, tabs, scratch, loss_db):
     """Loss (dB) at every sample 1..n-1 of one ray with ``ray.need[i]`` set, into
     ``loss_db[k, i]`` for every frequency k.

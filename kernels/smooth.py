@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 from .hulls import nu_ge
-from .jit import inline_kernel, kernel
+from .jit import inline_kernel, kernel, noref_kernel
 
 
 @inline_kernel
@@ -43,7 +43,7 @@ def smooth_rises(x_km, j, i_max, d, c, hts_p, slope):
     return nu_ge(hb, xb, ha, xa, d)
 
 
-@kernel
+@noref_kernel
 def smooth_bullington_point(x_km, i, d, hts_p, hrs_p, c, guess_step, hint):
     """Bullington point (eqs. 13-19) of the zero-height profile x_km[0..i] with antenna
     heights hts_p, hrs_p above it, in O(log i): Lbulls of eq. (37) is Lbull of eq. (21) for it.

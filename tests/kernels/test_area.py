@@ -202,6 +202,20 @@ def test_area_radius_mask_and_mast_pixel():
                                          abs=1e-4)
 
 
+@pytest.mark.parametrize("rr", [1, 3, 31, 32, 33, 45])
+def test_area_every_ray_traced_whatever_the_chunk_count(rr):
+    """8 rr rays in min(8 rr, RAY_CHUNKS) chunks of adjacent rays, taken in a strided order:
+    fewer rays than chunks, as many, and more with a last, partly empty block; a ray
+    left out would leave NaN pixels inside the radius."""
+    n = max(2 * rr + 5, 12)
+    surf, grnd = random_window(n, rr)
+    radius_m = rr * 10.0
+    loss = area_loss_db(surf, grnd, n // 2, n // 2, 20.0, 1.5, 10.0, radius_m, FREQ_MHZ, AE_KM)
+    r, c = np.mgrid[0:n, 0:n]
+    inside = np.hypot(r - n // 2, c - n // 2) * 10.0 <= radius_m
+    assert np.array_equal(~np.isnan(loss), inside)
+
+
 @pytest.mark.parametrize("rr", [1, 2, 7, 20])
 def test_every_pixel_owned_by_exactly_one_ray(rr):
     """Trace all 8R rays in plain Python; each pixel of the square except the mast is owned once."""
