@@ -3,13 +3,12 @@
 Same physics and outputs as the CPU kernel: the same per-call setup
 (:func:`c2000cov.kernels.area.area_setup`, run on the host, so the Lbull and Ldsph
 tables are the CPU's, bit for bit), the same rays and pixel ownership
-(:func:`~c2000cov.kernels.area.ray_direction`, :func:`~c2000cov.kernels.area.minor_step`,
-:func:`~c2000cov.kernels.area.owns_pixel`) and the same per-ray work
+(:func:`~c2000cov.kernels.area.ray_direction`, :func:`~c2000cov.kernels.area.trace_ray`)
+and the same per-ray work
 (:func:`c2000cov.kernels.ray.ray_core`), all frequencies in one sweep. Those functions
 are compiled for the GPU from their Python source (:func:`c2000cov.kernels.jit.cuda_twin`):
-one implementation, two targets. Only the ray tracing differs: the GPU reads the
-rasters in place (threads of a warp walk neighbouring rays, so row-major rays read
-neighbouring columns of one row: coalesced) instead of through transposed copies.
+one implementation, two targets. Threads of a warp walk neighbouring rays, so row-major
+rays read neighbouring columns of one row (coalesced).
 
 One GPU thread per ray; ``slots`` threads run at once, each ray ``slot + j * slots``,
 with its scratch in global memory laid out ``[field, sample, slot]`` so that the
@@ -33,69 +32,16 @@ from .area import (
     area_setup,
     area_setup_tables,
     mast_pixel_loss_db,
-    minor_step,
     n_rays,
-    owns_pixel,
     ray_direction,
+    trace_ray,
 )
-from .constants import GPU_SCRATCH_BYTES, GPU_THREADS_PER_BLOCK, M_PER_KM, POL_VERTICAL
+from .constants import GPU_SCRATCH_BYTES, GPU_THREADS_PER_BLOCK, POL_VERTICAL
 from .jit import cuda_compile, cuda_module
 from .ray import LossTables, RaySamples, RayScratch, ray_core, ray_physics
 
 _compiled_kernels = {}
 _scratch_buffers = {}
-
-
-def _trace_ray_gpu(surface_m, ground_m, tx_row, tx_col, col_major, sign, e, rr, pixel_m,
-                   radius_m, g_tx, x, sv, gv, need, rows, cols):
-    """:func:`c2000cov.kernels.area._trace_ray` reading the rasters in place (row-major rays
-    index ``[major, minor]``); the same samples, ownership and trimming."""
-    nrow, ncol = surface_m.shape
-    if col_major:
-        a0 = tx_row
-        b0 = tx_col
-        n_minor = nrow
-        n_major = ncol
-    else:
-        a0 = tx_col
-        b0 = tx_row
-        n_minor = ncol
-        n_major = nrow
-    x[0] = 0.0
-    sv[0] = g_tx
-    gv[0] = g_tx
-    need[0] = False
-    n = 1
-    last_owned = 0
-    two_r = 2 * rr
-    m = 0
-    rem = rr
-    for k in range(1, rr + 1):
-        m, rem = minor_step(m, rem, e, two_r)
-        a = a0 + m
-        b = b0 + sign * k
-        if a < 0 or a >= n_minor or b < 0 or b >= n_major:
-            break
-        dist_m = pixel_m * math.sqrt(float(k * k + m * m))
-        if dist_m > radius_m:
-            break
-        x[n] = dist_m / M_PER_KM
-        if col_major:
-            r = a
-            c = b
-        else:
-            r = b
-            c = a
-        sv[n] = surface_m[r, c]
-        gv[n] = ground_m[r, c]
-        owned = owns_pixel(e, k, m, rr, col_major)
-        need[n] = owned
-        rows[n] = r
-        cols[n] = c
-        if owned:
-            last_owned = n
-        n += 1
-    return last_owned + 1 if last_owned > 0 else 0
 
 
 def _rays_kernel(surface_m, ground_m, tx_row, tx_col, rr, pixel_m, radius_m, g_tx, hts_m,
@@ -124,8 +70,8 @@ def _rays_kernel(surface_m, ground_m, tx_row, tx_col, rr, pixel_m, radius_m, g_t
     nf = freqs_ghz.shape[0]
     for ray in range(slot, n_rays(rr), nslots):
         col_major, sign, e = ray_direction(ray, rr)
-        n = _trace_ray_gpu(surface_m, ground_m, tx_row, tx_col, col_major, sign, e, rr,
-                           pixel_m, radius_m, g_tx, x, sv, gv, need, rows, cols)
+        n = trace_ray(surface_m, ground_m, tx_row, tx_col, col_major, sign, e, rr, pixel_m,
+                      radius_m, g_tx, x, sv, gv, need, rows, cols)
         if n < 2:
             continue
         ray_core(RaySamples(x, sv, gv, need, n), phys, tabs, scratch, loss)
@@ -139,9 +85,8 @@ def _kernel():
     """The compiled ray kernel (compiled on first use, once per process)."""
     if "rays" not in _compiled_kernels:
         cuda = cuda_module()
-        trace = cuda_compile(_trace_ray_gpu)
         _compiled_kernels["rays"] = cuda_compile(_rays_kernel, device=False,
-                                         extra={"cuda": cuda, "_trace_ray_gpu": trace})
+                                                 extra={"cuda": cuda})
     return _compiled_kernels["rays"]
 
 

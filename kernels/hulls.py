@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 
 from .constants import NU_FLOOR, NU_TOL
-from .jit import inline_kernel, kernel, noref_kernel
+from .jit import inline_kernel, noref_kernel
 
 
 @inline_kernel

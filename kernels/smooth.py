@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 from .hulls import nu_ge
-from .jit import inline_kernel, kernel, noref_kernel
+from .jit import inline_kernel, noref_kernel
 
 
 @inline_kernel
