@@ -24,7 +24,7 @@ KERNEL_OPTIONS = {"cache": True, "error_model": "numpy"}
 
 kernel = njit(**KERNEL_OPTIONS)
 inline_kernel = njit(inline="always", **KERNEL_OPTIONS)
-parallel_kernel = njit(parallel=True, **KERNEL_OPTIONS)
+parallel_kernel = njit(parallel=True, nogil=True, **KERNEL_OPTIONS)
 noref_kernel = njit(_nrt=False, **KERNEL_OPTIONS)  # no reference counting: see above
 
 
