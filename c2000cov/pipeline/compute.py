@@ -130,23 +130,26 @@ def mast_losses(inputs: Inputs, combos: list[tuple[float, float]], cache: LossCa
                       geom.col - window.col_off, geom.h_agl_m, grid.resolution_m, todo)
         prepared.append((geom, window, keys, job))
     results = executor.map_ordered(run_mast_job, (p[3] for p in prepared if p[3].combos))
-    for i, (geom, window, keys, job) in enumerate(prepared):
-        losses: dict[tuple[float, float], np.ndarray] = {}
-        if job.combos:
-            for c, loss in next(results).items():
-                cache.put_loss(keys[c], loss)
-                losses[c] = loss
-        for c in combos:
-            if c not in losses:
-                loss = cache.get(keys[c], shape=job.surface_win.shape)
-                if loss is None:  # removed since the check: compute it here
-                    loss = run_mast_job(replace(job, combos=(c,)))[c]
+    try:
+        for i, (geom, window, keys, job) in enumerate(prepared):
+            losses: dict[tuple[float, float], np.ndarray] = {}
+            if job.combos:
+                for c, loss in next(results).items():
                     cache.put_loss(keys[c], loss)
-                losses[c] = loss
-        if progress:
-            progress(stage, i + 1, n)
-        yield i, geom, window, losses
-        del losses
+                    losses[c] = loss
+            for c in combos:
+                if c not in losses:
+                    loss = cache.get(keys[c], shape=job.surface_win.shape)
+                    if loss is None:  # removed since the check: compute it here
+                        loss = run_mast_job(replace(job, combos=(c,)))[c]
+                        cache.put_loss(keys[c], loss)
+                    losses[c] = loss
+            if progress:
+                progress(stage, i + 1, n)
+            yield i, geom, window, losses
+            del losses
+    finally:  # however the caller stops, the executor's in-flight units end here
+        results.close()
 
 
 def profile_plans(inputs: Inputs) -> list[ProfilePlan]:

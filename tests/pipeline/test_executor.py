@@ -7,13 +7,16 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
+import numba
 import numpy as np
 import pytest
 
 from c2000cov.errors import InvalidInputError
+from c2000cov.pipeline import compute
 from c2000cov.pipeline.cache import ENTRY_SUFFIX, LossCache
 from c2000cov.pipeline.executor import DaskExecutor, Executor, LocalExecutor, make_executor
 from c2000cov.pipeline.run import run_scenario
@@ -130,3 +133,115 @@ def test_loss_cache_put_get_roundtrip(tmp_path):
     np.testing.assert_array_equal(cache.get("ab" + "0" * 62), arr)
     assert cache.get("cd" + "0" * 62) is None
     assert cache.hits == 1 and cache.misses == 1
+
+
+# ------------------------------------------------ the local executor's one unit of lookahead
+
+
+def _unit_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("c2000cov-unit")]
+
+
+def test_local_run_overlaps_and_is_bit_identical_on_tiles(tmp_path, monkeypatch):
+    """A tiled multi-mast run: serial and local write the same bytes; under local every
+    mast's kernel call ran in the background thread, in masts-file order."""
+    scen = load_scenario(_scenario(tmp_path, n_masts=5), {"output.tile_px": 64})
+    calls: list[tuple[int, str]] = []
+    run_job = compute.run_mast_job
+
+    def recorded(job):
+        calls.append((job.index, threading.current_thread().name))
+        return run_job(job)
+
+    monkeypatch.setattr(compute, "run_mast_job", recorded)
+    run_scenario(scen, tmp_path / "serial", executor=Executor(), cache_dir=False)
+    assert [c[1] for c in calls] == ["MainThread"] * 5
+    calls.clear()
+    run_scenario(scen, tmp_path / "local", executor=LocalExecutor(), cache_dir=False)
+    assert [c[0] for c in calls] == [0, 1, 2, 3, 4]
+    assert all(name.startswith("c2000cov-unit") for _, name in calls)
+    assert _digest(tmp_path / "serial") == _digest(tmp_path / "local")
+    assert _unit_threads() == []
+
+
+def test_local_runs_the_next_unit_while_the_caller_holds_a_result():
+    """Unit 1 starts without the caller asking for it; unit 2 only when it asks."""
+    started = {i: threading.Event() for i in range(4)}
+
+    def unit(i: int) -> int:
+        started[i].set()
+        return 10 * i
+
+    results = LocalExecutor().map_ordered(unit, range(4))
+    assert next(results) == 0
+    assert started[1].wait(timeout=60)  # the caller holds result 0; unit 1 ran meanwhile
+    assert not started[2].is_set()  # one unit ahead, no more
+    assert list(results) == [10, 20, 30]
+    assert _unit_threads() == []
+
+
+def test_local_results_come_in_submission_order():
+    out = list(LocalExecutor().map_ordered(_slow_square, [5, 1, 4, 2, 3, 0]))
+    assert out == [25, 1, 16, 4, 9, 0]
+    assert list(LocalExecutor().map_ordered(_slow_square, [])) == []
+
+
+def test_local_background_thread_uses_the_callers_numba_threads():
+    old = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        got = list(LocalExecutor().map_ordered(lambda _: numba.get_num_threads(), range(3)))
+    finally:
+        numba.set_num_threads(old)
+    assert got == [1, 1, 1]
+
+
+def test_local_unit_error_surfaces_at_its_turn_and_leaves_no_thread():
+    ran: list[int] = []
+
+    def unit(i: int) -> int:
+        ran.append(i)
+        if i == 2:
+            raise ValueError("mast 2: no ground under the mast")
+        return i
+
+    got: list[int] = []
+    with pytest.raises(ValueError, match="mast 2: no ground under the mast"):
+        for r in LocalExecutor().map_ordered(unit, range(6)):
+            got.append(r)
+    assert got == [0, 1]
+    assert set(ran) <= {0, 1, 2, 3} and {0, 1, 2} <= set(ran)  # 3 at most, never 4 or 5
+    assert _unit_threads() == []
+
+
+def test_local_caller_that_stops_early_leaves_no_thread():
+    results = LocalExecutor().map_ordered(_slow_square, [1, 2, 3, 4])
+    assert next(results) == 1
+    results.close()
+    assert _unit_threads() == []
+
+
+def test_failing_mast_surfaces_as_in_serial_and_writes_nothing_half(tmp_path, monkeypatch):
+    """A mast whose computation raises: the same error under both executors, no run
+    folder, and the same whole cache entries (the masts before it), nothing else."""
+    scen = load_scenario(_scenario(tmp_path, n_masts=5), {"output.tile_px": 64})
+    run_job = compute.run_mast_job
+
+    def failing(job):
+        if job.index == 2:
+            raise FloatingPointError(f"mast {job.index}: kernel failed")
+        return run_job(job)
+
+    monkeypatch.setattr(compute, "run_mast_job", failing)
+    entries = {}
+    for name, ex in (("serial", Executor()), ("local", LocalExecutor())):
+        with pytest.raises(FloatingPointError, match="mast 2: kernel failed"):
+            run_scenario(scen, tmp_path / name, executor=ex, cache_dir=tmp_path / f"c-{name}")
+        assert not (tmp_path / name / "run.json").exists()
+        assert not list((tmp_path / name).rglob("*.tif"))
+        files = sorted(p for p in (tmp_path / f"c-{name}").rglob("*") if p.is_file())
+        assert all(p.suffix == ENTRY_SUFFIX and not p.name.startswith(".") for p in files)
+        entries[name] = sorted(p.name for p in files)
+        assert _unit_threads() == []
+    assert len(entries["serial"]) == 4  # masts 0 and 1, DL and UL
+    assert entries["local"] == entries["serial"]
