@@ -38,7 +38,7 @@ from scipy import ndimage
 from c2000cov.analysis.coverage import covered_mask
 from c2000cov.devtools.bench import compile_seconds
 from c2000cov.files.atomic import atomic_path
-from c2000cov.pipeline.executor import LocalExecutor
+from c2000cov.pipeline.executor import make_executor
 from c2000cov.pipeline.run import run_scenario
 from c2000cov.radio.device import select_device
 from c2000cov.scenario.config import load_scenario
@@ -199,7 +199,7 @@ def peak_rss_mb() -> float:
 
 def run_national(out_dir: Path, scale: float = 1.0, threads: int | None = None,
                  workload: str = "national-25m", progress=None, device: str = "cpu",
-                 resolution_m: float = RESOLUTION_M) -> dict:
+                 resolution_m: float = RESOLUTION_M, executor: str = "local") -> dict:
     """Generate and run the national scenario; return a benchmark record.
 
     Keys: those of the propagation benchmark (``workload``, ``pixels``,
@@ -210,7 +210,9 @@ def run_national(out_dir: Path, scale: float = 1.0, threads: int | None = None,
     ``resolution_m``, ``area_fraction`` (``scale`` squared) and the stage times. The run
     is cold: the loss cache of an earlier run in ``out_dir`` is emptied first.
     ``device`` is the scenario's ``[model] device`` (``cpu``, ``gpu`` or ``auto``); GPU
-    and CPU loss windows are cached apart.
+    and CPU loss windows are cached apart. ``executor`` is ``local`` (the default: the
+    next mast computed while the last one is folded) or ``serial`` (one after the other),
+    recorded as ``executor``.
     """
     import numba
 
@@ -226,8 +228,8 @@ def run_national(out_dir: Path, scale: float = 1.0, threads: int | None = None,
     used = select_device(scen.model)
     compile_s = compile_seconds(used.used)
     t1 = time.perf_counter()
-    result = run_scenario(scen, Path(out_dir) / "out", progress=progress,
-                          executor=LocalExecutor())
+    with make_executor(executor) as ex:
+        result = run_scenario(scen, Path(out_dir) / "out", progress=progress, executor=ex)
     seconds = time.perf_counter() - t1
     grid = result.inputs.grid
     n_masts = len(result.inputs.masts)
@@ -239,6 +241,7 @@ def run_national(out_dir: Path, scale: float = 1.0, threads: int | None = None,
         "masts": n_masts,
         "threads": int(numba.get_num_threads()),
         "device": used.used,
+        "executor": executor,
         **({"device_name": used.name} if used.name else {}),
         "seconds": round(seconds, 3),
         "px_per_s": round(mast_px / result.timings_s["compute_s"], 1),
@@ -293,6 +296,9 @@ def main(argv: list[str] | None = None) -> dict:
                     help="folder (default out/national-<res>m); its loss cache is emptied "
                          "first, so the run is cold")
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--executor", choices=("local", "serial"), default="local",
+                    help="local (default): the next mast is computed while the last one is "
+                         "folded; serial: one after the other")
     ap.add_argument("--json", type=Path, default=Path("bench-results.json"))
     args = ap.parse_args(argv)
     if not 0.0 < args.fraction <= 1.0:
@@ -302,7 +308,7 @@ def main(argv: list[str] | None = None) -> dict:
     workload = f"national-{args.resolution_m:g}m"
     out = args.out or Path("out") / workload
     record = project_full(run_national(out, math.sqrt(args.fraction), args.threads, workload,
-                                       resolution_m=args.resolution_m))
+                                       resolution_m=args.resolution_m, executor=args.executor))
     append_records(args.json, [record])
     print(json.dumps(record))
     return record
