@@ -30,8 +30,8 @@ VARIANTS = {
     "base": [],
     "los_nu_search": [
         (
-            "                    if los:\n                        nu, jh = los_numax(",
-            "                    if los and False:\n                        nu, jh = los_numax(",
+            "                jlos = 0\n                los_slope = 0.0\n                if los:\n",
+            "                jlos = 1\n                los_slope = 0.0\n                if los and False:\n",
         )
     ],
     "smooth_bullington_point": [

@@ -17,9 +17,9 @@ import numpy as np
 from numba import njit
 
 from c2000cov.devtools.bench import synthetic_surface
-from c2000cov.kernels.area import _trace_ray, n_rays, ray_direction
+from c2000cov.kernels.area import n_rays, ray_direction, trace_ray
 from c2000cov.kernels.constants import CURVATURE_M_KM, NU_FLOOR
-from c2000cov.kernels.hulls import hull_max_above_line, hull_push, los_numax
+from c2000cov.kernels.hulls import hull_max_above_line, hull_push, los_argmax, nu_los
 from c2000cov.units import effective_earth_radius_km
 
 
@@ -36,16 +36,12 @@ def count(surf, grnd, tr, tc, h_tx, h_rx, pixel_m, radius_m, ae_km, lam):
     g_tx = grnd[tr, tc]
     hts = g_tx + h_tx
     c = CURVATURE_M_KM / ae_km
-    st = surf.T.copy()
-    gt = grnd.T.copy()
     n_pix = n_los = n_true = n_bound = 0
     for ray in range(n_rays(rr)):
         cm, sign, e = ray_direction(ray, rr)
-        n = _trace_ray(
+        n = trace_ray(
             surf,
             grnd,
-            st,
-            gt,
             tr,
             tc,
             cm,
@@ -72,7 +68,10 @@ def count(surf, grnd, tr, tc, h_tx, h_rx, pixel_m, radius_m, ae_km, lam):
                 if nc > 0 and st_max + c * d < (hrs - hts) / d:
                     n_los += 1
                     yrx = hrs - c * d * d
-                    nu, _ = los_numax(cx, cy, ci, nc, pred, x, yall, d, hts, yrx, lam, stack, sb, 0)
+                    key_floor = -(NU_FLOOR * NU_FLOOR) * lam / (0.002 * d)
+                    j = los_argmax(cx, cy, ci, nc, pred, x, yall, d, hts, yrx, key_floor,
+                                   stack, sb, 0)
+                    nu = nu_los(yall[j], x[j], d, hts, (yrx - hts) / d, lam)
                     if nu <= NU_FLOOR:
                         n_true += 1
                     hmax = hull_max_above_line(cx, cy, nc, hts, (yrx - hts) / d)

@@ -16,7 +16,7 @@ import numpy as np
 from numba import njit
 
 from c2000cov.devtools.bench import synthetic_surface
-from c2000cov.kernels.area import _trace_ray, n_rays, ray_direction
+from c2000cov.kernels.area import n_rays, ray_direction, trace_ray
 from c2000cov.kernels.constants import CURVATURE_M_KM
 from c2000cov.units import effective_earth_radius_km
 
@@ -34,18 +34,14 @@ def per_ray(surf, grnd, tr, tc, h_tx, h_rx, pixel_m, radius_m, ae_km):
     g_tx = grnd[tr, tc]
     hts = g_tx + h_tx
     c = CURVATURE_M_KM / ae_km
-    st = surf.T.copy()
-    gt = grnd.T.copy()
     nr = n_rays(rr)
     px = np.zeros(nr)
     los = np.zeros(nr)
     for ray in range(nr):
         cm, sign, e = ray_direction(ray, rr)
-        n = _trace_ray(
+        n = trace_ray(
             surf,
             grnd,
-            st,
-            gt,
             tr,
             tc,
             cm,

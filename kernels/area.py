@@ -47,7 +47,6 @@ from .constants import (  # noqa: F401  (re-exported: the constants of the area 
     M_PER_KM,
     MIN_DIST_PIXELS,
     NU_FLOOR,
-    NU_TOL,
     POL_HORIZONTAL,
     POL_VERTICAL,
     RAY_CHUNK_STRIDE,
@@ -291,7 +290,7 @@ def area_loss_multi_db(
         rows = np.empty(n_max, np.int64)
         cols = np.empty(n_max, np.int64)
         loss = np.empty((nf, n_max), np.float64)
-        scratch = new_scratch(n_max, nf)
+        scratch = new_scratch(n_max)
         # Chunk c takes the block of adjacent rays number (c RAY_CHUNK_STRIDE) mod n_chunks.
         # Adjacent rays read the same cache lines of the rasters near the mast, so a
         # block costs less than rays RAY_CHUNKS apart (9 % of the kernel's time on

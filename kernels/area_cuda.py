@@ -46,7 +46,7 @@ _scratch_buffers = {}
 
 def _rays_kernel(surface_m, ground_m, tx_row, tx_col, rr, pixel_m, radius_m, g_tx, hts_m,
                  h_rx_agl_m, ap_km, omega_frac, pol, freqs_ghz, lams_m, fs_consts_db, jt, et,
-                 sph_tabs, sph_org, fwork, iwork, need_w, loss_w, jhints_w, res):
+                 sph_tabs, sph_org, fwork, iwork, need_w, loss_w, res):
     """One thread per slot; slot s traces rays s, s + slots, ... and writes the pixels
     they own into ``res`` (n_freq, rows, cols)."""
     slot = cuda.grid(1)  # noqa: F821  (the cuda module, given by cuda_compile)
@@ -66,7 +66,7 @@ def _rays_kernel(surface_m, ground_m, tx_row, tx_col, rr, pixel_m, radius_m, g_t
     scratch = RayScratch(fwork[0, :, slot], fwork[1, :, slot], iwork[0, :, slot],
                          fwork[2, :, slot], fwork[3, :, slot], iwork[1, :, slot],
                          fwork[4, :, slot], iwork[2, :, slot], iwork[3, :, slot],
-                         fwork[5, :, slot], jhints_w[:, slot])
+                         fwork[5, :, slot])
     nf = freqs_ghz.shape[0]
     for ray in range(slot, n_rays(rr), nslots):
         col_major, sign, e = ray_direction(ray, rr)
@@ -92,8 +92,8 @@ def _kernel():
 
 def _scratch(cuda, n_max, slots, nf):
     """Device scratch of the ray kernel, kept for the next call of the same size (masts of
-    one run share a radius, so a run allocates it once): ``(fwork, iwork, need, loss,
-    jhints)``. Fully overwritten by every ray before it is read."""
+    one run share a radius, so a run allocates it once): ``(fwork, iwork, need, loss)``.
+    Fully overwritten by every ray before it is read."""
     key = (n_max, slots, nf)
     if _scratch_buffers.get("key") != key:
         _scratch_buffers.clear()  # free the old buffers before allocating new ones
@@ -103,7 +103,6 @@ def _scratch(cuda, n_max, slots, nf):
             cuda.device_array((6, n_max, slots), np.int64),
             cuda.device_array((n_max, slots), np.bool_),
             cuda.device_array((nf, n_max, slots), np.float64),
-            cuda.device_array((nf, slots), np.int64),
         )
     return _scratch_buffers["arrays"]
 

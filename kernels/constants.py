@@ -44,11 +44,6 @@ MIN_DIST_PIXELS = 0.5
 
 # ----------------------------------------------------------- search and threads
 
-# Tolerance of the line-of-sight nu search: sub-trees that cannot beat the best nu
-# found by more than this are skipped. |dJ/dnu| <= 20 / ln(10) = 8.7 dB, so the
-# error in J is at most 8.7 * NU_TOL dB.
-NU_TOL = 0.002
-
 # Rays are split into this many chunks for the CPU threads, each a block of adjacent rays
 # (they share the rasters' cache lines); each chunk allocates its scratch buffers once.
 # Chunk c takes block (c RAY_CHUNK_STRIDE) mod n_chunks: a prime above RAY_CHUNKS is

@@ -5,7 +5,7 @@ ray (ITU-R P.1812-8 eqs. 13-19). With Earth-curvature corrected heights they bec
 tangents to, and maxima over, the upper convex hull of the points ``(d_j, g_j)``:
 built incrementally (:func:`hull_push`, amortised O(1) per sample), queried by
 binary search (:func:`hull_tangent_from_right`, :func:`hull_max_above_line`). The
-line-of-sight maximum of nu is not a hull query; :func:`los_numax` searches the tree
+line-of-sight maximum of nu is not a hull query; :func:`los_argmax` searches the tree
 of nested hulls branch-and-bound (see ``docs/kernels.md``, "Method").
 """
 
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 
-from .constants import NU_FLOOR, NU_TOL
 from .jit import inline_kernel, noref_kernel
 
 
@@ -84,30 +83,42 @@ def nu_ge(ha, xa, hb, xb, d):
 
 
 @inline_kernel
-def edge_bound(xp, hp, fp, xq, hq, fq, d, kf):
-    """Upper bound of nu for points on or below the hull edge p-q (eq. 15).
+def nu_key(h, w):
+    """The key of a point h metres above the Tx-Rx line, w = x (d - x) (km^2): h |h| / w.
+    nu of eq. (15) is sqrt(0.002 d / lambda) h / sqrt(w), so nu |nu| is the key times
+    0.002 d / lambda: the key orders points as nu does, at every frequency, without a root."""
+    return h * math.fabs(h) / w
 
-    ``hp, hq``: heights of the vertices above the Tx-Rx line (negative in
-    line-of-sight), ``fp, fq`` their nu. Along the edge the height above the
-    line is linear, a + b x, and nu(x) = (a + b x) sqrt(kf / (x (d - x))) is
-    largest at x = a d / (b d + 2 a) (clamped to the edge).
+
+@inline_kernel
+def edge_key(xp, hp, kp, xq, hq, kq, d):
+    """Upper bound of the key (:func:`nu_key`) of the points on or below the hull edge p-q.
+
+    ``hp, hq``: heights of the vertices above the Tx-Rx line (negative in line-of-sight),
+    ``kp, kq`` their keys. Along the edge the height above the line is linear,
+    (A + B x) / dx with dx = xq - xp, B = hq - hp, A = hp dx - B xp, and h / sqrt(x (d - x))
+    is largest at x = A d / (B d + 2 A) (clamped to the edge); a point below the edge has
+    a smaller height at its x, so a smaller key.
     """
-    b = (hq - hp) / (xq - xp)
-    a = hp - b * xp
-    best = fp if fp > fq else fq
-    den = b * d + 2.0 * a
+    best = kp if kp > kq else kq
+    dx = xq - xp
+    bb = hq - hp
+    aa = hp * dx - bb * xp
+    den = bb * d + 2.0 * aa
     if den != 0.0:
-        xs = a * d / den
+        xs = aa * d / den
         if xp < xs < xq:
-            v = (a + b * xs) * math.sqrt(kf / (xs * (d - xs)))
+            hs = aa + bb * xs  # dx times the height above the line at xs
+            v = hs * math.fabs(hs) / (xs * (d - xs) * dx * dx)
             if v > best:
                 best = v
     return best
 
 
 @noref_kernel
-def los_numax(cx, cy, ci, nc, pred, x_km, y_m, d, y_tx, y_rx, lam_m, stack, sbound, hint):
-    """Exact max over all intermediate points of nu (eq. 15), line-of-sight case.
+def los_argmax(cx, cy, ci, nc, pred, x_km, y_m, d, y_tx, y_rx, key_floor, stack, sbound,
+               hint):
+    """The intermediate point of largest nu (eq. 15), line-of-sight case: its sample index.
 
     ``cx, cy, ci``: upper hull (x, curved height, sample index) of the points
     ``(x_km[j], y_m[j])``, j = 1..i-1; ``pred[j]``: the hull vertex before j when
@@ -115,22 +126,28 @@ def los_numax(cx, cy, ci, nc, pred, x_km, y_m, d, y_tx, y_rx, lam_m, stack, sbou
     are the samples p+1..q-1; their own upper hull is the chain q-1, pred[q-1],
     ... back to p: a tree of nested hulls.
 
-    Along a concave chain lying below the Tx-Rx line, nu is unimodal (the
-    clearance is convex and positive, sqrt(x (d - x)) concave), so the best
-    top-level vertex is found by binary search. A point below an edge has a nu
-    no larger than the edge's maximum (:func:`edge_bound`), so edges are
-    expanded branch-and-bound: outwards from the peak on the top level (edge
-    bounds decrease there), then into nested chains, highest bound first, skipping
-    every edge whose bound does not beat the best nu found (or -0.78, below which
-    J(nu) = 0 anyway). ``hint`` (a sample index, 0 for none), typically the
-    best point of the previous receiver on the ray, seeds the best nu so that
-    pruning starts tight.
+    nu = sqrt(0.002 d / lambda) h / sqrt(x (d - x)), so its maximiser does not depend on
+    the frequency: the search compares keys h |h| / (x (d - x)) (:func:`nu_key`), exactly,
+    without roots, and one search serves every frequency of a sweep. Along a concave chain
+    lying below the Tx-Rx line the key is unimodal (the clearance is convex and positive,
+    sqrt(x (d - x)) concave), so the best top-level vertex is found by binary search. A
+    point below an edge has a key no larger than the edge's bound (:func:`edge_key`), so
+    edges are expanded branch-and-bound: outwards from the peak on the top level (edge
+    bounds decrease there), then into nested chains, highest bound first, skipping every
+    edge whose bound does not beat the best key found or ``key_floor``. ``hint`` (a sample
+    index, 0 for none), typically the previous receiver's answer, seeds the best key so
+    that pruning starts tight; it changes the work, not the answer.
 
-    Returns ``(nu, j)``: the maximum nu, within ``NU_TOL`` (a value <= -0.78
-    when the true maximum is <= -0.78), and the sample where it was found.
+    ``key_floor``: keys at or below it need no answer. With -0.78^2 lambda / (0.002 d) for
+    the longest wavelength of a sweep, every frequency's nu is at or below -0.78, where
+    J(nu) = 0 (eq. 12), whenever the best key is below the floor.
+
+    Returns the sample index of the largest key, the smallest index among equal keys
+    (edges whose bound equals the best key are still expanded), when that key is above
+    ``key_floor``: the answer does not depend on the hint, the floor or the order of the
+    search. Otherwise a point whose key is at or below the floor.
     """
     slope = (y_rx - y_tx) / d
-    kf = 0.002 * d / lam_m
     lo = 0
     hi = nc - 1
     while lo < hi:
@@ -141,26 +158,30 @@ def los_numax(cx, cy, ci, nc, pred, x_km, y_m, d, y_tx, y_rx, lam_m, stack, sbou
             lo = mid + 1
         else:
             hi = mid
-    best = nu_los(cy[lo], cx[lo], d, y_tx, slope, lam_m)
+    xp = cx[lo]
+    hp = cy[lo] - (y_tx + slope * xp)
+    kbest = nu_key(hp, xp * (d - xp))
+    kpeak = kbest
     jbest = ci[lo]
     if hint > 0:
-        v = nu_los(y_m[hint], x_km[hint], d, y_tx, slope, lam_m)
-        if v > best:
-            best = v
+        xh = x_km[hint]
+        v = nu_key(y_m[hint] - (y_tx + slope * xh), xh * (d - xh))
+        if v > kbest or (v == kbest and hint < jbest):
+            kbest = v
             jbest = hint
-    thr = best + NU_TOL if best + NU_TOL > NU_FLOOR else NU_FLOOR
+    kthr = kbest if kbest > key_floor else key_floor
     nst = 0
     # top level, left of the peak
-    xq = cx[lo]
-    hq = cy[lo] - (y_tx + slope * xq)
-    fq = best
+    xq = xp
+    hq = hp
+    kq = kpeak
     k = lo
     while k > 0:
         xp = cx[k - 1]
         hp = cy[k - 1] - (y_tx + slope * xp)
-        fp = hp * math.sqrt(kf / (xp * (d - xp)))
-        bnd = edge_bound(xp, hp, fp, xq, hq, fq, d, kf)
-        if bnd <= thr:
+        kp = nu_key(hp, xp * (d - xp))
+        bnd = edge_key(xp, hp, kp, xq, hq, kq, d)
+        if bnd <= kthr:
             break
         if ci[k] - ci[k - 1] > 1:
             stack[nst] = ci[k]
@@ -168,19 +189,19 @@ def los_numax(cx, cy, ci, nc, pred, x_km, y_m, d, y_tx, y_rx, lam_m, stack, sbou
             nst += 1
         xq = xp
         hq = hp
-        fq = fp
+        kq = kp
         k -= 1
     # top level, right of the peak
     xp = cx[lo]
     hp = cy[lo] - (y_tx + slope * xp)
-    fp = best
+    kp = kpeak
     k = lo
     while k < nc - 1:
         xq = cx[k + 1]
         hq = cy[k + 1] - (y_tx + slope * xq)
-        fq = hq * math.sqrt(kf / (xq * (d - xq)))
-        bnd = edge_bound(xp, hp, fp, xq, hq, fq, d, kf)
-        if bnd <= thr:
+        kq = nu_key(hq, xq * (d - xq))
+        bnd = edge_key(xp, hp, kp, xq, hq, kq, d)
+        if bnd <= kthr:
             break
         if ci[k + 1] - ci[k] > 1:
             stack[nst] = ci[k + 1]
@@ -188,7 +209,7 @@ def los_numax(cx, cy, ci, nc, pred, x_km, y_m, d, y_tx, y_rx, lam_m, stack, sbou
             nst += 1
         xp = xq
         hp = hq
-        fp = fq
+        kp = kq
         k += 1
     # nested chains under the candidate edges
     while nst > 0:
@@ -197,49 +218,41 @@ def los_numax(cx, cy, ci, nc, pred, x_km, y_m, d, y_tx, y_rx, lam_m, stack, sbou
         for kk in range(1, nst):
             if sbound[kk] > sbound[kb]:
                 kb = kk
-        if sbound[kb] <= thr:
+        if sbound[kb] <= kthr:
             break  # nothing pending can beat the best found
         q = stack[kb]
         nst -= 1
         stack[kb] = stack[nst]
         sbound[kb] = sbound[nst]
         p = pred[q]
-        xp = x_km[p]
-        hp = y_m[p] - (y_tx + slope * xp)
-        fp = hp * math.sqrt(kf / (xp * (d - xp)))
         # walk the chain q-1 -> pred -> ... -> p: each vertex is a point, each edge
         # (pred[v], v) a nested sub-tree
         v = q - 1
         xv = x_km[v]
         hv = y_m[v] - (y_tx + slope * xv)
-        fv = hv * math.sqrt(kf / (xv * (d - xv)))
+        kv = nu_key(hv, xv * (d - xv))
         while v != p:
-            if fv > best:
-                best = fv
+            if kv > kbest or (kv == kbest and v < jbest):
+                kbest = kv
                 jbest = v
-                if best + NU_TOL > thr:
-                    thr = best + NU_TOL
+                if kbest > kthr:
+                    kthr = kbest
             u = pred[v]
-            if u == p:
-                xu = xp
-                hu = hp
-                fu = fp
-            else:
-                xu = x_km[u]
-                hu = y_m[u] - (y_tx + slope * xu)
-                fu = hu * math.sqrt(kf / (xu * (d - xu)))
+            xu = x_km[u]
+            hu = y_m[u] - (y_tx + slope * xu)
+            ku = nu_key(hu, xu * (d - xu))
             if v - u > 1:
-                bnd = edge_bound(xu, hu, fu, xv, hv, fv, d, kf)
-                if bnd > thr:
+                bnd = edge_key(xu, hu, ku, xv, hv, kv, d)
+                if bnd > kthr:
                     stack[nst] = v
                     sbound[nst] = bnd
                     nst += 1
-            if fu <= fv and fu <= thr:
-                # nu is unimodal along the chain: left of its peak every further edge is
-                # bounded by its right vertex, here at most fu
+            if ku <= kv and ku <= kthr:
+                # the key is unimodal along the chain: left of its peak every further
+                # edge is bounded by its right vertex, here at most ku
                 break
             v = u
             xv = xu
             hv = hu
-            fv = fu
-    return best, jbest
+            kv = ku
+    return jbest

@@ -20,13 +20,14 @@ from .constants import (
     LBFS_CONST_DB,
     M_PER_KM,
     MHZ_PER_GHZ,
+    NU_FLOOR,
     POL_VERTICAL,
     SPH_TAB_MIN_H_M,
     SPH_TAB_RELIEF_FACTOR,
     SPH_TAB_RELIEF_MARGIN_M,
 )
 from .diffraction import fmax, wavelength_p1812_m
-from .hulls import hull_max_above_line, hull_push, hull_tangent_from_right, los_numax
+from .hulls import hull_max_above_line, hull_push, hull_tangent_from_right, los_argmax, nu_los
 from .jit import inline_kernel, kernel, noref_kernel
 from .smooth import smooth_bullington_point
 from .tables import lbull_db, lbull_tables, ldsph_db, make_sph_tables
@@ -47,14 +48,13 @@ RayPhysics = namedtuple("RayPhysics", ["hts_m", "h_rx_agl_m", "ap_km", "omega_fr
 #: Ldsph tables (n_freq, n_u, n_t, n_r, 2) and their grid origin (3,).
 LossTables = namedtuple("LossTables", ["jt", "et", "sph_tabs", "sph_org"])
 
-#: Scratch space of one ray (each at least n long, except ``jhints``: n_freq): the upper
-#: hull of the curved surface (x km, curved height m, sample index), the upper hull of
-#: the uncurved ground, the curved height of every sample, each sample's hull
-#: predecessor, the branch-and-bound stack (sample index, bound) and the per-frequency
-#: hint of the line-of-sight nu search.
+#: Scratch space of one ray (each at least n long): the upper hull of the curved surface
+#: (x km, curved height m, sample index), the upper hull of the uncurved ground, the
+#: curved height of every sample, each sample's hull predecessor and the branch-and-bound
+#: stack of the line-of-sight search (sample index, bound).
 RayScratch = namedtuple("RayScratch", ["hull_x_km", "hull_y_m", "hull_idx", "ground_x_km",
                                        "ground_y_m", "ground_idx", "curved_y_m", "pred",
-                                       "stack", "stack_bound", "jhints"])
+                                       "stack", "stack_bound"])
 
 
 @inline_kernel
@@ -72,14 +72,13 @@ def ray_physics(hts_m, h_rx_agl_m, ap_km, omega_frac, pol, freqs_ghz, lams_m, fs
 
 
 @kernel
-def new_scratch(n_max, n_freq):
-    """A :class:`RayScratch` for rays of up to ``n_max`` samples and ``n_freq`` frequencies."""
+def new_scratch(n_max):
+    """A :class:`RayScratch` for rays of up to ``n_max`` samples."""
     return RayScratch(np.empty(n_max, np.float64), np.empty(n_max, np.float64),
                       np.empty(n_max, np.int64), np.empty(n_max, np.float64),
                       np.empty(n_max, np.float64), np.empty(n_max, np.int64),
                       np.empty(n_max, np.float64), np.empty(n_max, np.int64),
-                      np.empty(n_max, np.int64), np.empty(n_max, np.float64),
-                      np.empty(n_freq, np.int64))
+                      np.empty(n_max, np.int64), np.empty(n_max, np.float64))
 
 
 @kernel
@@ -120,12 +119,13 @@ def ray_core(ray, phys, tabs, scratch, loss_db):
         Output; only the samples with ``need[i]`` are written.
 
     Everything that depends only on the geometry (hulls, Stim/Srim, the Bullington points,
-    the smooth surface, the line-of-sight test) is computed once per sample; per frequency
-    only nu (its scale factor), the line-of-sight nu search of the actual profile (its
-    tolerance is in nu, so it runs per frequency, with its own hint), the Lbull and Ldsph
-    lookups and the free-space constant. Each frequency k goes through exactly the
-    operations a call with that frequency alone does, so its result is bit-identical
-    whatever the other frequencies of the call.
+    the smooth surface, the line-of-sight test and the line-of-sight maximiser of nu,
+    which is exact and the same at every frequency) is computed once per sample; per
+    frequency only nu (its scale factor), the Lbull and Ldsph lookups and the free-space
+    constant. Each frequency k goes through the operations a call with that frequency
+    alone does, so its result is bit-identical whatever the other frequencies of the call;
+    the line-of-sight search's floor follows the longest wavelength of the call, which
+    changes how far it searches below nu = -0.78 (J = 0 there), never its answer above.
     """
     x_km = ray.x_km
     surf_m = ray.surf_m
@@ -154,8 +154,11 @@ def ray_core(ray, phys, tabs, scratch, loss_db):
     pred = scratch.pred
     stack = scratch.stack
     sbound = scratch.stack_bound
-    jhints = scratch.jhints
     nf = freqs_ghz.shape[0]
+    lam_max = lams_m[0]
+    for k in range(1, nf):
+        if lams_m[k] > lam_max:
+            lam_max = lams_m[k]
     c = CURVATURE_M_KM / ap_km
     sqrt_2ap = math.sqrt(2.0 * ap_km)
     guess_step = x_km[n - 1] / (n - 1) if n > 1 else 1.0
@@ -168,9 +171,8 @@ def ray_core(ray, phys, tabs, scratch, loss_db):
     v2 = 0.0
     hg_prev = hg0
     x_prev = 0.0
-    for k in range(nf):
-        jhints[k] = 0  # best line-of-sight point of the previous receiver, per frequency
-    shint = 1  # the same over the smooth (zero-height) profile (no frequency in it)
+    lhint = 0  # the line-of-sight maximiser of the previous receiver (0: none)
+    shint = 1  # the same over the smooth (zero-height) profile
     for i in range(1, n):
         xi = x_km[i]
         graw = grnd_m[i]
@@ -225,6 +227,18 @@ def ray_core(ray, phys, tabs, scratch, loss_db):
                     hs_nu, xs_pt, shint = smooth_bullington_point(
                         x_km, i, d, hts_p, hrs_p, c, guess_step, shint
                     )
+                # ---- line of sight: the point of largest nu, one search for every
+                # frequency (its maximiser does not depend on lambda); keys below the
+                # floor give nu <= -0.78, J = 0, at every frequency of the sweep
+                jlos = 0
+                los_slope = 0.0
+                if los:
+                    y_rx_c = hrs - c * d * d
+                    jlos = los_argmax(cx, cy, ci, nc, pred, x_km, yall, d, hts_m, y_rx_c,
+                                      -(NU_FLOOR * NU_FLOOR) * lam_max / (0.002 * d), stack,
+                                      sbound, lhint)
+                    lhint = jlos
+                    los_slope = (y_rx_c - hts_m) / d
                 dz_km = (hts_m - hrs) / M_PER_KM
                 lfs_d_db = 10.0 * math.log10(d * d + dz_km * dz_km)
                 # ---- per frequency: nu, Lbulla, Lbulls, Ldsph, eqs. (37)-(39), and eq. (8)
@@ -232,11 +246,7 @@ def ray_core(ray, phys, tabs, scratch, loss_db):
                     lam = lams_m[k]
                     nu = -np.inf
                     if los:
-                        nu, jh = los_numax(
-                            cx, cy, ci, nc, pred, x_km, yall, d, hts_m, hrs - c * d * d, lam,
-                            stack, sbound, jhints[k],
-                        )
-                        jhints[k] = jh
+                        nu = nu_los(yall[jlos], x_km[jlos], d, hts_m, los_slope, lam)
                     elif nc > 0:
                         nu = hbp * math.sqrt(0.002 * d / (lam * dbp * (d - dbp)))
                     lbulla = lbull_db(nu, d, jt, et)
@@ -335,7 +345,7 @@ def ray_loss_db(
         g[i] = ground_m[i]
     need = np.ones(n, np.bool_)
     loss = np.empty((1, n), np.float64)
-    scratch = new_scratch(n, 1)
+    scratch = new_scratch(n)
     freqs_mhz = np.empty(1, np.float64)
     freqs_mhz[0] = freq_mhz
     freqs_ghz, lams_m, fs_consts_db = freq_constants(freqs_mhz)
