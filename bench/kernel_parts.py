@@ -30,8 +30,10 @@ VARIANTS = {
     "base": [],
     "los_nu_search": [
         (
-            "                jlos = 0\n                los_slope = 0.0\n                if los:\n",
-            "                jlos = 1\n                los_slope = 0.0\n                if los and False:\n",
+            "                jlos = 0\n                los_slope = 0.0\n"
+            "                if los:\n",
+            "                jlos = 1\n                los_slope = 0.0\n"
+            "                if los and False:\n",
         )
     ],
     "smooth_bullington_point": [

@@ -239,8 +239,9 @@ def bench(
     json_path: Annotated[Path, typer.Option("--json", help="Append records to this JSON list.")]
     = Path("bench-results.json"),
     workload: Annotated[list[str] | None, typer.Option(
-        help="a-single-25km-25m, b-single-25km-10m, c-demo, national-25m, map-demo, "
-             "map-50km, serve-point, prepare-100-tiles (default: the first three).")] = None,
+        help="a-single-25km-25m, b-single-25km-10m, c-demo, a2-single-25km-25m-2freq, "
+             "national-25m, map-demo, map-50km, serve-point, prepare-100-tiles (default: "
+             "the first three).")] = None,
     threads: Annotated[list[int] | None, typer.Option(
         help="Numba thread counts (default: 1 and all cores).")] = None,
     national_dir: Annotated[Path, typer.Option(help="National folder.")] = Path("out/national"),
@@ -250,10 +251,10 @@ def bench(
     device: Annotated[str, typer.Option(help="Area kernel on cpu|gpu|auto.")] = "cpu",
 ) -> None:
     """Run the propagation benchmarks and append JSON records."""
-    from c2000cov.devtools.bench import WORKLOADS, append_records, run_workloads
+    from c2000cov.devtools.bench import DEFAULT_WORKLOADS, append_records, run_workloads
     from c2000cov.devtools.bench import bench_thread_counts as default_counts
 
-    names = workload or list(WORKLOADS)
+    names = workload or list(DEFAULT_WORKLOADS)
     counts = threads or default_counts(device)
     records = []
     map_names = [n for n in names if n.startswith("map-")]

@@ -10,7 +10,9 @@ this process during those calls, all threads: on a shared machine the wall time
 includes waiting for a core, the CPU time does not), ``px_per_s``,
 ``compile_s`` (first call on a tiny input: compilation, about 7 s with a cold
 cache, or loading from Numba's cache, about 0.3 s; on a GPU the CUDA compilation),
-``device`` (``cpu`` or ``gpu``; ``device_name`` names the GPU), ``peak_rss_mb`` (process
+``device`` (``cpu`` or ``gpu``; ``device_name`` names the GPU), ``freqs_mhz`` (the
+frequencies of each call, one sweep: ``pixels`` counts locations, not frequencies),
+``peak_rss_mb`` (process
 peak resident memory after the run) and ``extra_bytes_per_px`` (peak resident
 memory during the kernel calls above the memory held before them, per output
 pixel of one mast, output array included; NaN where the peak cannot be reset).
@@ -45,6 +47,8 @@ from c2000cov.units import effective_earth_radius_km
 
 BENCH_SEED = 20240601
 BENCH_FREQ_MHZ = 392.5
+# C2000 downlink and uplink, the pair every national run computes in one sweep
+BENCH_FREQS_2_MHZ = (392.5, 382.5)
 BENCH_H_TX_AGL_M = 40.0
 BENCH_H_RX_AGL_M = 1.5
 
@@ -127,17 +131,19 @@ def _rss_kb(field: str) -> float:
     return float("nan")
 
 
-def _single_mast(pixel_m: float, radius_m: float = 25_000.0) -> Callable[[], dict]:
+def _single_mast(pixel_m: float, radius_m: float = 25_000.0,
+                 freqs_mhz: tuple[float, ...] = (BENCH_FREQ_MHZ,)) -> Callable[[], dict]:
     def setup():
         surf, grnd, tr, tc = synthetic_surface(radius_m, pixel_m)
         return dict(surface_m=surf, ground_m=grnd, pixel_m=pixel_m, radius_m=radius_m,
-                    masts=[(tr, tc, BENCH_H_TX_AGL_M)])
+                    masts=[(tr, tc, BENCH_H_TX_AGL_M)], freqs_mhz=freqs_mhz)
 
     return setup
 
 
 # A workload is a function returning the rasters (``surface_m``, ``ground_m``, float32,
-# m amsl), ``pixel_m``, ``radius_m`` and ``masts``: a list of (row, col, h_tx_agl_m).
+# m amsl), ``pixel_m``, ``radius_m`` and ``masts``: a list of (row, col, h_tx_agl_m), and
+# optionally ``freqs_mhz`` (default: BENCH_FREQ_MHZ alone).
 # Every mast is one area-kernel call on the whole raster.
 def _demo() -> dict:
     """All masts of the demo region (generated into data/demo when missing)."""
@@ -166,7 +172,10 @@ WORKLOADS: dict[str, Callable[[], dict]] = {
     "a-single-25km-25m": _single_mast(25.0),
     "b-single-25km-10m": _single_mast(10.0),
     "c-demo": _demo,
+    "a2-single-25km-25m-2freq": _single_mast(25.0, freqs_mhz=BENCH_FREQS_2_MHZ),
 }
+#: What ``c2000cov bench`` runs without ``--workload``.
+DEFAULT_WORKLOADS = ("a-single-25km-25m", "b-single-25km-10m", "c-demo")
 
 
 def append_records(path: Path, records: list[dict]) -> Path:
@@ -180,26 +189,26 @@ def append_records(path: Path, records: list[dict]) -> Path:
     return path
 
 
-def _area_kernel(device: str) -> Callable:
+def _area_kernel(device: str, freqs_mhz=(BENCH_FREQ_MHZ,)) -> Callable:
     """``call(surface_m, ground_m, row, col, h_tx_agl_m, pixel_m, radius_m, ae_km, out, sph)``:
-    the area kernel at BENCH_FREQ_MHZ on ``device`` (``cpu`` or ``gpu``), into ``out``, with
-    the Ldsph tables ``sph = (sph_tabs, sph_org)`` of :func:`_sph_tables` (as a run takes
-    them from its shared store)."""
-    freqs = np.array([BENCH_FREQ_MHZ])
+    the area kernel at ``freqs_mhz`` (one sweep) on ``device`` (``cpu`` or ``gpu``), into
+    ``out`` (n_freq, rows, cols), with the Ldsph tables ``sph = (sph_tabs, sph_org)`` of
+    :func:`_sph_tables` (as a run takes them from its shared store)."""
+    freqs = np.array(freqs_mhz, np.float64)
     kern = area_loss_multi_db_gpu if device == "gpu" else area_loss_multi_db
 
     def call(surf, grnd, row, col, h_tx, pixel_m, radius_m, ae_km, out, sph):
         kern(surf, grnd, row, col, h_tx, BENCH_H_RX_AGL_M, pixel_m, radius_m, freqs, ae_km,
-             POL_VERTICAL, 0.0, out=out.reshape((1,) + out.shape), sph_tabs=sph[0],
-             sph_org=sph[1])
+             POL_VERTICAL, 0.0, out=out, sph_tabs=sph[0], sph_org=sph[1])
     return call
 
 
-def _sph_tables(store: SphTableStore, grnd, h_tx, pixel_m, radius_m, ae_km):
+def _sph_tables(store: SphTableStore, grnd, h_tx, pixel_m, radius_m, ae_km,
+                freqs_mhz=(BENCH_FREQ_MHZ,)):
     """The Ldsph tables of a bench call from ``store`` (built once per workload, as a run
     builds them once for all its masts)."""
     return store.tables(grnd, h_tx, BENCH_H_RX_AGL_M, pixel_m, radius_m,
-                        np.array([BENCH_FREQ_MHZ]), ae_km, POL_VERTICAL, 0.0)
+                        np.array(freqs_mhz, np.float64), ae_km, POL_VERTICAL, 0.0)
 
 
 def compile_seconds(device: str = "cpu") -> float:
@@ -212,7 +221,7 @@ def compile_seconds(device: str = "cpu") -> float:
                  BENCH_FREQ_MHZ, ae_km)
     sph = _sph_tables(SphTableStore(), grnd, BENCH_H_TX_AGL_M, 25.0, 200.0, ae_km)
     _area_kernel(device)(surf, grnd, tr, tc, BENCH_H_TX_AGL_M, 25.0, 200.0, ae_km,
-                         np.empty_like(surf), sph)
+                         np.empty((1,) + surf.shape, np.float32), sph)
     return time.perf_counter() - t0
 
 
@@ -281,16 +290,17 @@ def run_workloads(names: Sequence[str], threads: int, device: str = "cpu") -> li
 
 def _run(names: Sequence[str], threads: int, device: str, device_name: str) -> list[dict]:
     compile_s = compile_seconds(device)
-    kernel = _area_kernel(device)
     ae_km = effective_earth_radius_km()
     records = []
     for name in names:
         w = WORKLOADS[name]()
-        shape = w["surface_m"].shape
-        out = np.empty(shape, np.float32)
+        freqs = tuple(w.get("freqs_mhz", (BENCH_FREQ_MHZ,)))
+        kernel = _area_kernel(device, freqs)
+        out = np.empty((len(freqs),) + w["surface_m"].shape, np.float32)
         store = SphTableStore()
         t0 = time.perf_counter()
-        sphs = [_sph_tables(store, w["ground_m"], h_tx_agl_m, w["pixel_m"], w["radius_m"], ae_km)
+        sphs = [_sph_tables(store, w["ground_m"], h_tx_agl_m, w["pixel_m"], w["radius_m"], ae_km,
+                            freqs)
                 for _, _, h_tx_agl_m in w["masts"]]
         table_s = time.perf_counter() - t0
         gc.collect()
@@ -306,7 +316,7 @@ def _run(names: Sequence[str], threads: int, device: str, device_name: str) -> l
                    w["radius_m"], ae_km, out, sph)
             cpu_s += time.process_time() - c0
             seconds += time.perf_counter() - t0
-            pixels += int(np.count_nonzero(~np.isnan(out)))
+            pixels += int(np.count_nonzero(~np.isnan(out[0])))
         hwm_kb = _rss_kb("VmHWM")
         extra = (hwm_kb - before_kb) * 1024.0 / (pixels / len(w["masts"])) if can_reset \
             else float("nan")
@@ -318,6 +328,7 @@ def _run(names: Sequence[str], threads: int, device: str, device_name: str) -> l
                 "threads": threads,
                 "device": device,
                 **({"device_name": device_name} if device_name else {}),
+                "freqs_mhz": list(freqs),
                 "seconds": seconds,
                 "cpu_s": cpu_s,
                 "sph_table_s": table_s,

@@ -124,6 +124,22 @@ def test_bench_records_carry_the_device(monkeypatch):
     assert rec["device"] == "cpu"
 
 
+def test_bench_two_frequency_workload_counts_locations(monkeypatch):
+    """A sweep of the downlink and uplink pair: the same locations as one frequency (the
+    pixels inside the 500 m radius, counted here), its frequencies in the record."""
+    from c2000cov.devtools import bench
+
+    monkeypatch.setitem(bench.WORKLOADS, "tiny", bench._single_mast(25.0, radius_m=500.0))
+    monkeypatch.setitem(bench.WORKLOADS, "tiny2", bench._single_mast(
+        25.0, radius_m=500.0, freqs_mhz=bench.BENCH_FREQS_2_MHZ))
+    one, two = bench.run_workloads(["tiny", "tiny2"], 1)
+    assert one["freqs_mhz"] == [392.5]
+    assert two["freqs_mhz"] == [392.5, 382.5]
+    r, c = np.mgrid[-25:26, -25:26]
+    inside = int(np.count_nonzero(np.hypot(r, c) * 25.0 <= 500.0))
+    assert one["pixels"] == two["pixels"] == inside
+
+
 # ------------------------------------------------------------- on the simulator
 
 
