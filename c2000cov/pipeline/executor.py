@@ -12,10 +12,12 @@ order whatever the mode: outputs are bit-identical across modes.
   core), unit i + 1 runs in one background thread. The ray-parallel kernel
   keeps every core busy while it runs, but the serial work between two kernel
   calls left all cores but one idle: on national-25m 1.59 of 2 CPUs were used
-  on average. The kernels release the GIL (``nogil``) so the two overlap.
+  on average. The kernels release the GIL (``nogil``) so the two overlap:
+  512 s against 586 s serial, 1.67 CPUs against 1.51 (2 cores; the record is
+  bench/records/vm-2026-11-30-national-25m-overlap.json).
   Results still come in submission order, so outputs are bit-identical to
   ``serial``; memory grows by at most one unit's result and working arrays
-  (:mod:`c2000cov.pipeline.memory` counts two mast windows).
+  (:mod:`c2000cov.pipeline.memory` counts them: about 24 bytes per window pixel).
 - ``dask``: units go to a ``dask.distributed`` cluster, either an existing
   scheduler (``tcp://HOST:PORT``) or a LocalCluster of ``workers`` processes.
   At most ``max_in_flight`` units are outstanding, which bounds memory.

@@ -4,8 +4,8 @@ A run holds the surface rasters, per profile and noise state the working
 arrays of the best-server reduction's open tiles (:mod:`c2000cov.pipeline.tiles`:
 the finished bands of a grid of several tiles are in spill files,
 :mod:`c2000cov.files.spill`, not in memory; a grid of one tile holds them as
-well), two mast windows at a time (the one being folded and the next one, which
-the local executor computes meanwhile), and afterwards the outputs' working arrays
+well), the mast window being folded and the next one's loss windows, which
+the local executor computes meanwhile, and afterwards the outputs' working arrays
 (the report's float64 copy of a p_cover band is the largest). :func:`check_memory`
 refuses a scenario whose estimate exceeds the limit (default
 :data:`DEFAULT_FRACTION` of this machine's memory) with one line saying what it
@@ -57,9 +57,13 @@ SOURCE_BYTES_PER_PX = 4 + 1 + 4
 #: float32 arrays and masks (measured: 62 bytes per window pixel with two loss windows on
 #: 1/16 of national-10m), per (frequency, receiver height) a loss window.
 WINDOW_BYTES_PER_PX = 4 + 4 + 46
-#: Mast windows held at once: the local executor computes the next mast while the last
-#: one is folded (:class:`c2000cov.pipeline.executor.LocalExecutor`); serial holds one.
-WINDOWS_IN_FLIGHT = 2
+#: The next mast's window, computed while the last one is folded (the local executor,
+#: :class:`c2000cov.pipeline.executor.LocalExecutor`): contiguous copies of its surface
+#: and ground (float32), and per loss window the kernel's output and its quantised copy
+#: (float32 each). Measured: +80 to +115 MB peak RSS on 1/16 of national-25m (4.0 M px
+#: windows, two loss windows: 24 bytes per pixel would be 96 MB).
+AHEAD_BYTES_PER_PX = 4 + 4
+AHEAD_BYTES_PER_LOSS_PX = 2 * 4
 #: The interpreter with numpy, Numba's compiled kernels and GDAL (measured: 0.31 GB at
 #: the start of a run, 0.33 GB of it anonymous after the load at 1/16 national-10m).
 PROCESS_BYTES = 500_000_000
@@ -145,8 +149,8 @@ def estimate_memory(scen: Scenario, grid: Grid, masts=None) -> MemoryEstimate:
         "coverage": (per_state * n_states + pixels * EVALUATED_BYTES_PER_PX) * n_profiles,
         "outputs": pixels * OUTPUT_BYTES_PER_PX,
         "source raster block": source_px * SOURCE_BYTES_PER_PX,
-        "mast window": (WINDOWS_IN_FLIGHT * window_px
-                        * (WINDOW_BYTES_PER_PX + LOSS_BYTES_PER_PX * n_combos)),
+        "mast window": window_px * (WINDOW_BYTES_PER_PX + LOSS_BYTES_PER_PX * n_combos
+                                    + AHEAD_BYTES_PER_PX + AHEAD_BYTES_PER_LOSS_PX * n_combos),
     }
     parts["process"] = PROCESS_BYTES
     # the stages follow each other: the surface is held throughout, the reduction's

@@ -54,10 +54,10 @@ def test_the_estimate_names_its_parts_and_grows_with_profiles(tmp_path):
     assert e1.grid_shape == (200, 200)
     assert e3.parts["coverage"] == 3 * e1.parts["coverage"]
     assert e3.parts["mast window"] > e1.parts["mast window"]  # two receiver heights
-    # a 3 km radius at 20 m is wider than the grid: windows of the grid's 40 000 px, two at
-    # once (the folded one, the next one computed), 4 + 4 + 46 bytes + 4 per loss window
-    # (DL and UL) each
-    assert e1.parts["mast window"] == 2 * 40_000 * (4 + 4 + 46 + 2 * 4)
+    # a 3 km radius at 20 m is wider than the grid: windows of the grid's 40 000 px. The one
+    # folded: 4 + 4 + 46 bytes + 4 per loss window (DL and UL); the next one, computed
+    # meanwhile: surface and ground copies, 4 + 4 bytes, and two float32 per loss window
+    assert e1.parts["mast window"] == 40_000 * ((4 + 4 + 46 + 2 * 4) + (4 + 4 + 2 * 2 * 4))
     parts = e1.parts  # the surface stays, the stages' arrays follow each other
     assert e1.total_bytes == parts["process"] + parts["surface"] + max(
         parts["source raster block"], parts["coverage"] + parts["mast window"], parts["outputs"])
