@@ -193,11 +193,12 @@ def area_loss_multi_db(
     """P.1812-8 basic transmission loss (p = 50 %) from one mast to every pixel in a radius,
     at several frequencies in one sweep.
 
-    The rays, ownership, hulls, Stim/Srim, Bullington points, smooth surface and
-    line-of-sight tests depend only on the geometry and are computed once; per frequency
-    only the physics (nu scale, line-of-sight nu search, Lbull and Ldsph lookups, free-space
-    constant). ``out[k]`` is bit-identical to ``area_loss_db(..., freqs_mhz[k], ...)``,
-    whatever the other frequencies (that function is this one with a single frequency).
+    The rays, ownership, hulls, Stim/Srim, Bullington points, smooth surface,
+    line-of-sight tests and the line-of-sight maximiser of nu depend only on the geometry
+    and are computed once; per frequency only the physics (nu scale, Lbull and Ldsph
+    lookups, free-space constant). ``out[k]`` is bit-identical to
+    ``area_loss_db(..., freqs_mhz[k], ...)``, whatever the other frequencies (that function
+    is this one with a single frequency).
 
     Parameters
     ----------
