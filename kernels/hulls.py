@@ -142,10 +142,11 @@ def los_argmax(cx, cy, ci, nc, pred, x_km, y_m, d, y_tx, y_rx, key_floor, stack,
     the longest wavelength of a sweep, every frequency's nu is at or below -0.78, where
     J(nu) = 0 (eq. 12), whenever the best key is below the floor.
 
-    Returns the sample index of the largest key, the smallest index among equal keys
-    (edges whose bound equals the best key are still expanded), when that key is above
-    ``key_floor``: the answer does not depend on the hint, the floor or the order of the
-    search. Otherwise a point whose key is at or below the floor.
+    Returns the sample index of the largest key when that key is above ``key_floor``: the
+    answer does not depend on the hint, the floor or the order of the search, except
+    between points of exactly equal keys (which needs equal h |h| / (x (d - x)) in floating
+    point), where it is the smallest index the search visited. Otherwise a point whose
+    key is at or below the floor.
     """
     slope = (y_rx - y_tx) / d
     lo = 0
