@@ -28,6 +28,7 @@ from c2000cov.pipeline.run import run_scenario
 from c2000cov.scenario.config import load_scenario
 from c2000cov.scenario.schema import ModelConfig
 from c2000cov.units import effective_earth_radius_km
+from tests.kernels.codec_twins import steps
 from tests.pipeline.test_executor import _scenario
 
 #: The stated bound: half a step, plus the float32 rounding of the result below 1024 dB.
@@ -247,7 +248,8 @@ def test_a_masts_keys_hash_its_heights_once_and_follow_every_pixel():
 
 def test_float32_steps_are_the_quotient_by_the_step():
     """The cache scales float32 losses by 100 instead of dividing by 0.01 (faster): the same
-    float64 steps, halfway values (which round to even) and extremes included."""
+    float64 steps, halfway values (which round to even) and extremes included; the
+    codec kernels' quantised values are those steps times the step."""
     rng = np.random.default_rng(21)
     k = rng.integers(-5000, 200_000, 1_000_000)
     x = np.concatenate([
@@ -262,5 +264,9 @@ def test_float32_steps_are_the_quotient_by_the_step():
                         np.nextafter(x, np.float32(-np.inf))])
     with np.errstate(over="ignore", invalid="ignore"):
         want = np.round(x.astype(np.float64) / LOSS_STEP_DB)
-    np.testing.assert_array_equal(cache_module._steps(x), want)
-    np.testing.assert_array_equal(cache_module._steps(x.astype(np.float64)), want)
+    np.testing.assert_array_equal(steps(x), want)  # the twin of the codec kernels
+    np.testing.assert_array_equal(steps(x.astype(np.float64)), want)
+    with np.errstate(over="ignore"):
+        q = (want * LOSS_STEP_DB).astype(np.float32)
+    np.testing.assert_array_equal(quantise_loss_db(x).view(np.uint32), q.view(np.uint32))
+    np.testing.assert_array_equal(quantise_loss_db(x.astype(np.float64)), q)
