@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from c2000cov.geo.grid import Grid, Window
+from c2000cov.kernels.fold import fold_budget
+from c2000cov.radio.budget import MastBudget
 from c2000cov.radio.probability import location_probability
 from c2000cov.scenario.schema import ClassesConfig
 
@@ -81,6 +83,77 @@ class BestServer:
         np.copyto(self.server[sl], mast_index, where=better)
         reach = valid & (m >= margin_needed_db)
         self.n_at_target[sl] += reach.astype("uint8")
+
+    def fold(self, mast_index: int, window: Window, budget: MastBudget,
+             margin_needed_db: np.ndarray | float) -> None:
+        """``update`` with the margins of ``budget`` (terms over ``window``'s pixels).
+
+        One pass of :func:`c2000cov.kernels.fold.fold_budget`, bit-identical to
+        ``update(mast_index, window, *budget.margins(), margin_needed_db)``, which it
+        falls back to for terms of types the kernel does not reproduce NumPy's
+        arithmetic for (see :func:`fold_arguments`).
+        """
+        args = fold_arguments(budget, margin_needed_db)
+        if args is None:
+            self.update(mast_index, window, *budget.margins(), margin_needed_db)
+            return
+        sl = window.slices
+        fold_budget(*args, mast_index, self.margin_db[sl], self.second_margin_db[sl],
+                    self.margin_dl_db[sl], self.margin_ul_db[sl], self.server[sl],
+                    self.signal_dl_dbm[sl], self.n_at_target[sl])
+
+
+def _is_py_float(x) -> bool:
+    return type(x) is float  # a NumPy float64 scalar is a float too, but promotes otherwise
+
+
+def _f32_array(x) -> bool:
+    return isinstance(x, np.ndarray) and x.dtype == np.float32
+
+
+def _float_array(x) -> bool:
+    return isinstance(x, np.ndarray) and x.dtype in (np.float32, np.float64)
+
+
+def fold_arguments(b: MastBudget, margin_needed_db) -> tuple | None:
+    """The arguments of :func:`c2000cov.kernels.fold.fold_budget` before ``mast_index``,
+    or None when a term's type would make NumPy compute in another precision than the
+    kernel does (its module docstring says which): the caller then folds with NumPy."""
+    term = b.terminal
+    shape = b.loss_dl_db.shape
+    ok = (_f32_array(b.loss_dl_db) and _f32_array(b.loss_ul_db) and b.loss_dl_db.ndim == 2
+          and b.loss_ul_db.shape == shape and _is_py_float(b.clutter_dl_db)
+          and _is_py_float(b.clutter_ul_db)
+          and all(isinstance(x, np.float64) for x in (b.tx_power_dbm, b.tx_loss_db,
+                                                        b.rx_loss_db))
+          and (_f32_array(b.gain_dbi) or _is_py_float(b.gain_dbi))
+          and _is_py_float(term.ul_eirp_dbm) and _is_py_float(term.ms_sensitivity_dbm)
+          and (_float_array(b.entry_dl_db) or isinstance(b.entry_dl_db, float))
+          and (_f32_array(b.entry_ul_db) or _is_py_float(b.entry_ul_db))
+          and (b.offset_db is None or _float_array(b.offset_db)
+               or isinstance(b.offset_db, float))
+          and (_f32_array(b.d_dl_db) or _is_py_float(b.d_dl_db))
+          and isinstance(b.evaluated, np.ndarray) and b.evaluated.dtype == np.bool_
+          and (_float_array(margin_needed_db) or isinstance(margin_needed_db, float)))
+    if not ok:
+        return None
+
+    def grid(x):  # a scalar as a read-only array of the window's shape (zero strides)
+        return x if isinstance(x, np.ndarray) else np.broadcast_to(np.float64(x), shape)
+
+    ul_array = isinstance(b.entry_ul_db, np.ndarray)
+    ul_head = np.float32(0.0 if ul_array else term.ul_eirp_dbm - b.entry_ul_db)
+    d_array = isinstance(b.d_dl_db, np.ndarray)
+    # with a noise-rise raster the kernel adds it to the sensitivity in float32
+    ms_dbm = term.ms_sensitivity_dbm + (0.0 if d_array else b.d_dl_db)
+    offset = 0.0 if b.offset_db is None else b.offset_db
+    return (b.loss_dl_db, b.loss_ul_db, np.float32(b.clutter_dl_db),
+            np.float32(b.clutter_ul_db), float(b.tx_power_dbm), grid(b.gain_dbi),
+            float(b.tx_loss_db), float(b.rx_loss_db), float(b.diversity_db),
+            float(term.dl_terminal_db), term.ul_eirp_dbm, grid(b.entry_dl_db),
+            grid(b.entry_ul_db), ul_array, ul_head, grid(offset), b.offset_db is not None,
+            b.evaluated, ms_dbm, grid(b.d_dl_db), d_array,
+            float(term.bs_sensitivity_dbm + b.d_ul_db), grid(margin_needed_db))
 
 
 @dataclass(frozen=True)

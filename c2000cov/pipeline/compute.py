@@ -3,7 +3,8 @@
 :func:`noise_states` turns solar installations into an uplink noise rise per
 mast and a downlink noise raster (sunny day and night). :func:`compute_coverage`
 runs the propagation model per mast (cached, on the chosen executor) and folds
-each mast into the per-profile best-server reduction of every noise state.
+each mast's link budget (:func:`mast_budgets`) into the per-profile best-server
+reduction of every noise state, in one pass per mast (:meth:`BestServer.fold`).
 """
 
 from __future__ import annotations
@@ -28,14 +29,13 @@ from c2000cov.pipeline.inputs import Inputs
 from c2000cov.radio import interference as itf
 from c2000cov.radio.antenna import mast_gain_dbi
 from c2000cov.radio.budget import (
+    MastBudget,
     ProfilePlan,
     Terminal,
-    downlink_signal_dbm,
     facade_pixels,
     loss_at_facade_db,
     mast_diversity_gain_db,
     plan_profiles,
-    uplink_signal_dbm,
 )
 from c2000cov.radio.device import ComputeDevice, select_device
 from c2000cov.radio.models import (
@@ -169,16 +169,19 @@ class MastMargins:
     signal_dl_dbm: np.ndarray
 
 
-def mast_margins(inputs: Inputs, states: list[NoiseState], cache: LossCache,
+def mast_budgets(inputs: Inputs, states: list[NoiseState], cache: LossCache,
                  executor: Executor, progress: ProgressFn | None = None,
                  device: ComputeDevice | None = None):
-    """Yield ``(i, window, {(state name, profile name): MastMargins})`` per mast, in order.
+    """Yield ``(i, window, {(state name, profile name): MastBudget})`` per mast, in order.
 
     The link budget of a run, mast by mast: path loss (cached), clutter, antenna
-    gain, terminal and entry losses, and the noise rise of each state. Both the
-    best-server reduction of a run and the optimiser's candidate gains
-    (:mod:`c2000cov.pipeline.optimise`) are computed from it, so a change of the
-    budget reaches both.
+    gain, terminal and entry losses, and the noise rise of each state, as terms
+    over the mast's window (:class:`c2000cov.radio.budget.MastBudget`). The
+    best-server reduction folds them in one pass per mast
+    (:meth:`c2000cov.analysis.coverage.BestServer.fold`); :func:`mast_margins` turns
+    them into margins for the optimiser's candidate gains
+    (:mod:`c2000cov.pipeline.optimise`) and the what-ifs, so a change of the budget
+    reaches all of them.
     """
     scen, surf, masts = inputs.scenario, inputs.surface, inputs.masts
     cal = inputs.calibration
@@ -194,7 +197,7 @@ def mast_margins(inputs: Inputs, states: list[NoiseState], cache: LossCache,
         mast = masts.iloc[i]
         diversity_db = mast_diversity_gain_db(mast, scen.radio)
         gains: dict[float, np.ndarray | float] = {}
-        out: dict[tuple[str, str], MastMargins] = {}
+        out: dict[tuple[str, str], MastBudget] = {}
         facade = None
         for plan in plans:
             h_m = h_loss[plan.h_rx_m]
@@ -206,29 +209,31 @@ def mast_margins(inputs: Inputs, states: list[NoiseState], cache: LossCache,
                                            surf.grid.resolution_m)
                 loss_dl = loss_at_facade_db(loss_dl, facade)
                 loss_ul = loss_at_facade_db(loss_ul, facade)
-            loss_dl = loss_dl + clutter_db[(freqs["dl"], plan.h_rx_m)]
-            loss_ul = loss_ul + clutter_db[(freqs["ul"], plan.h_rx_m)]
             if plan.h_rx_m not in gains:
                 gains[plan.h_rx_m] = mast_gain_dbi(mast, geom, window, surf, plan.h_rx_m,
                                                    inputs.patterns)
-            gain = gains[plan.h_rx_m]
-            s_dl = downlink_signal_dbm(mast["tx_power_dbm"], gain, mast["tx_loss_db"], loss_dl,
-                                       plan.terminal, _window_of(plan.bel_dl_db, window))
-            s_ul = uplink_signal_dbm(gain, mast["rx_loss_db"], loss_ul, plan.terminal,
-                                     _window_of(plan.bel_ul_db, window), diversity_db)
-            if cal is not None:  # a fitted correction of the path loss: both directions
-                s_dl = s_dl + _window_of(cal.offset_db, window)
-                s_ul = s_ul + _window_of(cal.offset_db, window)
             ev = plan.evaluated[window.slices]
             for st in states:
                 d_dl = st.d_dl_db.get(plan.name) if isinstance(st.d_dl_db, dict) else st.d_dl_db
-                req_dl = plan.terminal.ms_sensitivity_dbm + (
-                    0.0 if d_dl is None else d_dl[window.slices])
-                req_ul = plan.terminal.bs_sensitivity_dbm + (
+                out[(st.name, plan.name)] = MastBudget(
+                    loss_dl, loss_ul, clutter_db[(freqs["dl"], plan.h_rx_m)],
+                    clutter_db[(freqs["ul"], plan.h_rx_m)], mast["tx_power_dbm"],
+                    gains[plan.h_rx_m], mast["tx_loss_db"], mast["rx_loss_db"], diversity_db,
+                    plan.terminal, _window_of(plan.bel_dl_db, window),
+                    _window_of(plan.bel_ul_db, window),
+                    None if cal is None else _window_of(cal.offset_db, window), ev,
+                    0.0 if d_dl is None else d_dl[window.slices],
                     0.0 if st.d_ul_db is None else float(st.d_ul_db[i]))
-                out[(st.name, plan.name)] = MastMargins(np.where(ev, s_dl - req_dl, np.nan),
-                                                        np.where(ev, s_ul - req_ul, np.nan), s_dl)
         yield i, window, out
+
+
+def mast_margins(inputs: Inputs, states: list[NoiseState], cache: LossCache,
+                 executor: Executor, progress: ProgressFn | None = None,
+                 device: ComputeDevice | None = None):
+    """Yield ``(i, window, {(state name, profile name): MastMargins})`` per mast, in order:
+    the margins of :func:`mast_budgets`."""
+    for i, window, budgets in mast_budgets(inputs, states, cache, executor, progress, device):
+        yield i, window, {k: MastMargins(*b.margins()) for k, b in budgets.items()}
 
 
 def compute_coverage(inputs: Inputs, states: list[NoiseState] | None = None,
@@ -262,14 +267,12 @@ def compute_coverage(inputs: Inputs, states: list[NoiseState] | None = None,
     states = states or [NoiseState("main")]
     plans = profile_plans(inputs)
     best = {(st.name, p.name): BestServer.empty(surf.grid.shape) for st in states for p in plans}
-    for i, window, margins in mast_margins(inputs, states, cache or LossCache(None),
+    for i, window, budgets in mast_budgets(inputs, states, cache or LossCache(None),
                                            executor or Executor(), progress, device):
         for plan in plans:
             for st in states:
-                mm = margins[(st.name, plan.name)]
-                best[(st.name, plan.name)].update(i, window, mm.margin_dl_db, mm.margin_ul_db,
-                                                  mm.signal_dl_dbm,
-                                                  _window_of(plan.margin_needed_db, window))
+                best[(st.name, plan.name)].fold(i, window, budgets[(st.name, plan.name)],
+                                                _window_of(plan.margin_needed_db, window))
     return {st.name: {p.name: finish(p.name, surf.grid, best[(st.name, p.name)],
                                      p.sigma_total_db, p.target_pct, scen.classes, p.evaluated)
                       for p in plans}

@@ -6,8 +6,8 @@ as in one whole-grid pass, but each into the tiles its window touches,
 cropped to them; a tile's reduction is opened when the first mast reaching it
 comes, and finished (probability, limiting direction, class) and copied into
 the outputs as soon as the last one has been folded. Every step of
-:meth:`BestServer.update` and :func:`finish` is per pixel, and a pixel sees
-the masts that reach it in the same order as in one whole-grid pass, so the
+:meth:`BestServer.fold` and :func:`finish` is per pixel, and a pixel sees the
+masts that reach it in the same order as in one whole-grid pass, so the
 result is bit-identical to it (``tests/pipeline/test_tiles.py``).
 
 Each loss window is read once (an earlier version of this module read it
@@ -33,7 +33,7 @@ from c2000cov.analysis.coverage import BestServer, ProfileCoverage, finish
 from c2000cov.files.spill import Spill
 from c2000cov.geo.grid import Window, window_overlap, window_within
 from c2000cov.pipeline.cache import LossCache
-from c2000cov.pipeline.compute import NoiseState, ProgressFn, mast_margins, profile_plans
+from c2000cov.pipeline.compute import NoiseState, ProgressFn, mast_budgets, profile_plans
 from c2000cov.pipeline.executor import Executor
 from c2000cov.pipeline.inputs import Inputs
 from c2000cov.radio.device import ComputeDevice
@@ -126,7 +126,7 @@ def tiled_coverage(inputs: Inputs, states: list[NoiseState], cache: LossCache,
         if last[t] < 0:  # no mast reaches it
             close(t, opened(t))
     live: dict[int, dict] = {}
-    for i, window, margins in mast_margins(inputs, states, cache, executor, progress, device):
+    for i, window, budgets in mast_budgets(inputs, states, cache, executor, progress, device):
         for t in touching[i]:
             tile = tiles[t]
             if t not in live:
@@ -137,11 +137,8 @@ def tiled_coverage(inputs: Inputs, states: list[NoiseState], cache: LossCache,
             for plan in plans:
                 needed = _crop(plan.margin_needed_db, part)
                 for st in states:
-                    mm = margins[(st.name, plan.name)]
-                    best[(st.name, plan.name)].update(
-                        i, in_tile, mm.margin_dl_db[in_mast.slices],
-                        mm.margin_ul_db[in_mast.slices], mm.signal_dl_dbm[in_mast.slices],
-                        needed)
+                    best[(st.name, plan.name)].fold(
+                        i, in_tile, budgets[(st.name, plan.name)].crop(in_mast.slices), needed)
             if last[t] == i:  # no later mast reaches the tile: finish it now
                 close(t, live.pop(t))
     return out

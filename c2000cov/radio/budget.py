@@ -231,3 +231,58 @@ def plan_profiles(scen: Scenario, surf: Surface,
                                  fade_margin_db(sigma_total, prof.target_pct), prof.target_pct,
                                  prof.indoor))
     return plans
+
+
+def _crop(term, slices):
+    return term[slices] if isinstance(term, np.ndarray) else term
+
+
+@dataclass(frozen=True)
+class MastBudget:
+    """One mast's link-budget terms over its window (or a part of it), for one profile
+    and noise state: what its margins are computed from.
+
+    Array terms have the window's shape; the others are scalars of the types the
+    pipeline gives them (NumPy float64 for the masts-file values, Python floats for
+    the scenario's). :meth:`margins` is the budget of the module docstring in NumPy;
+    :func:`c2000cov.kernels.fold.fold_budget` computes the same, bit for bit, in one
+    pass (:meth:`c2000cov.analysis.coverage.BestServer.fold`).
+    """
+
+    loss_dl_db: np.ndarray  # float32 path loss (indoors: at the facade), DL frequency
+    loss_ul_db: np.ndarray
+    clutter_dl_db: float  # clutter correction added to each loss
+    clutter_ul_db: float
+    tx_power_dbm: float
+    gain_dbi: np.ndarray | float  # mast antenna gain toward the pixel
+    tx_loss_db: float
+    rx_loss_db: float
+    diversity_db: float
+    terminal: Terminal
+    entry_dl_db: np.ndarray | float  # BEL plus the land-cover terminal loss
+    entry_ul_db: np.ndarray | float
+    offset_db: np.ndarray | float | None  # a calibration's fitted correction, both directions
+    evaluated: np.ndarray  # bool
+    d_dl_db: np.ndarray | float  # downlink noise rise per pixel (0.0: none)
+    d_ul_db: float  # the mast's uplink noise rise
+
+    def crop(self, slices) -> MastBudget:
+        """The terms over ``slices`` of the window (a tile's part of it)."""
+        return MastBudget(**{k: _crop(v, slices) for k, v in self.__dict__.items()})
+
+    def margins(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(margin_dl_db, margin_ul_db, signal_dl_dbm)``: NaN margins where the profile
+        does not evaluate the pixel."""
+        loss_dl = self.loss_dl_db + self.clutter_dl_db
+        loss_ul = self.loss_ul_db + self.clutter_ul_db
+        s_dl = downlink_signal_dbm(self.tx_power_dbm, self.gain_dbi, self.tx_loss_db, loss_dl,
+                                   self.terminal, self.entry_dl_db)
+        s_ul = uplink_signal_dbm(self.gain_dbi, self.rx_loss_db, loss_ul, self.terminal,
+                                 self.entry_ul_db, self.diversity_db)
+        if self.offset_db is not None:
+            s_dl = s_dl + self.offset_db
+            s_ul = s_ul + self.offset_db
+        req_dl = self.terminal.ms_sensitivity_dbm + self.d_dl_db
+        req_ul = self.terminal.bs_sensitivity_dbm + self.d_ul_db
+        return (np.where(self.evaluated, s_dl - req_dl, np.nan),
+                np.where(self.evaluated, s_ul - req_ul, np.nan), s_dl)
