@@ -21,17 +21,20 @@ cache module's docstring says why). The caller chooses with ``divide``.
 
 One thread each: on two cores shared with the area kernel a ``prange`` version took
 6-7x longer on a 4-million-pixel window (thread start-up and the other core busy), and
-one thread quantises such a window in about 1.2 ms and encodes it in about 3.5 ms.
+one thread quantises such a window in about 1.2 ms and encodes it in about 3.5 ms. They
+release the GIL (``nogil_kernel``): the local executor quantises a window in its
+background thread while the main thread folds the last one and encodes it; a
+GIL-holding quantise loop cut the Python work of the other thread by about 35 %.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .jit import kernel
+from .jit import nogil_kernel
 
 
-@kernel
+@nogil_kernel
 def quantise_into(loss_db, steps_per_db, step_db, divide, out):
     """``out[i] = float32(rint(loss_db[i] * steps_per_db) * step_db)`` (``/ step_db``
     instead of ``* steps_per_db`` when ``divide``), in float64; NaN and +/-inf kept.
@@ -48,7 +51,7 @@ def quantise_into(loss_db, steps_per_db, step_db, divide, out):
             out[i] = np.float32(np.rint(np.float64(loss_db[i]) * steps_per_db) * step_db)
 
 
-@kernel
+@nogil_kernel
 def finite_range(loss_db):
     """``(lo, hi)``: the smallest and largest finite value of ``loss_db`` (1-D) as
     float64; ``(inf, -inf)`` when none is finite."""
@@ -62,7 +65,7 @@ def finite_range(loss_db):
     return lo, hi
 
 
-@kernel
+@nogil_kernel
 def finite_range_f32(loss_db):
     """:func:`finite_range` of a float32 array (1-D, contiguous), on its bits.
 
@@ -91,7 +94,7 @@ def finite_range_f32(loss_db):
     return np.float64(vals[0]), np.float64(vals[1])
 
 
-@kernel
+@nogil_kernel
 def encode_q16_shuffled(loss_db, steps_per_db, step_db, divide, base, code_nan,
                         code_pos_inf, code_neg_inf, out):
     """The 16-bit codes ``rint(loss_db[i] * steps_per_db) - base`` (``/ step_db`` when
@@ -121,7 +124,7 @@ def encode_q16_shuffled(loss_db, steps_per_db, step_db, divide, base, code_nan,
         out[n + i] = np.uint8(code >> 8)
 
 
-@kernel
+@nogil_kernel
 def decode_q16_shuffled(shuffled, table, out):
     """``out[i] = table[code i]``, the codes read from their shuffled bytes (``shuffled``:
     uint8, the ``n`` low bytes then the ``n`` high bytes; ``table``: 65536 values;
@@ -131,7 +134,7 @@ def decode_q16_shuffled(shuffled, table, out):
         out[i] = table[np.int64(shuffled[i]) | (np.int64(shuffled[n + i]) << 8)]
 
 
-@kernel
+@nogil_kernel
 def unshuffle_bytes(shuffled, itemsize, out):
     """The bytes of ``n`` items of ``itemsize`` bytes from their shuffled order (byte 0
     of every item, then byte 1, ...): ``out[i * itemsize + j] = shuffled[j * n + i]``."""

@@ -6,6 +6,8 @@
 - ``inline_kernel``: the same, inlined into its callers at the Numba IR level
   (small scalar helpers called per sample in the ray loop);
 - ``parallel_kernel``: the same with ``parallel=True`` (``prange`` loops);
+- ``nogil_kernel``: the same on one thread, releasing the GIL for the whole call (the
+  loss cache's codec, called beside the area kernel by the local executor's threads);
 - ``noref_kernel``: the same without Numba's runtime (``_nrt=False``), for per-ray kernels
   that allocate nothing: no atomic reference counting of the arrays passed to them
   (12-15 % of the area kernel's time on workload a). Numba refuses to compile an
@@ -25,6 +27,7 @@ KERNEL_OPTIONS = {"cache": True, "error_model": "numpy"}
 kernel = njit(**KERNEL_OPTIONS)
 inline_kernel = njit(inline="always", **KERNEL_OPTIONS)
 parallel_kernel = njit(parallel=True, nogil=True, **KERNEL_OPTIONS)
+nogil_kernel = njit(nogil=True, **KERNEL_OPTIONS)
 noref_kernel = njit(_nrt=False, **KERNEL_OPTIONS)  # no reference counting: see above
 
 

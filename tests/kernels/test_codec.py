@@ -186,3 +186,17 @@ def test_other_arrays_unshuffle_as_the_twin_and_their_entries_are_unchanged(tmp_
     assert cache._path(KEY).read_bytes() == (ENTRY_MAGIC + hashlib.sha256(payload).digest()
                                              + payload)
     np.testing.assert_array_equal(cache.get(KEY, shape=arr.shape, dtype=arr.dtype), arr)
+
+
+def test_every_codec_kernel_releases_the_gil():
+    """The local executor quantises in its background thread while the main thread encodes
+    and folds: a kernel holding the GIL would stall the other thread for its whole call."""
+    import numba
+
+    kernels = [obj for obj in vars(codec).values()
+               if isinstance(obj, numba.core.registry.CPUDispatcher)]
+    assert {k.__name__ for k in kernels} == {
+        "quantise_into", "finite_range", "finite_range_f32", "encode_q16_shuffled",
+        "decode_q16_shuffled", "unshuffle_bytes"}
+    assert [k.__name__ for k in kernels if not k.targetoptions.get("nogil")] == []
+    assert [k.__name__ for k in kernels if k.targetoptions.get("parallel")] == []
