@@ -40,10 +40,12 @@ of the same streaming compressor, which writes the same frame as block by block;
 the one-shot ``ZstdCompressor.compress`` does not), and on reading the lookup from
 the shuffled bytes. Entries are the bytes the numpy code wrote before (kept as the
 kernels' twins, ``tests/kernels/codec_twins.py``), so the format is unchanged. On
-the 1/16 national scenario (38 masts, 76 windows, serial, cProfile) that cut
-``quantise_loss_db`` from 0.97 to 0.53 s, ``_encode_loss`` from 1.29 to 0.52 s and
-``put_loss`` from 3.25 to 2.13 s, of which zstd is now 0.90 s; reading the 76
-entries back takes 1.29 CPU-s instead of 3.73, 0.88 of it zstd.
+the 1/16 national scenario (38 masts, 76 windows, serial, cProfile, one run each
+back to back, ``bench/records/vm-2026-11-30-codec.json``) that cut
+``quantise_loss_db`` from 1.22 to 0.39 s, ``_encode_loss`` from 1.80 to 0.49 s and
+``put_loss`` from 3.75 to 1.99 s, of which zstd level 1 is now about 1.0 s (level -1
+would save a fifth of it for 1.7 % more bytes); reading the 76 entries back
+(:meth:`LossCache.get`) takes 0.85 CPU-s instead of 2.54.
 
 Each entry is :data:`ENTRY_MAGIC`, the SHA-256 of the rest, then a one-line
 JSON header (codec, dtype, shape, offset) and the deflated bytes. An entry
