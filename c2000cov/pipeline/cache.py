@@ -97,8 +97,16 @@ def window_digest(surface_win: np.ndarray, ground_win: np.ndarray) -> bytes:
     """SHA-256 of a window's surface and ground heights (float32 bytes), the part of
     :func:`loss_key` that its (frequency, receiver height) keys share."""
     h = hashlib.sha256(b"surface+ground float32")
-    for arr in (surface_win, ground_win):  # the float32 bytes, hashed without a copy
-        h.update(np.ascontiguousarray(arr, dtype="float32").reshape(-1).view(np.uint8))
+    for arr in (surface_win, ground_win):
+        arr = np.asarray(arr, dtype="float32")
+        if arr.ndim == 2 and arr.strides[1] == arr.itemsize:
+            # a window of a grid: its rows are contiguous, so they are hashed in place, in
+            # order, the same bytes as the whole window's copy (which cost 0.5 s of a
+            # cold 1/16 national run, 8 bytes per window pixel)
+            for row in arr:
+                h.update(row.view(np.uint8))
+        else:
+            h.update(np.ascontiguousarray(arr).reshape(-1).view(np.uint8))
     return h.digest()
 
 

@@ -236,6 +236,10 @@ def test_a_masts_keys_hash_its_heights_once_and_follow_every_pixel():
     big = np.zeros((surf.shape[0] + 3, surf.shape[1] + 5), np.float64)
     big[1:-2, 2:-3] = surf
     assert loss_key(big[1:-2, 2:-3], grnd, *args) == key
+    # a float32 window of a grid is hashed row by row in place: the same bytes
+    big32 = big.astype(np.float32)
+    assert loss_key(big32[1:-2, 2:-3], grnd, *args) == key
+    assert loss_key(big32[1:-2, 2:-3], grnd, *args) != loss_key(big32[1:-2, 3:-2], grnd, *args)
     for arr in (surf, grnd):
         changed = arr.copy()
         changed[-1, 0] += 0.25  # one height of one pixel
