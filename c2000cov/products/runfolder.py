@@ -36,7 +36,7 @@ from c2000cov.analysis.result import RunResult
 from c2000cov.errors import InputNotFoundError, InvalidInputError
 from c2000cov.files.atomic import atomic_path
 from c2000cov.files.inputs import record_inputs
-from c2000cov.files.rasters import TiledBand, write_cog
+from c2000cov.files.rasters import TiledBand, write_cog, write_cogs
 from c2000cov.files.vectors import write_csv, write_gpkg
 from c2000cov.geo.grid import Grid
 from c2000cov.products import advice, styles
@@ -182,10 +182,9 @@ def write_profile_rasters(out_dir: Path, cov: ProfileCoverage, grid: Grid, night
         mast_ids = [str(i) for i in range(int(np.max(cov.server, initial=-1)) + 1)]
     tags = {"profile": cov.name, "target_pct": f"{cov.target_pct:g}", **(tags or {})}
     bands, desc, units = coverage_bands(cov)
-    path = write_cog(out_dir / coverage_name(cov.name, night), bands, grid, desc, units=units,
-                     tags=tags, categorical=False)
-    files = [path, styles.write_qml(out_dir / style_name(path.name), styles.p_cover_qml(
-        cov.target_pct, reduced_pct, poor_pct))]
+    jobs = [dict(path=out_dir / coverage_name(cov.name, night), bands=bands, grid=grid,
+                 descriptions=desc, units=units, tags=tags, categorical=False)]
+    qmls = [styles.p_cover_qml(cov.target_pct, reduced_pct, poor_pct)]
     for band, codes in categorical_bands(cov, len(mast_ids)).items():
         cats = {CLASS_BAND: lambda: styles.class_categories(cov.target_pct, reduced_pct,
                                                              poor_pct),
@@ -196,12 +195,13 @@ def write_profile_rasters(out_dir: Path, cov: ProfileCoverage, grid: Grid, night
         nodata = int(np.iinfo(codes.dtype).max)
         colormap = (styles.colour_table(cats, nodata) if codes.dtype == np.uint8
                     else {c.value: styles.hex_rgba(c.colour) for c in cats})
-        path = write_cog(out_dir / band_name(cov.name, band, night), [codes], grid, [band],
-                         nodata=nodata, units=[CATEGORICAL[band][1]], tags=tags,
-                         categorical=True, colormap=colormap)
-        files += [path, styles.write_qml(out_dir / style_name(path.name),
-                                         styles.paletted_qml(cats))]
-    return files
+        jobs.append(dict(path=out_dir / band_name(cov.name, band, night), bands=[codes],
+                         grid=grid, descriptions=[band], nodata=nodata,
+                         units=[CATEGORICAL[band][1]], tags=tags, categorical=True,
+                         colormap=colormap))
+        qmls.append(styles.paletted_qml(cats))
+    return [f for path, qml in zip(write_cogs(jobs), qmls, strict=True)  # COGs at once
+            for f in (path, styles.write_qml(out_dir / style_name(path.name), qml))]
 
 
 def _write_coverage(out_dir: Path, night: bool, covs: dict[str, ProfileCoverage], grid: Grid,

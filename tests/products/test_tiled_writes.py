@@ -106,3 +106,28 @@ def test_band_and_description_counts_must_match(tmp_path):
     band = TiledBand(np.dtype("float32"), lambda w: cov.p_cover[w.slices])
     with pytest.raises(ValueError, match="2 bands, 1 descriptions"):
         write_cog(tmp_path / "x.tif", [band, band], cov.grid, ["p_cover"])
+
+
+def test_cogs_written_at_once_equal_one_after_the_other(monkeypatch, tmp_path):
+    """write_profile_rasters writes its COGs on several threads (write_cogs): the same
+    files, byte for byte and in the same order, as on one; a failing write raises its
+    own error, and the other files are still written whole."""
+    cov = _coverage(7)
+    digest = lambda p: hashlib.sha256(p.read_bytes()).hexdigest()  # noqa: E731
+    files = {}
+    for workers in (1, 4):
+        monkeypatch.setattr(rasters, "WRITE_WORKERS", workers)
+        out = tmp_path / f"w{workers}"
+        out.mkdir()
+        files[workers] = [(p.name, digest(p)) for p in write_profile_rasters(out, cov, cov.grid)]
+    assert files[1] == files[4] and len(files[4]) == 10  # five COGs, five styles
+    band = TiledBand(np.dtype("float32"), lambda w: cov.p_cover[w.slices])
+    jobs = [dict(path=tmp_path / f"{k}.tif", bands=[band], grid=cov.grid, descriptions=["p"])
+            for k in range(3)]
+    jobs[1]["descriptions"] = ["p", "q"]
+    with pytest.raises(ValueError, match="1.tif: 1 bands, 2 descriptions"):
+        rasters.write_cogs(jobs)
+    for k in (0, 2):
+        with rasterio.open(tmp_path / f"{k}.tif") as src:
+            assert np.array_equal(src.read(1), cov.p_cover, equal_nan=True)
+    assert not (tmp_path / "1.tif").exists()
