@@ -24,6 +24,9 @@ Terms that are scalars for some masts and arrays for others come as 2-D arrays o
 the window's shape: a scalar is a read-only view with zero strides
 (``numpy.broadcast_to``), read like any array. The caller (:mod:`c2000cov.analysis.coverage`)
 checks the terms' types and takes NumPy's path for any it does not cover.
+
+The fold runs while the local executor's background thread prepares and runs the
+next mast's kernel call, so it releases the GIL (``nogil_kernel``).
 """
 
 from __future__ import annotations
@@ -32,10 +35,10 @@ import math
 
 import numpy as np
 
-from .jit import kernel
+from .jit import nogil_kernel
 
 
-@kernel
+@nogil_kernel
 def fold_budget(loss_dl_db, loss_ul_db, clutter_dl_db, clutter_ul_db, tx_power_dbm, gain_dbi,
                 tx_loss_db, rx_loss_db, diversity_db, dl_terminal_db, ul_eirp_dbm,
                 entry_dl_db, entry_ul_db, ul_entry_is_array, ul_head_dbm, offset_db,

@@ -140,3 +140,11 @@ def test_fold_differs_when_numpy_would_round_otherwise():
     ok = np.isfinite(m_ul)
     assert not np.array_equal(m_ul[ok], naive[ok])
     assert np.nanmax(np.abs(m_ul - naive)) < 1e-4
+
+
+def test_fold_kernel_releases_the_gil():
+    """The fold runs beside the local executor's background thread (its Python glue and
+    the next kernel call): it must not hold the GIL for the window's duration."""
+    from c2000cov.kernels.fold import fold_budget
+
+    assert fold_budget.targetoptions.get("nogil") is True
