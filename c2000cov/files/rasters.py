@@ -123,7 +123,10 @@ OVERVIEW_RESAMPLING_CONTINUOUS = "AVERAGE"
 WRITE_TILE_PX = 2048
 #: Most COGs :func:`write_cogs` writes at once. GDAL compresses and builds overviews
 #: without holding the GIL: two COG copies of a 3600 x 4600 float32 band on two threads
-#: took 2.1 s against 4.2 s one after the other, on this project's 2-core machine.
+#: took 2.1 s against 4.2 s one after the other, on this project's 2-core machine. Each
+#: writer holds its own windows and GDAL blocks: two writers raised the write stage's peak
+#: RSS by 0.17-0.27 GB on a quarter of the national scenario at 25 m
+#: (``bench/records/vm-2026-11-30-national-fold.json``).
 WRITE_WORKERS = 4
 
 
