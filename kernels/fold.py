@@ -5,7 +5,10 @@ that lies in an output tile), what :meth:`c2000cov.radio.budget.MastBudget.margi
 and :meth:`c2000cov.analysis.coverage.BestServer.update` compute with NumPy in about
 fifteen passes and as many temporary arrays: the downlink and uplink signal, the two
 margins, and the best server, runner-up and reach count of each pixel. On the 1/16
-national scenario those passes cost about a sixth of a run's CPU time.
+national scenario those passes took 7.8 s of a 39 s serial run under cProfile (which
+inflates call-heavy Python), the kernel 0.6 s; with the codec kernels
+(:mod:`.codec`) the whole-country run's CPU time fell by 15 %
+(``bench/records/vm-2026-11-30-national-fold.json``).
 
 It is bit-identical to them, because it performs the same IEEE operations in the
 same order and precision. NumPy computes the link budget partly in float32 and partly
@@ -18,7 +21,7 @@ float64 arrays are strong, Python floats are cast to the array's type):
   in float64 then rounded when it is a scalar), ``- L_ul`` and ``+ gain`` in float32,
   then ``- rx_loss + diversity`` (and ``+ offset``) in float64;
 - the required level: ``sensitivity + d_dl`` in float32 when the downlink noise rise
-  ``d_dl`` is an array, the sensitivity alone otherwise; the margins in float64.
+  ``d_dl`` is an array, in Python (float64) when it is a scalar; the margins in float64.
 
 Terms that are scalars for some masts and arrays for others come as 2-D arrays of
 the window's shape: a scalar is a read-only view with zero strides
