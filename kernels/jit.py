@@ -7,7 +7,8 @@
   (small scalar helpers called per sample in the ray loop);
 - ``parallel_kernel``: the same with ``parallel=True`` (``prange`` loops);
 - ``nogil_kernel``: the same on one thread, releasing the GIL for the whole call (the
-  loss cache's codec, called beside the area kernel by the local executor's threads);
+  loss cache's codec and the best-server fold, which run beside the area kernel in the
+  local executor's two threads);
 - ``noref_kernel``: the same without Numba's runtime (``_nrt=False``), for per-ray kernels
   that allocate nothing: no atomic reference counting of the arrays passed to them
   (12-15 % of the area kernel's time on workload a). Numba refuses to compile an

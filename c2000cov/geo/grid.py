@@ -41,6 +41,12 @@ def window_overlap(a: Window, b: Window) -> Window | None:
     return Window(r0, c0, r1 - r0, c1 - c0)
 
 
+def window_of(term, window: Window):
+    """A per-pixel term over ``window``: an array's part there, a scalar as it is (terms
+    of a link budget are rasters or one value for every pixel)."""
+    return term[window.slices] if isinstance(term, np.ndarray) else term
+
+
 def window_within(inner: Window, outer: Window) -> Window:
     """``inner`` in the pixel coordinates of ``outer`` (which holds it)."""
     return Window(inner.row_off - outer.row_off, inner.col_off - outer.col_off, inner.height,

@@ -17,6 +17,7 @@ import numpy as np
 
 from c2000cov.analysis.coverage import BestServer, ProfileCoverage, finish
 from c2000cov.analysis.result import InterferenceOutputs
+from c2000cov.geo.grid import window_of
 from c2000cov.pipeline.cache import (
     LossCache,
     array_key,
@@ -48,10 +49,6 @@ from c2000cov.radio.models import (
 from c2000cov.scenario.schema import ModelConfig
 
 ProgressFn = Callable[[str, int, int], None]
-
-
-def _window_of(arr, window):
-    return arr[window.slices] if isinstance(arr, np.ndarray) else arr
 
 
 @dataclass(frozen=True)
@@ -219,9 +216,9 @@ def mast_budgets(inputs: Inputs, states: list[NoiseState], cache: LossCache,
                     loss_dl, loss_ul, clutter_db[(freqs["dl"], plan.h_rx_m)],
                     clutter_db[(freqs["ul"], plan.h_rx_m)], mast["tx_power_dbm"],
                     gains[plan.h_rx_m], mast["tx_loss_db"], mast["rx_loss_db"], diversity_db,
-                    plan.terminal, _window_of(plan.bel_dl_db, window),
-                    _window_of(plan.bel_ul_db, window),
-                    None if cal is None else _window_of(cal.offset_db, window), ev,
+                    plan.terminal, window_of(plan.bel_dl_db, window),
+                    window_of(plan.bel_ul_db, window),
+                    None if cal is None else window_of(cal.offset_db, window), ev,
                     0.0 if d_dl is None else d_dl[window.slices],
                     0.0 if st.d_ul_db is None else float(st.d_ul_db[i]))
         yield i, window, out
@@ -272,7 +269,7 @@ def compute_coverage(inputs: Inputs, states: list[NoiseState] | None = None,
         for plan in plans:
             for st in states:
                 best[(st.name, plan.name)].fold(i, window, budgets[(st.name, plan.name)],
-                                                _window_of(plan.margin_needed_db, window))
+                                                window_of(plan.margin_needed_db, window))
     return {st.name: {p.name: finish(p.name, surf.grid, best[(st.name, p.name)],
                                      p.sigma_total_db, p.target_pct, scen.classes, p.evaluated)
                       for p in plans}

@@ -27,11 +27,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import numpy as np
-
 from c2000cov.analysis.coverage import BestServer, ProfileCoverage, finish
 from c2000cov.files.spill import Spill
-from c2000cov.geo.grid import Window, window_overlap, window_within
+from c2000cov.geo.grid import Window, window_of, window_overlap, window_within
 from c2000cov.pipeline.cache import LossCache
 from c2000cov.pipeline.compute import NoiseState, ProgressFn, mast_budgets, profile_plans
 from c2000cov.pipeline.executor import Executor
@@ -55,10 +53,6 @@ def mast_windows(inputs: Inputs) -> list[Window]:
         geom = mast_geometry(surf, mast["x_m"], mast["y_m"], mast["h_agl_m"])
         out.append(surf.grid.window_around(geom.row, geom.col, radius_m))
     return out
-
-
-def _crop(arr, window: Window):
-    return arr[window.slices] if isinstance(arr, np.ndarray) else arr
 
 
 def _empty_coverage(name: str, inputs: Inputs, plan, spill: Spill) -> ProfileCoverage:
@@ -110,7 +104,7 @@ def tiled_coverage(inputs: Inputs, states: list[NoiseState], cache: LossCache,
         for plan in plans:
             for st in states:
                 done = finish(plan.name, grid.subgrid(tile), best.pop((st.name, plan.name)),
-                              _crop(plan.sigma_total_db, tile), plan.target_pct, scen.classes,
+                              window_of(plan.sigma_total_db, tile), plan.target_pct, scen.classes,
                               plan.evaluated[tile.slices])
                 if len(tiles) == 1:  # the tile is the grid: its bands are the outputs
                     out[st.name][plan.name] = replace(done, grid=grid)
@@ -135,10 +129,10 @@ def tiled_coverage(inputs: Inputs, states: list[NoiseState], cache: LossCache,
             part = window_overlap(window, tile)
             in_mast, in_tile = window_within(part, window), window_within(part, tile)
             for plan in plans:
-                needed = _crop(plan.margin_needed_db, part)
+                needed = window_of(plan.margin_needed_db, part)
                 for st in states:
                     best[(st.name, plan.name)].fold(
-                        i, in_tile, budgets[(st.name, plan.name)].crop(in_mast.slices), needed)
+                        i, in_tile, budgets[(st.name, plan.name)].crop(in_mast), needed)
             if last[t] == i:  # no later mast reaches the tile: finish it now
                 close(t, live.pop(t))
     return out

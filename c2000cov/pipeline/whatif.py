@@ -26,7 +26,7 @@ from c2000cov.files.masts import check_masts_inside, validate_masts
 from c2000cov.files.msi import read_msi
 from c2000cov.files.pv import KWP_PER_DEVICE
 from c2000cov.files.vectors import read_vector
-from c2000cov.geo.grid import Window
+from c2000cov.geo.grid import Window, window_of
 from c2000cov.pipeline.basestate import store_base_state
 from c2000cov.pipeline.cache import LossCache
 from c2000cov.pipeline.compute import mast_margins, noise_states, profile_plans
@@ -262,7 +262,7 @@ def _added_only(base_inputs, new_inputs, changes: Changes, cache: LossCache, exe
                 mm = margins[(st.name, plan.name)]
                 best[(st.name, plan.name)].update(
                     n_base + i, window, mm.margin_dl_db, mm.margin_ul_db, mm.signal_dl_dbm,
-                    _window_of(plan.margin_needed_db, window))
+                    window_of(plan.margin_needed_db, window))
     covs, base_covs = {}, {}
     for st in states:
         for plan in plans:
@@ -280,10 +280,6 @@ def _added_only(base_inputs, new_inputs, changes: Changes, cache: LossCache, exe
     return result, {p.name: base_covs[(main, p.name)] for p in plans}, state.area_table
 
 
-def _window_of(arr, window: Window):
-    return arr[window.slices] if isinstance(arr, np.ndarray) else arr
-
-
 def _copy_best(b: BestServer) -> BestServer:
     return BestServer(*(getattr(b, f.name).copy() for f in fields(BestServer)))
 
@@ -299,7 +295,7 @@ def _finish_inside(base: ProfileCoverage, best: BestServer, window: Window, sigm
     sl = window.slices
     part = finish(base.name, base.grid.subgrid(window),
                   BestServer(*(getattr(best, f.name)[sl] for f in fields(BestServer))),
-                  _window_of(sigma_total_db, window), target_pct, classes, evaluated[sl])
+                  window_of(sigma_total_db, window), target_pct, classes, evaluated[sl])
     bands = {}
     for name in ("p_cover", "limiting", "server", "signal_dl_dbm", "n_at_target",
                  "coverage_class"):

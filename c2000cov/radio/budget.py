@@ -38,6 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from c2000cov.geo.grid import Window, window_of
 from c2000cov.geo.surface import Surface
 from c2000cov.radio.itu import p2109
 from c2000cov.radio.probability import combine_sigma_db, fade_margin_db
@@ -233,10 +234,6 @@ def plan_profiles(scen: Scenario, surf: Surface,
     return plans
 
 
-def _crop(term, slices):
-    return term[slices] if isinstance(term, np.ndarray) else term
-
-
 @dataclass(frozen=True)
 class MastBudget:
     """One mast's link-budget terms over its window (or a part of it), for one profile
@@ -266,9 +263,9 @@ class MastBudget:
     d_dl_db: np.ndarray | float  # downlink noise rise per pixel (0.0: none)
     d_ul_db: float  # the mast's uplink noise rise
 
-    def crop(self, slices) -> MastBudget:
-        """The terms over ``slices`` of the window (a tile's part of it)."""
-        return MastBudget(**{k: _crop(v, slices) for k, v in self.__dict__.items()})
+    def crop(self, part: Window) -> MastBudget:
+        """The terms over ``part`` of the window (in its pixels: a tile's part of it)."""
+        return MastBudget(**{k: window_of(v, part) for k, v in self.__dict__.items()})
 
     def margins(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(margin_dl_db, margin_ul_db, signal_dl_dbm)``: NaN margins where the profile

@@ -21,39 +21,41 @@ from c2000cov.radio.budget import MastBudget, Terminal
 from c2000cov.scenario.schema import ProfileConfig
 
 SHAPE = (40, 50)
-QUARTER_DB = [False]
 TERMINAL = Terminal.from_profile(ProfileConfig())
 
 
-def _f32(rng, shape, lo, hi, nan_frac=0.0):
+def _f32(rng, shape, lo, hi, nan_frac=0.0, quarter=False):
     a = rng.uniform(lo, hi, shape).astype("float32")
-    if QUARTER_DB[0]:  # multiples of 0.25 dB: every sum is exact, and margins can tie
+    if quarter:  # multiples of 0.25 dB: every sum is exact, and margins can tie
         a = (np.round(a * 4) / 4).astype("float32")
     if nan_frac:
         a[rng.random(shape) < nan_frac] = np.nan
     return a
 
 
-def _q(x: float) -> float:
-    return round(x * 4) / 4 if QUARTER_DB[0] else x
+def _budget(rng, shape, *, gain_array, entry_array, offset, d_dl_array, d_ul, quarter=False):
+    """Random budget terms; with ``quarter`` every value is a multiple of 0.25 dB."""
+    def f32(lo, hi, nan_frac=0.0):
+        return _f32(rng, shape, lo, hi, nan_frac, quarter)
 
+    def q(x: float) -> float:
+        return round(x * 4) / 4 if quarter else x
 
-def _budget(rng, shape, *, gain_array, entry_array, offset, d_dl_array, d_ul):
-    loss_dl = _f32(rng, shape, 60.0, 190.0, nan_frac=0.05)
+    loss_dl = f32(60.0, 190.0, nan_frac=0.05)
     loss_ul = (loss_dl - np.float32(0.5)).astype("float32")
-    entry = _f32(rng, shape, 0.0, 20.0) if entry_array else 0.0
+    entry = f32(0.0, 20.0) if entry_array else 0.0
     if offset == "array":
-        off = _f32(rng, shape, -3.0, 3.0)
+        off = f32(-3.0, 3.0)
     else:
         off = {"none": None, "scalar": 1.25}[offset]
     return MastBudget(
         loss_dl, loss_ul, float(rng.choice([0.0, 3.75])), float(rng.choice([0.0, 3.5])),
-        np.float64(_q(rng.uniform(38, 46))),
-        _f32(rng, shape, -20.0, 14.0) if gain_array else float(_q(rng.uniform(0, 12))),
-        np.float64(_q(rng.uniform(2, 6))), np.float64(_q(rng.uniform(1, 4))),
+        np.float64(q(rng.uniform(38, 46))),
+        f32(-20.0, 14.0) if gain_array else float(q(rng.uniform(0, 12))),
+        np.float64(q(rng.uniform(2, 6))), np.float64(q(rng.uniform(1, 4))),
         float(rng.choice([0.0, 3.0])), TERMINAL, entry,
         (entry + np.float32(0.5)).astype("float32") if entry_array else 0.0, off,
-        rng.random(shape) > 0.1, _f32(rng, shape, 0.0, 6.0) if d_dl_array else 0.0, d_ul)
+        rng.random(shape) > 0.1, f32(0.0, 6.0) if d_dl_array else 0.0, d_ul)
 
 
 def _assert_same(a: BestServer, b: BestServer):
@@ -77,10 +79,9 @@ def test_fold_equals_numpy_update(gain_array, entry_array, offset, d_dl_array, d
     for i in range(7):
         if i != 3:  # mast 3 repeats mast 2's budget in the same window
             window = Window(int(rng.integers(0, 30)), int(rng.integers(0, 40)), *SHAPE)
-            QUARTER_DB[0] = i == 2  # exact sums: mast 3's margins tie mast 2's exactly
             b = _budget(rng, SHAPE, gain_array=gain_array, entry_array=entry_array,
-                        offset=offset, d_dl_array=d_dl_array, d_ul=d_ul)
-            QUARTER_DB[0] = False
+                        offset=offset, d_dl_array=d_dl_array, d_ul=d_ul,
+                        quarter=i == 2)  # exact sums: mast 3's margins tie mast 2's exactly
         need = needed[window.slices] if i % 2 else 9.5
         assert fold_arguments(b, need) is not None  # the kernel takes every pipeline type
         fast.fold(i, window, b, need)
@@ -96,7 +97,7 @@ def test_fold_of_a_tile_part_equals_numpy():
     rng = np.random.default_rng(7)
     b = _budget(rng, SHAPE, gain_array=True, entry_array=True, offset="array",
                 d_dl_array=True, d_ul=1.0)
-    part = (slice(5, 33), slice(11, 47))
+    part = Window(5, 11, 28, 36)
     fast, slow = BestServer.empty((28, 36)), BestServer.empty((28, 36))
     tile = Window(0, 0, 28, 36)
     fast.fold(4, tile, b.crop(part), 8.0)
