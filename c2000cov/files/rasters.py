@@ -118,6 +118,14 @@ def raster_resolution_m(path: Path) -> float:
 OVERVIEW_RESAMPLING_CATEGORICAL = "MODE"
 OVERVIEW_RESAMPLING_CONTINUOUS = "AVERAGE"
 
+#: Deflate level of the COGs (GDAL's COG ``LEVEL``, 1 fastest to 12; GDAL's default is 6).
+#: A COG is written once per run and read by GIS, which decompresses any level at the same
+#: speed. On the quarter-country national p_cover raster (3600 x 4600 px, two float32
+#: bands) level 1 took 3.2 s against 7.5 s for level 6, and the file is 7 % larger (58.7
+#: against 54.8 MB); level 3 took 4.0 s for 57.5 MB. The pixel values are the same at
+#: every level.
+COG_DEFLATE_LEVEL = 1
+
 
 #: Side (px) of the windows a :class:`TiledBand` is computed and written in.
 WRITE_TILE_PX = 2048
@@ -160,7 +168,8 @@ def write_cog(path: Path, bands: Sequence[np.ndarray | TiledBand], grid: Grid,
               nodata: float = float("nan"), tags: dict[str, str] | None = None,
               units: Sequence[str] | None = None, categorical: bool | None = None,
               colormap: dict[int, tuple[int, int, int, int]] | None = None) -> Path:
-    """Write bands as a Cloud-Optimized GeoTIFF (deflate), atomically.
+    """Write bands as a Cloud-Optimized GeoTIFF (deflate, :data:`COG_DEFLATE_LEVEL`),
+    atomically.
 
     All bands share one dtype (float32 unless every band is an integer type);
     each band gets a description and optional unit. Overviews are built by
@@ -210,7 +219,7 @@ def write_cog(path: Path, bands: Sequence[np.ndarray | TiledBand], grid: Grid,
                 if tags:
                     dst.update_tags(**tags)
             rasterio.shutil.copy(staging, tmp, driver="COG", compress="DEFLATE",
-                                 BLOCKSIZE=256, OVERVIEWS="AUTO",
+                                 LEVEL=COG_DEFLATE_LEVEL, BLOCKSIZE=256, OVERVIEWS="AUTO",
                                  OVERVIEW_RESAMPLING=(OVERVIEW_RESAMPLING_CATEGORICAL
                                                       if categorical
                                                       else OVERVIEW_RESAMPLING_CONTINUOUS))
