@@ -245,3 +245,50 @@ def test_failing_mast_surfaces_as_in_serial_and_writes_nothing_half(tmp_path, mo
         assert _unit_threads() == []
     assert len(entries["serial"]) == 4  # masts 0 and 1, DL and UL
     assert entries["local"] == entries["serial"]
+
+
+def test_masts_are_prepared_as_needed_and_a_partly_cached_run_is_identical(tmp_path,
+                                                                           monkeypatch):
+    """A mast's window digest and cache lookups are made when the executor or the fold
+    first needs it, not all before the first kernel call (so a cold run's digests overlap
+    the kernel); masts whose windows are cached in between computed ones are read, not
+    computed, and the outputs equal a cold run's."""
+    n_px, res = 150, 20.0
+    rows = _masts(5, n_px * res)
+
+    def scenario(folder: Path, masts: list[str]):
+        return load_scenario(write_scenario(folder, masts_rows=masts, model="p1812",
+                                            profiles="[profiles.hh]\n", radius_m=2000.0,
+                                            size_px=n_px, res=res, heights=_hilly(n_px),
+                                            with_areas=True))
+
+    full = scenario(tmp_path / "full", rows)
+    run_scenario(full, tmp_path / "cold", executor=Executor(), cache_dir=False)
+    # masts 1 and 3 alone warm the cache: a window's key does not depend on the others
+    run_scenario(scenario(tmp_path / "part", [rows[1], rows[3]]), tmp_path / "part_out",
+                 cache_dir=tmp_path / "cache")
+    events: list[tuple[str, int]] = []
+    lock = threading.Lock()
+    digest, run_job = compute.window_digest, compute.run_mast_job
+
+    def recorded_digest(*args):
+        with lock:
+            events.append(("digest", sum(e[0] == "digest" for e in events)))
+        return digest(*args)
+
+    def recorded_job(job):
+        with lock:
+            events.append(("job", job.index))
+        return run_job(job)
+
+    monkeypatch.setattr(compute, "window_digest", recorded_digest)
+    monkeypatch.setattr(compute, "run_mast_job", recorded_job)
+    warm = run_scenario(full, tmp_path / "warm", executor=LocalExecutor(),
+                        cache_dir=tmp_path / "cache")
+    assert [i for kind, i in events if kind == "job"] == [0, 2, 4]  # 1 and 3 are cached
+    assert [i for kind, i in events if kind == "digest"] == [0, 1, 2, 3, 4]
+    # mast 0's kernel started after its own digest and at most mast 1's, not all five
+    assert 1 <= events.index(("job", 0)) <= 2
+    assert warm.cache.hits == 4 and warm.cache.misses == 6  # 2 and 3 masts x (DL, UL)
+    assert _digest(tmp_path / "warm") == _digest(tmp_path / "cold")
+    assert _unit_threads() == []
