@@ -119,11 +119,11 @@ OVERVIEW_RESAMPLING_CATEGORICAL = "MODE"
 OVERVIEW_RESAMPLING_CONTINUOUS = "AVERAGE"
 
 #: Deflate level of the COGs (GDAL's COG ``LEVEL``, 1 fastest to 12; GDAL's default is 6).
-#: A COG is written once per run and read by GIS, which decompresses any level at the same
-#: speed. On the quarter-country national p_cover raster (3600 x 4600 px, two float32
-#: bands) level 1 took 3.2 s against 7.5 s for level 6, and the file is 7 % larger (58.7
-#: against 54.8 MB); level 3 took 4.0 s for 57.5 MB. The pixel values are the same at
-#: every level.
+#: The level only sets how hard the writer searches for repeats: any level is read the
+#: same way, and the pixel values do not change. On the quarter-country national p_cover
+#: raster (3600 x 4600 px, two float32 bands) level 1 took 3.2 s against 7.5 s for level
+#: 6, for a file 7 % larger (58.7 against 54.8 MB); level 3 took 4.0 s for 57.5 MB
+#: (``bench/records/vm-2026-11-30-national-write.json``).
 COG_DEFLATE_LEVEL = 1
 
 
