@@ -80,11 +80,13 @@ bench-national: $(STAMP)
 ## bench-national-10m: the same national scenario at 10 m (18000 x 23000 px), cold cache:
 ## run time, peak RSS and cache size as workload national-10m. NATIONAL_FRACTION=0.25 runs a
 ## quarter of the area and adds the projection to the full area to the record.
-## The loss cache needs disk: about 30 GB at the full area (120 GB as float32).
+## The loss cache needs disk: about 30 GB at the full area (120 GB as float32);
+## NATIONAL_ARGS=--no-cache runs without it (the spill files' 10 GB of disk only).
 NATIONAL_FRACTION ?= 1
+NATIONAL_ARGS ?=
 bench-national-10m: $(STAMP)
 	$(BIN)/python -m c2000cov.devtools.national --resolution-m 10 \
-		--fraction $(NATIONAL_FRACTION) --json bench-results.json
+		--fraction $(NATIONAL_FRACTION) $(NATIONAL_ARGS) --json bench-results.json
 
 ## bench-maps: HTML map size and chromium load time, demo and a 50 x 50 km region at 10 m
 bench-maps: $(STAMP)

@@ -122,3 +122,21 @@ def test_a_national_run_is_cold_whatever_ran_before(tmp_path):
     assert first["cache_misses"] >= windows and first["cache_hits"] == 0
     assert second["cache_misses"] == first["cache_misses"] and second["cache_hits"] == 0
     assert second["covered_pct"] == first["covered_pct"]
+
+
+def test_a_national_run_without_the_loss_cache_gives_the_same_coverage(tmp_path):
+    """--no-cache: no cache folder and nothing counted in it, the same rasters."""
+    from c2000cov.devtools.national import main
+
+    with_cache = run_national(tmp_path / "c", scale=0.04, workload="national-25m-tiny")
+    record = main(["--fraction", str(0.04 ** 2), "--no-cache", "--out", str(tmp_path / "n"),
+                   "--json", str(tmp_path / "bench.json")])
+    assert with_cache["cache"] is True and record["cache"] is False
+    assert record["cache_mb"] == 0.0 and record["cache_hits"] == record["cache_misses"] == 0
+    assert with_cache["cache_misses"] > 0
+    assert not (tmp_path / "n" / "out" / ".cache").exists()
+    assert record["covered_pct"] == with_cache["covered_pct"]
+    for name in ("p_cover_handheld_outdoor.tif", "best_server_handheld_outdoor.tif"):
+        with rasterio.open(tmp_path / "c" / "out" / name) as a, \
+                rasterio.open(tmp_path / "n" / "out" / name) as b:
+            assert np.array_equal(a.read(), b.read(), equal_nan=True)
