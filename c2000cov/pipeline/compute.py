@@ -157,7 +157,7 @@ def mast_losses(inputs: Inputs, combos: list[tuple[float, float]], cache: LossCa
     results = executor.map_ordered(run_mast_job, jobs())
     try:
         for i in range(n):
-            while not prepared:
+            if not prepared:  # every mast before i is folded: prepare mast i
                 prepare_next()
             geom, window, keys, job = prepared.popleft()
             losses: dict[tuple[float, float], np.ndarray] = {}
